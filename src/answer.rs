@@ -1,0 +1,170 @@
+//! Building the answer: the best 1–3 sentences, verbatim, each with its citation marker,
+//! then the sources; or a refusal when the evidence is weak. Pure: knows no transport.
+
+use crate::config::AnswerConfig;
+use crate::corpus::{Article, Script};
+use crate::retrieve::{Retrieval, Scored};
+
+/// One sentence of an answer, quoted verbatim, with the number of its citation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// The sentence in its original script.
+    pub text: String,
+    /// The `n` of the citation it comes from.
+    pub citation: usize,
+}
+
+/// A cited passage: a body paragraph and who wrote it (`None` = unknown).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    /// Marker number, from 1.
+    pub n: usize,
+    /// Article id.
+    pub article: String,
+    /// Author, if known.
+    pub author: Option<String>,
+    /// Outlet, if known.
+    pub publisher: Option<String>,
+    /// Publication date, if known.
+    pub published: Option<String>,
+    /// Our own label for the article, if any.
+    pub label: Option<String>,
+    /// Where it was published, if known.
+    pub url: Option<String>,
+    /// ¶n: the n-th non-empty line of the article file.
+    pub paragraph: usize,
+    /// The whole paragraph, original script.
+    pub text: String,
+    /// The sentence of the paragraph that matched best.
+    pub best_sentence: String,
+    /// Retrieval score.
+    pub score: f32,
+}
+
+/// The engine's reply to one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The question as answered (after truncation).
+    pub question: String,
+    /// Script of the question; labels follow it.
+    pub script: Script,
+    /// False when the articles do not cover the question.
+    pub answered: bool,
+    /// Quoted sentences, best first; empty for a refusal.
+    pub quotes: Vec<Quote>,
+    /// Sources: the cited passages first, then further strong passages. Empty for a refusal.
+    pub citations: Vec<Citation>,
+    /// True when the question was cut to the configured length.
+    pub truncated: bool,
+}
+
+impl Answer {
+    /// The answer text a person reads: the sentences with `[n]` markers; empty for a refusal.
+    pub fn text(&self) -> String {
+        self.quotes
+            .iter()
+            .map(|q| format!("{}[{}]", q.text, q.citation))
+            .collect()
+    }
+}
+
+/// Turns retrieval results into an answer (or a refusal) under the configured limits.
+pub fn compose(
+    question: &str,
+    retrieval: &Retrieval,
+    articles: &[Article],
+    limits: &AnswerConfig,
+) -> Answer {
+    let mut answer = Answer {
+        question: question.to_string(),
+        script: retrieval.script,
+        answered: false,
+        quotes: Vec::new(),
+        citations: Vec::new(),
+        truncated: false,
+    };
+    let strong: Vec<&Scored> = retrieval
+        .hits
+        .iter()
+        .filter(|h| h.coverage >= limits.min_coverage)
+        .collect();
+    let Some(best) = strong.first() else {
+        return answer;
+    };
+    answer.answered = true;
+    let mut length = 0;
+    for hit in strong.iter().take_while(|h| h.score >= best.score * limits.min_relative_score) {
+        let sentence = sentence_of(articles, hit);
+        let chars = sentence.chars().count();
+        let fits = answer.quotes.is_empty() || length + chars <= limits.max_chars;
+        if answer.quotes.len() == limits.max_sentences || !fits {
+            continue;
+        }
+        if answer.quotes.iter().any(|q| q.text == sentence) {
+            continue;
+        }
+        let n = cite(&mut answer.citations, articles, hit);
+        length += chars;
+        answer.quotes.push(Quote {
+            text: sentence.to_string(),
+            citation: n,
+        });
+    }
+    add_further_sources(&mut answer.citations, articles, &strong, limits.max_sources);
+    answer
+}
+
+/// Adds strong passages not yet cited, preferring an article not cited yet.
+fn add_further_sources(
+    citations: &mut Vec<Citation>,
+    articles: &[Article],
+    strong: &[&Scored],
+    max: usize,
+) {
+    let uncited_article = strong
+        .iter()
+        .find(|h| !citations.iter().any(|c| c.article == articles[h.at.article].meta.id));
+    if let Some(hit) = uncited_article {
+        if citations.len() < max {
+            cite(citations, articles, hit);
+        }
+    }
+    for hit in strong {
+        if citations.len() >= max {
+            break;
+        }
+        cite(citations, articles, hit);
+    }
+}
+
+fn sentence_of<'a>(articles: &'a [Article], hit: &Scored) -> &'a str {
+    &articles[hit.at.article].blocks[hit.at.block].sentences[hit.at.sentence]
+}
+
+/// The citation number for the hit's paragraph, adding the citation if it is new.
+fn cite(citations: &mut Vec<Citation>, articles: &[Article], hit: &Scored) -> usize {
+    let article = &articles[hit.at.article];
+    let block = &article.blocks[hit.at.block];
+    if let Some(c) = citations
+        .iter()
+        .find(|c| c.article == article.meta.id && c.paragraph == block.paragraph)
+    {
+        return c.n;
+    }
+    let n = citations.len() + 1;
+    let meta = &article.meta;
+    citations.push(Citation {
+        n,
+        article: meta.id.clone(),
+        author: meta.author.clone(),
+        publisher: meta.publisher.clone(),
+        published: meta.published.clone(),
+        label: meta.label.clone(),
+        url: meta.url.clone(),
+        paragraph: block.paragraph,
+        text: block.text.clone(),
+        best_sentence: block.sentences[hit.at.sentence].clone(),
+        score: hit.score,
+    });
+    n
+}

@@ -1,0 +1,68 @@
+//! The `chat` transport: an interactive console conversation over the engine, no token needed.
+
+use std::io::{BufRead, Write};
+
+use crate::engine::Engine;
+use crate::render;
+use crate::text;
+
+const GREETING: &str = "summit-qa — 关于 2025-10-28 特朗普与高市早苗东京会谈的问答。\n\
+直接输入问题（简体、繁體或 English 均可）；/sources 列出文章，/quit 退出。";
+
+/// Runs the chat over `input` until EOF or `/quit`, writing answers to `output`.
+/// A short elliptical message right after an answer (那防卫装备呢？) is asked with the
+/// previous question as context.
+pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
+    writeln!(output, "{GREETING}")?;
+    prompt(&mut output)?;
+    let mut previous: Option<String> = None;
+    for line in input.lines() {
+        let line = line?;
+        let question = line.trim();
+        match question {
+            "" => {}
+            "/quit" | "/exit" | "/q" => break,
+            "/sources" => writeln!(output, "{}", sources(engine))?,
+            "/help" => writeln!(output, "{GREETING}")?,
+            _ => {
+                let context = previous.as_deref().filter(|_| text::is_elliptical(question));
+                match engine.ask(question, context) {
+                    Ok(answer) => {
+                        writeln!(output, "{}\n", render::console(&answer, engine.articles()))?;
+                        previous = answer.answered.then(|| question.to_string());
+                    }
+                    Err(e) => writeln!(output, "{e}\n")?,
+                }
+            }
+        }
+        prompt(&mut output)?;
+    }
+    writeln!(output)?;
+    Ok(())
+}
+
+fn prompt(output: &mut impl Write) -> std::io::Result<()> {
+    write!(output, "> ")?;
+    output.flush()
+}
+
+/// One line per indexed article: id, our label, author, outlet, date (unknown stays unknown).
+pub fn sources(engine: &Engine) -> String {
+    let l = render::labels(crate::corpus::Script::Hans);
+    engine
+        .articles()
+        .iter()
+        .map(|a| {
+            let m = &a.meta;
+            format!(
+                "{} — {} · {} · {} · {}",
+                m.id,
+                m.label.as_deref().unwrap_or("-"),
+                m.author.as_deref().unwrap_or(l.unknown_author),
+                m.publisher.as_deref().unwrap_or(l.unknown_publisher),
+                m.published.as_deref().unwrap_or(l.unknown_date),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

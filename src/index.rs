@@ -1,0 +1,278 @@
+//! The search index: tantivy schema, the jieba word and character n-gram analyzers
+//! registered by name, building an in-memory index from the corpus, and one long-lived reader.
+
+use std::sync::Arc;
+
+use jieba_rs::Jieba;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy::{doc, DocAddress, Index, IndexReader, ReloadPolicy, Searcher, Term};
+
+use crate::error::Result;
+use crate::text;
+
+/// Name of the jieba word analyzer in tantivy's tokenizer registry.
+pub const WORDS_TOKENIZER: &str = "zh_words";
+/// Name of the character n-gram analyzer in tantivy's tokenizer registry.
+pub const GRAMS_TOKENIZER: &str = "zh_grams";
+
+/// One indexable unit: a sentence of a body paragraph, with its paragraph as context.
+#[derive(Debug, Clone)]
+pub struct Unit<'a> {
+    /// The sentence, original script.
+    pub sentence: &'a str,
+    /// The whole paragraph, original script.
+    pub paragraph: &'a str,
+}
+
+/// A weighted query term, already normalised.
+#[derive(Debug, Clone)]
+pub struct QueryTerm {
+    /// The normalised word.
+    pub text: String,
+    /// Relative weight.
+    pub weight: f32,
+}
+
+/// A hit: the unit's position in the build order and its BM25 score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// Index into the units given to [`SearchIndex::build`].
+    pub unit: usize,
+    /// Combined BM25 score.
+    pub score: f32,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    unit: Field,
+    words: Field,
+    grams: Field,
+    ctx_words: Field,
+    ctx_grams: Field,
+}
+
+/// An in-memory tantivy index over sentences, with a long-lived reader.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+/// How much a paragraph's match counts relative to the sentence's own match.
+const CONTEXT_BOOST: f32 = 0.4;
+/// How much character n-grams count relative to whole words.
+const GRAMS_BOOST: f32 = 0.3;
+
+impl SearchIndex {
+    /// Indexes the units in order; hits refer back to them by position.
+    pub fn build(jieba: Arc<Jieba>, units: &[Unit<'_>]) -> Result<SearchIndex> {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        register_tokenizers(&index, jieba);
+        let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
+        for (i, unit) in units.iter().enumerate() {
+            writer.add_document(doc!(
+                fields.unit => i as u64,
+                fields.words => unit.sentence,
+                fields.grams => unit.sentence,
+                fields.ctx_words => unit.paragraph,
+                fields.ctx_grams => unit.paragraph,
+            ))?;
+        }
+        writer.commit()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// The best `limit` units for the weighted terms, best first.
+    pub fn search(&self, terms: &[QueryTerm], limit: usize) -> Result<Vec<Hit>> {
+        let query = self.query(terms);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        top.into_iter()
+            .map(|(score, address)| {
+                Ok(Hit {
+                    unit: self.unit_of(&searcher, address)?,
+                    score,
+                })
+            })
+            .collect()
+    }
+
+    fn unit_of(&self, searcher: &Searcher, address: DocAddress) -> Result<usize> {
+        let column = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64("unit")?;
+        Ok(column.first(address.doc_id).unwrap_or_default() as usize)
+    }
+
+    /// One Should clause per analyzer token of every term, on sentence and paragraph fields.
+    fn query(&self, terms: &[QueryTerm]) -> BooleanQuery {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for term in terms {
+            for word in self.analyze(WORDS_TOKENIZER, &term.text) {
+                push_clause(&mut clauses, f.words, &word, term.weight);
+                push_clause(&mut clauses, f.ctx_words, &word, term.weight * CONTEXT_BOOST);
+            }
+            for gram in self.analyze(GRAMS_TOKENIZER, &term.text) {
+                let w = term.weight * GRAMS_BOOST;
+                push_clause(&mut clauses, f.grams, &gram, w);
+                push_clause(&mut clauses, f.ctx_grams, &gram, w * CONTEXT_BOOST);
+            }
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Runs a registered analyzer over `text`, as indexing does.
+    pub fn analyze(&self, tokenizer: &str, text: &str) -> Vec<String> {
+        let Some(mut analyzer) = self.index.tokenizers().get(tokenizer) else {
+            return Vec::new();
+        };
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(token) = stream.next() {
+            out.push(token.text.clone());
+        }
+        out
+    }
+}
+
+fn push_clause(clauses: &mut Vec<(Occur, Box<dyn Query>)>, field: Field, text: &str, boost: f32) {
+    let term = TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::WithFreqs,
+    );
+    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost))));
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = |tokenizer: &str| {
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(tokenizer)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        )
+    };
+    let fields = Fields {
+        unit: builder.add_u64_field("unit", INDEXED | FAST),
+        words: builder.add_text_field("words", text(WORDS_TOKENIZER)),
+        grams: builder.add_text_field("grams", text(GRAMS_TOKENIZER)),
+        ctx_words: builder.add_text_field("ctx_words", text(WORDS_TOKENIZER)),
+        ctx_grams: builder.add_text_field("ctx_grams", text(GRAMS_TOKENIZER)),
+    };
+    (builder.build(), fields)
+}
+
+/// Registers both analyzers; needed on every index created or opened (it is not persisted).
+fn register_tokenizers(index: &Index, jieba: Arc<Jieba>) {
+    index
+        .tokenizers()
+        .register(WORDS_TOKENIZER, WordsTokenizer { jieba });
+    index.tokenizers().register(GRAMS_TOKENIZER, GramsTokenizer);
+}
+
+/// jieba words of the normalised text; shares one dictionary (cloning it costs ~2.5 ms).
+#[derive(Clone)]
+struct WordsTokenizer {
+    jieba: Arc<Jieba>,
+}
+
+impl Tokenizer for WordsTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let normalized = text::normalize(text);
+        VecTokenStream::new(text::words(&self.jieba, &normalized))
+    }
+}
+
+/// Character unigrams and bigrams of the normalised text.
+#[derive(Clone)]
+struct GramsTokenizer;
+
+impl Tokenizer for GramsTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        VecTokenStream::new(text::grams(&text::normalize(text)))
+    }
+}
+
+/// Tokens computed up front. Offsets are not used (nothing is highlighted by tantivy), so
+/// they stay zero and can never slice inside a character.
+struct VecTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl VecTokenStream {
+    fn new<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> VecTokenStream {
+        let tokens = texts
+            .into_iter()
+            .enumerate()
+            .map(|(position, t)| Token {
+                text: t.as_ref().to_string(),
+                position,
+                ..Token::default()
+            })
+            .collect();
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn term(t: &str) -> QueryTerm {
+        QueryTerm {
+            text: t.into(),
+            weight: 1.0,
+        }
+    }
+
+    #[test]
+    fn finds_traditional_text_with_simplified_terms_and_partial_words() {
+        let units = [
+            Unit {
+                sentence: "高市向特朗普贈送了高爾夫球桿。",
+                paragraph: "高市向特朗普贈送了高爾夫球桿。",
+            },
+            Unit {
+                sentence: "天氣很好。",
+                paragraph: "天氣很好。",
+            },
+        ];
+        let index = SearchIndex::build(Arc::new(Jieba::new()), &units).unwrap();
+        let hits = index.search(&[term("送给"), term("高尔夫")], 5).unwrap();
+        assert_eq!(hits[0].unit, 0);
+        assert!(index.search(&[term("巴西")], 5).unwrap().is_empty());
+        assert!(index.search(&[], 5).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,31 @@
+//! summit-qa answers questions about the 28 October 2025 Trump–Takaichi summit from indexed
+//! news articles, quoting their sentences and citing each source.
+//!
+//! # Layout (in the order data flows)
+//! - [`config`]: typed settings from `config/*.toml` and `SUMMIT_QA_…` variables.
+//! - [`error`]: the library's one error type.
+//! - [`corpus`]: article files + `articles.toml` → articles split into bylines, headings,
+//!   captions, credits and body paragraphs (only body text is ever cited).
+//! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams.
+//! - [`index`]: tantivy schema, named analyzers, in-memory index, long-lived reader.
+//! - [`retrieve`]: question (+ context) → scored sentences with coverage.
+//! - [`answer`]: scored sentences → short verbatim answer with citations, or a refusal.
+//! - [`engine`]: the above wired together behind `Engine::ask`.
+//! - [`render`]: answers → console text and the JSON contract; labels in the asker's script.
+//! - [`console`]: the interactive `chat` transport.
+
+pub mod answer;
+pub mod config;
+pub mod console;
+pub mod corpus;
+pub mod engine;
+pub mod error;
+pub mod index;
+pub mod render;
+pub mod retrieve;
+pub mod text;
+
+pub use answer::Answer;
+pub use config::Config;
+pub use engine::Engine;
+pub use error::{Error, Result};

@@ -1,0 +1,178 @@
+//! The `summit-qa` binary: parse the command line, set up logging and config, run a command.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use summit_qa::{console, render, Config, Engine};
+
+/// Answers questions about the 28 October 2025 Trump–Takaichi summit from indexed articles,
+/// quoting their sentences and citing each source.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config file (TOML). Default: config/default.toml when it exists, else built-in defaults.
+    #[arg(long, global = true, env = "SUMMIT_QA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer one question (or a JSONL batch) and print the answer.
+    Ask {
+        /// The question, in Simplified or Traditional Chinese or English.
+        question: Option<String>,
+        /// Print one JSON object (the contract in shared/eval/README.md).
+        #[arg(long)]
+        json: bool,
+        /// Read JSONL objects with `q` (and optional `id`) and print one JSON line each.
+        #[arg(long, value_name = "FILE", conflicts_with = "question")]
+        batch: Option<PathBuf>,
+    },
+    /// Chat in the console over the same engine (no Telegram token needed).
+    Chat,
+    /// Validate config and corpus, and say what was found.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(cli.config.as_deref())?;
+    let started = Instant::now();
+    let engine = Engine::load(&config)?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "engine loaded");
+    match cli.command {
+        Command::Ask {
+            question,
+            json,
+            batch: Some(file),
+        } => {
+            let _ = (question, json);
+            batch(&engine, &file)
+        }
+        Command::Ask { question, json, .. } => {
+            let Some(question) = question else {
+                bail!("no question given: summit-qa ask \"日本承诺对美国投资多少？\"");
+            };
+            ask(&engine, &question, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Chat => {
+            console::run(&engine, std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => {
+            check(&engine, &config);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
+    let default = Path::new("config/default.toml");
+    let file = explicit.or_else(|| default.is_file().then_some(default));
+    Ok(Config::load(file)?)
+}
+
+fn ask(engine: &Engine, question: &str, json: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let answer = engine.ask(question, None)?;
+    let took_us = started.elapsed().as_micros() as u64;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let object = render::json(&answer, engine.articles(), None, took_us);
+        writeln!(out, "{}", serde_json::to_string(&object)?)?;
+    } else {
+        writeln!(out, "{}", render::console(&answer, engine.articles()))?;
+    }
+    Ok(())
+}
+
+/// One JSON line per input line, in order. A bad line gets an `error` object in its place
+/// (so lines stay aligned) and makes the exit status non-zero.
+fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
+    let reader: Box<dyn BufRead> = if file == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        Box::new(BufReader::new(f))
+    };
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0;
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("{} line {}: not UTF-8 text", file.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match batch_line(engine, &line) {
+            Ok(json) => writeln!(out, "{json}")?,
+            Err((id, message)) => {
+                failed += 1;
+                eprintln!("error: {} line {}: {message}", file.display(), i + 1);
+                let object = serde_json::json!({"id": id, "answered": false, "error": message,
+                                                "answer": "", "citations": []});
+                writeln!(out, "{object}")?;
+            }
+        }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn batch_line(engine: &Engine, line: &str) -> Result<String, (serde_json::Value, String)> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| (serde_json::Value::Null, format!("not JSON: {e}")))?;
+    let id = value.get("id").cloned();
+    let fail = |m: String| (id.clone().unwrap_or_default(), m);
+    let question = value
+        .get("q")
+        .and_then(|q| q.as_str())
+        .ok_or_else(|| fail("no string field \"q\"".into()))?;
+    let started = Instant::now();
+    let answer = engine.ask(question, None).map_err(|e| fail(e.to_string()))?;
+    let took_us = started.elapsed().as_micros() as u64;
+    let object = render::json(&answer, engine.articles(), id.as_ref(), took_us);
+    serde_json::to_string(&object).map_err(|e| fail(e.to_string()))
+}
+
+fn check(engine: &Engine, config: &Config) {
+    println!("config ok; corpus {}", config.corpus_dir.display());
+    for article in engine.articles() {
+        let count = |k| article.blocks.iter().filter(|b| b.kind == k).count();
+        use summit_qa::corpus::BlockKind::*;
+        let sentences: usize = article.body().map(|b| b.sentences.len()).sum();
+        println!(
+            "{} ({:?}): {} body paragraphs, {} sentences, {} headings, {} captions, {} credits, {} byline",
+            article.meta.file,
+            article.meta.script,
+            count(Body),
+            sentences,
+            count(Heading),
+            count(Caption),
+            count(Credit),
+            count(Byline),
+        );
+    }
+    println!("{}", console::sources(engine));
+}

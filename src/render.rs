@@ -1,0 +1,251 @@
+//! Rendering answers for people and programs: console text and the `ask --json` contract.
+//! Labels follow the asker's script (Simplified, Traditional or English).
+
+use serde::Serialize;
+
+use crate::answer::{Answer, Citation};
+use crate::corpus::{Article, Script};
+
+/// User-facing words in one script.
+#[derive(Debug)]
+pub struct Labels {
+    /// Heading of the sources list.
+    pub sources: &'static str,
+    /// Shown for an unknown author.
+    pub unknown_author: &'static str,
+    /// Shown for an unknown outlet.
+    pub unknown_publisher: &'static str,
+    /// Shown for an unknown date.
+    pub unknown_date: &'static str,
+    /// First sentence of a refusal.
+    pub not_covered: &'static str,
+    /// Introduces what the articles do cover.
+    pub covered: &'static str,
+    /// Added when the question was cut.
+    pub truncated: &'static str,
+    /// Separator inside lists.
+    pub list_sep: &'static str,
+}
+
+const HANS: Labels = Labels {
+    sources: "来源",
+    unknown_author: "作者不详",
+    unknown_publisher: "出处不详",
+    unknown_date: "日期不详",
+    not_covered: "已收录的文章没有涉及这个问题，所以我不作回答。",
+    covered: "这些文章讨论的是 2025 年 10 月 28 日特朗普与高市早苗在东京的会谈：",
+    truncated: "（问题过长，只按前面部分作答。）",
+    list_sep: "；",
+};
+
+const HANT: Labels = Labels {
+    sources: "來源",
+    unknown_author: "作者不詳",
+    unknown_publisher: "出處不詳",
+    unknown_date: "日期不詳",
+    not_covered: "已收錄的文章沒有涉及這個問題，所以我不作回答。",
+    covered: "這些文章討論的是 2025 年 10 月 28 日特朗普與高市早苗在東京的會談：",
+    truncated: "（問題過長，只按前面部分作答。）",
+    list_sep: "；",
+};
+
+const EN: Labels = Labels {
+    sources: "Sources",
+    unknown_author: "author unknown",
+    unknown_publisher: "outlet unknown",
+    unknown_date: "date unknown",
+    not_covered: "The indexed articles do not cover this question, so I will not guess.",
+    covered: "They discuss the Trump–Takaichi summit in Tokyo on 28 October 2025: ",
+    truncated: "(The question was too long; only its beginning was used.)",
+    list_sep: "; ",
+};
+
+/// The labels for a script.
+pub fn labels(script: Script) -> &'static Labels {
+    match script {
+        Script::Hans => &HANS,
+        Script::Hant => &HANT,
+        Script::Latin => &EN,
+    }
+}
+
+/// `author · outlet · date · ¶n`, with unknown fields named as unknown.
+pub fn source_line(c: &Citation, l: &Labels) -> String {
+    format!(
+        "{} · {} · {} · ¶{}",
+        c.author.as_deref().unwrap_or(l.unknown_author),
+        c.publisher.as_deref().unwrap_or(l.unknown_publisher),
+        c.published.as_deref().unwrap_or(l.unknown_date),
+        c.paragraph
+    )
+}
+
+/// The refusal text: not covered, then what the articles are about (our own labels).
+pub fn refusal(script: Script, articles: &[Article]) -> String {
+    let l = labels(script);
+    let topics: Vec<&str> = articles
+        .iter()
+        .filter_map(|a| a.meta.label.as_deref())
+        .collect();
+    format!("{}{}{}", l.not_covered, l.covered, topics.join(l.list_sep))
+}
+
+/// The text a person reads as the answer: quoted sentences with markers, or the refusal.
+pub fn answer_text(answer: &Answer, articles: &[Article]) -> String {
+    if answer.answered {
+        answer.text()
+    } else {
+        refusal(answer.script, articles)
+    }
+}
+
+/// A short quote: at most `max` characters, cut with an ellipsis.
+pub fn short_quote(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// Plain text for a terminal: answer, then numbered sources with a short quote.
+pub fn console(answer: &Answer, articles: &[Article]) -> String {
+    let l = labels(answer.script);
+    let mut out = answer_text(answer, articles);
+    if answer.truncated {
+        out.push('\n');
+        out.push_str(l.truncated);
+    }
+    if !answer.citations.is_empty() {
+        out.push_str(&format!("\n\n{}:\n", l.sources));
+        for c in &answer.citations {
+            out.push_str(&format!(
+                "[{}] {}\n    「{}」\n",
+                c.n,
+                source_line(c, l),
+                short_quote(&c.best_sentence, 80)
+            ));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// One citation in the JSON contract.
+#[derive(Debug, Serialize)]
+pub struct JsonCitation<'a> {
+    n: usize,
+    article: &'a str,
+    author: Option<&'a str>,
+    publisher: Option<&'a str>,
+    published: Option<&'a str>,
+    paragraph: usize,
+    text: &'a str,
+    score: f64,
+    quote: &'a str,
+}
+
+/// The `ask --json` object (see `../shared/eval/README.md`); extra fields do not change meaning.
+#[derive(Debug, Serialize)]
+pub struct JsonAnswer<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a serde_json::Value>,
+    question: &'a str,
+    answered: bool,
+    answer: String,
+    citations: Vec<JsonCitation<'a>>,
+    took_us: u64,
+    truncated: bool,
+}
+
+/// Builds the JSON contract object for one answer; `id` is echoed when given.
+pub fn json<'a>(
+    answer: &'a Answer,
+    articles: &[Article],
+    id: Option<&'a serde_json::Value>,
+    took_us: u64,
+) -> JsonAnswer<'a> {
+    JsonAnswer {
+        id,
+        question: &answer.question,
+        answered: answer.answered,
+        answer: answer_text(answer, articles),
+        citations: answer
+            .citations
+            .iter()
+            .map(|c| JsonCitation {
+                n: c.n,
+                article: &c.article,
+                author: c.author.as_deref(),
+                publisher: c.publisher.as_deref(),
+                published: c.published.as_deref(),
+                paragraph: c.paragraph,
+                text: &c.text,
+                score: (f64::from(c.score) * 100.0).round() / 100.0,
+                quote: &c.best_sentence,
+            })
+            .collect(),
+        took_us,
+        truncated: answer.truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn citation(author: Option<&str>) -> Citation {
+        Citation {
+            n: 1,
+            article: "004".into(),
+            author: author.map(Into::into),
+            publisher: None,
+            published: None,
+            label: None,
+            url: None,
+            paragraph: 3,
+            text: "段落。".into(),
+            best_sentence: "段落。".into(),
+            score: 1.234,
+        }
+    }
+
+    #[test]
+    fn unknown_metadata_is_shown_as_unknown_in_the_askers_script() {
+        let c = citation(None);
+        assert_eq!(
+            source_line(&c, labels(Script::Hant)),
+            "作者不詳 · 出處不詳 · 日期不詳 · ¶3"
+        );
+        assert_eq!(
+            source_line(&c, labels(Script::Latin)),
+            "author unknown · outlet unknown · date unknown · ¶3"
+        );
+    }
+
+    #[test]
+    fn json_keeps_unknown_as_null_and_echoes_id() {
+        let answer = Answer {
+            question: "q".into(),
+            script: Script::Hans,
+            answered: true,
+            quotes: vec![crate::answer::Quote {
+                text: "段落。".into(),
+                citation: 1,
+            }],
+            citations: vec![citation(None)],
+            truncated: false,
+        };
+        let id = serde_json::json!("d01");
+        let v = serde_json::to_value(json(&answer, &[], Some(&id), 7)).unwrap();
+        assert_eq!(v["id"], "d01");
+        assert_eq!(v["answer"], "段落。[1]");
+        assert!(v["citations"][0]["author"].is_null());
+        assert_eq!(v["citations"][0]["score"], 1.23);
+        assert_eq!(v["took_us"], 7);
+    }
+
+    #[test]
+    fn short_quote_cuts_on_characters() {
+        assert_eq!(short_quote("日本承诺投资", 2), "日本…");
+        assert_eq!(short_quote("日本", 2), "日本");
+    }
+}

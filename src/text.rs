@@ -1,0 +1,264 @@
+//! Text handling shared by indexing and querying: one normalised form (NFKC width folding,
+//! Traditional → Simplified, lowercase Latin), script detection, word segmentation with jieba
+//! and character n-grams. Pure functions; the jieba dictionary is loaded once by the caller.
+
+use std::sync::Arc;
+
+use jieba_rs::Jieba;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::corpus::Script;
+
+/// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
+/// half-width), Traditional → Simplified, lowercase. Display always uses the original.
+pub fn normalize(text: &str) -> String {
+    let folded: String = text.nfkc().collect();
+    fast2s::convert(&folded).to_lowercase()
+}
+
+/// Guesses the script of a question: Latin when it has no CJK character, Traditional when
+/// converting to Simplified changes it (or it uses forms that only Traditional text uses).
+pub fn detect_script(text: &str) -> Script {
+    let cjk = text.chars().filter(|c| is_cjk(*c)).count();
+    if cjk == 0 {
+        return Script::Latin;
+    }
+    let changed = text
+        .chars()
+        .filter(|c| is_cjk(*c))
+        .zip(fast2s::convert(text).chars().filter(|c| is_cjk(*c)))
+        .filter(|(a, b)| a != b)
+        .count();
+    if changed > 0 {
+        Script::Hant
+    } else {
+        Script::Hans
+    }
+}
+
+/// True for CJK ideographs (the characters n-grams are built from).
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}'
+        | '\u{20000}'..='\u{2ffff}' | '〇')
+}
+
+/// A token worth indexing: it has at least one letter, digit or ideograph.
+fn is_word(token: &str) -> bool {
+    token.chars().any(char::is_alphanumeric)
+}
+
+/// Segments already-normalised text into words with jieba (precise mode), dropping spaces
+/// and punctuation. Latin words and numbers stay whole (`5500`, `gdp`, `quad`).
+pub fn words<'a>(jieba: &Jieba, normalized: &'a str) -> Vec<&'a str> {
+    jieba
+        .cut(normalized, true)
+        .into_iter()
+        .map(|t| t.word)
+        .filter(|w| is_word(w))
+        .collect()
+}
+
+/// Character unigrams and bigrams of each run of ideographs, plus Latin/digit runs whole.
+/// Makes recall survive segmentation mismatches (送 vs 赠送).
+pub fn grams(normalized: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut latin = String::new();
+    for c in normalized.chars().chain(std::iter::once(' ')) {
+        if is_cjk(c) {
+            flush_latin(&mut latin, &mut out);
+            run.push(c);
+        } else {
+            flush_cjk(&mut run, &mut out);
+            if c.is_alphanumeric() {
+                latin.push(c);
+            } else {
+                flush_latin(&mut latin, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn flush_cjk(run: &mut Vec<char>, out: &mut Vec<String>) {
+    for (i, c) in run.iter().enumerate() {
+        out.push(c.to_string());
+        if let Some(next) = run.get(i + 1) {
+            out.push([*c, *next].iter().collect());
+        }
+    }
+    run.clear();
+}
+
+fn flush_latin(latin: &mut String, out: &mut Vec<String>) {
+    if !latin.is_empty() {
+        out.push(std::mem::take(latin));
+    }
+}
+
+/// Function words and question words that carry no evidence (normalised, Simplified).
+const STOP_WORDS: &[&str] = &[
+    "的", "了", "是", "在", "有", "和", "与", "及", "对", "上", "中", "都", "也", "会", "将",
+    "被", "把", "这", "那", "个", "一", "吗", "呢", "吧", "啊", "么", "要", "就", "还", "又",
+    "而", "或", "从", "向", "给", "让", "到", "说", "我", "你", "他", "她", "它", "我们",
+    "你们", "他们", "什么", "怎么", "怎么样", "怎样", "如何", "为什么", "为何", "哪", "哪些",
+    "哪个", "哪里", "哪儿", "哪位", "哪艘", "哪家", "哪国", "谁", "多少", "几", "几个", "是否",
+    "何时", "什么时候", "时候", "请问", "请", "告诉", "一下", "关于", "之", "所", "以", "其",
+    "该", "此", "能", "可以", "内容", "情况", "具体", "问题", "方面",
+    // English function and question words (Latin questions keep only content words).
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "do", "does", "did", "what",
+    "which", "who", "whom", "whose", "when", "where", "why", "how", "much", "many", "of",
+    "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "about", "after",
+    "before", "will", "would", "can", "could", "should", "this", "that", "these", "those",
+    "it", "its", "he", "she", "they", "them", "his", "her", "their", "there", "i", "you",
+    "we", "me", "my", "your", "our", "us", "tell", "please", "s", "than", "into", "as",
+];
+
+/// Question words after which the next content word names the *kind* of answer
+/// (什么礼物, 哪些文件) and is weak evidence: the article rarely repeats it.
+const ASKS_FOR: &[&str] = &[
+    "什么", "哪些", "哪个", "哪位", "哪艘", "哪家", "哪国", "哪", "which", "what",
+];
+
+/// Measure words skipped between a question word and the noun it asks about (哪 艘 航母).
+const MEASURE_WORDS: &[&str] = &["艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国"];
+
+/// True for words that carry no evidence.
+pub fn is_stop_word(word: &str) -> bool {
+    STOP_WORDS.contains(&word)
+}
+
+/// A content word of a question with its weight (1.0, or less for the asked-for kind).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    /// The normalised word.
+    pub text: String,
+    /// Relative importance in the question.
+    pub weight: f32,
+}
+
+/// Weight of a noun that names the asked-for kind (礼物 in 什么礼物).
+pub const ASKED_KIND_WEIGHT: f32 = 0.5;
+
+/// The content words of a normalised question, each once, with weights.
+pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
+    let mut terms: Vec<Term> = Vec::new();
+    let mut after_question_word = false;
+    for word in words(jieba, normalized) {
+        if ASKS_FOR.contains(&word) {
+            after_question_word = true;
+            continue;
+        }
+        if is_stop_word(word) || (after_question_word && MEASURE_WORDS.contains(&word)) {
+            continue;
+        }
+        let weight = if after_question_word {
+            ASKED_KIND_WEIGHT
+        } else {
+            1.0
+        };
+        after_question_word = false;
+        match terms.iter_mut().find(|t| t.text == word) {
+            Some(t) => t.weight = t.weight.max(weight),
+            None => terms.push(Term {
+                text: word.to_string(),
+                weight,
+            }),
+        }
+    }
+    terms
+}
+
+/// True for a short message that leans on the previous question (那防卫装备呢？, and the
+/// rice?, what about Boeing?): a follow-up to be asked with the previous question as context.
+pub fn is_elliptical(question: &str) -> bool {
+    let q = question.trim().trim_end_matches(['？', '?', '。', '.', '!', '！']);
+    let lower = q.to_lowercase();
+    let short = q.chars().count() <= 12;
+    let marked = q.ends_with('呢')
+        || q.starts_with('那')
+        || q.starts_with("還有")
+        || q.starts_with("还有")
+        || lower.starts_with("and ")
+        || lower.starts_with("what about")
+        || lower.starts_with("how about");
+    short && marked
+}
+
+/// Loads jieba's built-in dictionary once; share the result (it takes ~100 ms).
+pub fn load_jieba() -> Arc<Jieba> {
+    Arc::new(Jieba::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn jieba() -> &'static Jieba {
+        static J: OnceLock<Jieba> = OnceLock::new();
+        J.get_or_init(Jieba::new)
+    }
+
+    #[test]
+    fn normalize_folds_width_script_and_case() {
+        assert_eq!(normalize("５５００億美元，ＧＤＰ"), "5500亿美元,gdp");
+        assert_eq!(normalize("美日稀土協議"), "美日稀土协议");
+        assert_eq!(normalize("CVN-73"), "cvn-73");
+    }
+
+    #[test]
+    fn detects_script() {
+        assert_eq!(detect_script("美日稀土協議的內容是什麼？"), Script::Hant);
+        assert_eq!(detect_script("日本承诺对美国投资多少？"), Script::Hans);
+        assert_eq!(detect_script("How much will Japan invest?"), Script::Latin);
+        assert_eq!(detect_script("QUAD是什么时候复活的？"), Script::Hans);
+    }
+
+    #[test]
+    fn words_drop_punctuation_and_keep_numbers_whole() {
+        let w = words(jieba(), &normalize("日本应向美国提供5500亿美元规模的投资，GDP！"));
+        assert!(w.contains(&"5500"), "{w:?}");
+        assert!(w.contains(&"gdp"), "{w:?}");
+        assert!(w.iter().all(|t| !t.contains(['，', ',', '！', '!', ' '])), "{w:?}");
+    }
+
+    #[test]
+    fn grams_bridge_segmentation_mismatch() {
+        let g = grams("赠送了 cvn73");
+        assert!(g.contains(&"送".to_string()));
+        assert!(g.contains(&"赠送".to_string()));
+        assert!(g.contains(&"cvn73".to_string()));
+        assert!(!g.iter().any(|t| t.contains(' ')));
+    }
+
+    #[test]
+    fn question_terms_drop_question_words_and_weaken_asked_kind() {
+        let t = question_terms(jieba(), &normalize("高市早苗送给特朗普什么礼物？"));
+        let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
+        assert!(!texts.contains(&"什么"), "{texts:?}");
+        let gift = t.iter().find(|t| t.text == "礼物").expect("礼物 kept");
+        assert_eq!(gift.weight, ASKED_KIND_WEIGHT);
+        assert!(t.iter().any(|t| t.text.contains("特朗普") && t.weight == 1.0));
+    }
+
+    #[test]
+    fn elliptical_follow_ups() {
+        assert!(is_elliptical("那防卫装备呢？"));
+        assert!(is_elliptical("what about Boeing?"));
+        assert!(!is_elliptical("日本承诺对美国投资多少？"));
+        assert!(!is_elliptical("那么，美日同盟在特朗普第二任期会如何演变呢？"));
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for q in ["", "\0\0", "🙂🙂", "<b>&amp;</b>", "\u{202e}abc", "ｱｲｳ"] {
+            let n = normalize(q);
+            let _ = words(jieba(), &n);
+            let _ = grams(&n);
+            let _ = question_terms(jieba(), &n);
+            let _ = detect_script(q);
+        }
+    }
+}
