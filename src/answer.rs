@@ -56,6 +56,8 @@ pub struct Answer {
     pub citations: Vec<Citation>,
     /// True when the question was cut to the configured length.
     pub truncated: bool,
+    /// Share of the question's weighted terms found by the best passage (0–1).
+    pub coverage: f32,
 }
 
 impl Answer {
@@ -82,6 +84,7 @@ pub fn compose(
         quotes: Vec::new(),
         citations: Vec::new(),
         truncated: false,
+        coverage: retrieval.hits.first().map_or(0.0, |h| h.coverage),
     };
     let strong: Vec<&Scored> = retrieval
         .hits

@@ -154,6 +154,7 @@ pub struct JsonAnswer<'a> {
     citations: Vec<JsonCitation<'a>>,
     took_us: u64,
     truncated: bool,
+    coverage: f64,
 }
 
 /// Builds the JSON contract object for one answer; `id` is echoed when given.
@@ -185,6 +186,7 @@ pub fn json<'a>(
             .collect(),
         took_us,
         truncated: answer.truncated,
+        coverage: (f64::from(answer.coverage) * 100.0).round() / 100.0,
     }
 }
 
@@ -233,6 +235,7 @@ mod tests {
             }],
             citations: vec![citation(None)],
             truncated: false,
+            coverage: 0.8,
         };
         let id = serde_json::json!("d01");
         let v = serde_json::to_value(json(&answer, &[], Some(&id), 7)).unwrap();

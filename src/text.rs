@@ -129,13 +129,16 @@ pub fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.contains(&word)
 }
 
-/// A content word of a question with its weight (1.0, or less for the asked-for kind).
+/// A content word of a question with its weight.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Term {
     /// The normalised word.
     pub text: String,
     /// Relative importance in the question.
     pub weight: f32,
+    /// The content word written right before it, if any (高市 for 早苗 in 高市早苗): lets a
+    /// match of one part of a split name count for the other.
+    pub follows: Option<String>,
 }
 
 /// Weight of a noun that names the asked-for kind (礼物 in 什么礼物).
@@ -145,12 +148,15 @@ pub const ASKED_KIND_WEIGHT: f32 = 0.5;
 pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
     let mut terms: Vec<Term> = Vec::new();
     let mut after_question_word = false;
+    let mut previous: Option<&str> = None;
     for word in words(jieba, normalized) {
         if ASKS_FOR.contains(&word) {
             after_question_word = true;
+            previous = None;
             continue;
         }
         if is_stop_word(word) || (after_question_word && MEASURE_WORDS.contains(&word)) {
+            previous = None;
             continue;
         }
         let weight = if after_question_word {
@@ -159,15 +165,56 @@ pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
             1.0
         };
         after_question_word = false;
+        let follows = previous.replace(word).map(str::to_string);
         match terms.iter_mut().find(|t| t.text == word) {
             Some(t) => t.weight = t.weight.max(weight),
             None => terms.push(Term {
                 text: word.to_string(),
                 weight,
+                follows,
             }),
         }
     }
     terms
+}
+
+/// What kind of answer a question expects, when its wording says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expects {
+    /// 多少, 几, how many/much: a sentence with a number.
+    Quantity,
+    /// 何时, 什么时候, 哪年, when: a sentence with a date.
+    Time,
+}
+
+/// Reads the expected answer type from a normalised question.
+pub fn expects(normalized: &str) -> Option<Expects> {
+    const TIME: &[&str] = &[
+        "什么时候", "何时", "哪年", "哪一年", "几月", "几号", "哪天", "when ", "what year", "what date",
+    ];
+    const QUANTITY: &[&str] = &[
+        "多少", "几个", "几架", "几成", "几", "多大", "多高", "百分之几", "how many", "how much",
+        "what percentage",
+    ];
+    let q = format!("{normalized} ");
+    if TIME.iter().any(|w| q.contains(w)) {
+        Some(Expects::Time)
+    } else if QUANTITY.iter().any(|w| q.contains(w)) {
+        Some(Expects::Quantity)
+    } else {
+        None
+    }
+}
+
+/// True when a normalised sentence offers the expected kind of answer.
+pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
+    let has_digit = normalized_sentence.chars().any(|c| c.is_ascii_digit());
+    match expected {
+        Expects::Quantity => has_digit,
+        Expects::Time => {
+            has_digit && (normalized_sentence.contains('年') || normalized_sentence.contains('月'))
+        }
+    }
 }
 
 /// True for a short message that leans on the previous question (那防卫装备呢？, and the
@@ -241,6 +288,25 @@ mod tests {
         let gift = t.iter().find(|t| t.text == "礼物").expect("礼物 kept");
         assert_eq!(gift.weight, ASKED_KIND_WEIGHT);
         assert!(t.iter().any(|t| t.text.contains("特朗普") && t.weight == 1.0));
+    }
+
+    #[test]
+    fn adjacent_content_words_are_linked() {
+        let t = question_terms(jieba(), &normalize("高市早苗送给特朗普什么礼物？"));
+        let second = &t[1];
+        assert_eq!(t[0].follows, None);
+        assert_eq!(second.follows.as_deref(), Some(t[0].text.as_str()));
+    }
+
+    #[test]
+    fn expected_answer_types() {
+        assert_eq!(expects(&normalize("日本承诺对美国投资多少？")), Some(Expects::Quantity));
+        assert_eq!(expects(&normalize("QUAD是什么时候复活的？")), Some(Expects::Time));
+        assert_eq!(expects("when was quad revived?"), Some(Expects::Time));
+        assert_eq!(expects(&normalize("为什么没有举行联合记者招待会？")), None);
+        assert!(offers(Expects::Quantity, "投资5500亿美元"));
+        assert!(!offers(Expects::Quantity, "没有数字"));
+        assert!(offers(Expects::Time, "在2017年11月复活"));
     }
 
     #[test]
