@@ -8,6 +8,7 @@ use crate::answer::{self, Answer};
 use crate::config::{AnswerConfig, Config};
 use crate::corpus::{self, Article};
 use crate::error::{Error, Result};
+use crate::lexicon::Glossary;
 use crate::retrieve::Retriever;
 use crate::text;
 
@@ -27,7 +28,8 @@ impl Engine {
     /// Loads the corpus in `dir` with the given limits.
     pub fn from_dir(dir: &Path, limits: AnswerConfig) -> Result<Engine> {
         let articles = corpus::load(dir)?;
-        let retriever = Retriever::build(text::load_jieba(), &articles)?;
+        let glossary = Glossary::load(dir)?;
+        let retriever = Retriever::build(text::load_jieba(), &articles, glossary)?;
         Ok(Engine {
             articles,
             retriever,

@@ -21,6 +21,7 @@ pub mod corpus;
 pub mod engine;
 pub mod error;
 pub mod index;
+pub mod lexicon;
 pub mod render;
 pub mod retrieve;
 pub mod text;

@@ -1,13 +1,15 @@
 //! Retrieval: a question (and an optional previous question as context) → scored sentences
 //! of body paragraphs, with how much of the question the best evidence covers.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
 
-use crate::corpus::{Article, Script};
+use crate::corpus::{Article, BlockKind, Script};
 use crate::error::Result;
 use crate::index::{QueryTerm, SearchIndex, Unit};
+use crate::lexicon::{Bridge, Glossary, Lexicon};
 use crate::text::{self, Term};
 
 /// Where a sentence lives in the corpus.
@@ -26,7 +28,7 @@ pub struct Location {
 pub struct Scored {
     /// Where it is.
     pub at: Location,
-    /// Ranking score (BM25, scaled by coverage).
+    /// Ranking score (BM25, scaled by coverage and answer type).
     pub score: f32,
     /// Rarity-weighted share of the question's terms found in the sentence or its paragraph.
     pub coverage: f32,
@@ -45,10 +47,14 @@ pub struct Retrieval {
 
 /// Weight of terms that come from the previous question (context of a follow-up).
 const CONTEXT_WEIGHT: f32 = 0.3;
-/// Score factor for a sentence that offers what the question asks for (a number, a date).
-const EXPECTED_TYPE_BONUS: f32 = 1.5;
 /// Query weight of a word that completes the one before it into a corpus string (早苗 after 高市).
 const NAME_PART_WEIGHT: f32 = 0.3;
+/// Score factor for a sentence that offers what the question asks for (a number, a date).
+const EXPECTED_TYPE_BONUS: f32 = 1.5;
+/// Credit for a synonym found instead of the word itself.
+const SYNONYM_CREDIT: f32 = 0.8;
+/// Credit for a term found in the sentence's paragraph but not the sentence.
+const PARAGRAPH_CREDIT: f32 = 0.7;
 /// How many sentences BM25 hands to re-ranking.
 const CANDIDATES: usize = 40;
 
@@ -61,6 +67,8 @@ struct UnitText {
 /// Searches the corpus; built once, shared by every transport.
 pub struct Retriever {
     jieba: Arc<Jieba>,
+    lexicon: Lexicon,
+    bridge: Bridge,
     index: SearchIndex,
     units: Vec<UnitText>,
     /// Normalised body paragraphs, for rarity (idf) and coverage.
@@ -68,14 +76,14 @@ pub struct Retriever {
 }
 
 impl Retriever {
-    /// Indexes every sentence of every body paragraph.
-    pub fn build(jieba: Arc<Jieba>, articles: &[Article]) -> Result<Retriever> {
+    /// Indexes every sentence of every body paragraph and the English bridge to its words.
+    pub fn build(jieba: Arc<Jieba>, articles: &[Article], glossary: Glossary) -> Result<Retriever> {
         let mut units = Vec::new();
         let mut raw = Vec::new();
         let mut paragraphs = Vec::new();
         for (a, article) in articles.iter().enumerate() {
             for (b, block) in article.blocks.iter().enumerate() {
-                if block.kind != crate::corpus::BlockKind::Body {
+                if block.kind != BlockKind::Body {
                     continue;
                 }
                 paragraphs.push(text::normalize(&block.text));
@@ -84,12 +92,13 @@ impl Retriever {
                         sentence,
                         paragraph: &block.text,
                     });
+                    let at = Location {
+                        article: a,
+                        block: b,
+                        sentence: s,
+                    };
                     units.push(UnitText {
-                        at: Location {
-                            article: a,
-                            block: b,
-                            sentence: s,
-                        },
+                        at,
                         sentence: text::normalize(sentence),
                         paragraph: paragraphs.len() - 1,
                     });
@@ -97,8 +106,16 @@ impl Retriever {
             }
         }
         let index = SearchIndex::build(jieba.clone(), &raw)?;
+        let vocabulary: BTreeSet<&str> = paragraphs
+            .iter()
+            .flat_map(|p| text::words(&jieba, p))
+            .collect();
+        let lexicon = Lexicon::embedded();
+        let bridge = Bridge::build(&lexicon, vocabulary, glossary);
         Ok(Retriever {
             jieba,
+            lexicon,
+            bridge,
             index,
             units,
             paragraphs,
@@ -108,29 +125,21 @@ impl Retriever {
     /// Finds the sentences that best answer `question`, using `context` (the previous
     /// question of a conversation) at a lower weight.
     pub fn retrieve(&self, question: &str, context: Option<&str>) -> Result<Retrieval> {
-        let script = text::detect_script(question);
         let normalized = text::normalize(question);
         let expects = text::expects(&normalized);
-        let mut terms = text::question_terms(&self.jieba, &normalized);
+        let mut terms = self.terms(&normalized);
         if let Some(previous) = context {
-            for mut t in text::question_terms(&self.jieba, &text::normalize(previous)) {
+            for mut t in self.terms(&text::normalize(previous)) {
                 if !terms.iter().any(|own| own.text == t.text) {
                     t.weight *= CONTEXT_WEIGHT;
                     terms.push(t);
                 }
             }
         }
-        let idf: Vec<f32> = terms.iter().map(|t| self.idf(&t.text)).collect();
-        let query: Vec<QueryTerm> = terms
-            .iter()
-            .map(|t| QueryTerm {
-                text: t.text.clone(),
-                weight: t.weight * if self.completes_previous(t) { NAME_PART_WEIGHT } else { 1.0 },
-            })
-            .collect();
+        let idf: Vec<f32> = terms.iter().map(|t| self.idf(&t.forms)).collect();
         let mut hits: Vec<Scored> = self
             .index
-            .search(&query, CANDIDATES)?
+            .search(&self.query(&terms), CANDIDATES)?
             .into_iter()
             .map(|hit| {
                 let unit = &self.units[hit.unit];
@@ -145,18 +154,87 @@ impl Retriever {
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        tracing::debug!(?terms, top = ?hits.iter().take(5).map(|h| (h.at.article, h.at.block, h.at.sentence, h.score, h.coverage)).collect::<Vec<_>>(), "retrieved");
+        tracing::debug!(
+            terms = ?terms.iter().map(|t| (&t.text, &t.forms, t.weight)).collect::<Vec<_>>(),
+            top = ?hits.iter().take(3).map(|h| (&self.units_at(h).sentence, h.score, h.coverage)).collect::<Vec<_>>(),
+            "retrieved"
+        );
         Ok(Retrieval {
-            script,
+            script: text::detect_script(question),
             terms,
             hits,
         })
     }
 
-    /// Rarity of a term across body paragraphs (substring match, so segmentation cannot hide it).
-    fn idf(&self, term: &str) -> f32 {
+    fn units_at(&self, hit: &Scored) -> &UnitText {
+        self.units
+            .iter()
+            .find(|u| {
+                u.at.article == hit.at.article
+                    && u.at.block == hit.at.block
+                    && u.at.sentence == hit.at.sentence
+            })
+            .expect("hits come from units")
+    }
+
+    /// The question's terms: Chinese words (with synonyms when the corpus lacks the word)
+    /// and English words or phrases translated into the corpus's words.
+    fn terms(&self, normalized: &str) -> Vec<Term> {
+        let mut terms: Vec<Term> = text::question_terms(&self.jieba, normalized)
+            .into_iter()
+            .filter(|t| !t.text.chars().all(|c| c.is_ascii_alphanumeric() || c == '\''))
+            .collect();
+        for term in &mut terms {
+            if !self.occurs(&term.text) {
+                term.forms.extend(self.bridge.synonyms(&self.lexicon, &term.text));
+            }
+        }
+        for t in self.bridge.translate(normalized) {
+            terms.push(Term {
+                exact_forms: t.forms.len(),
+                text: t.source,
+                forms: t.forms,
+                weight: if t.asked_kind {
+                    text::ASKED_KIND_WEIGHT
+                } else {
+                    1.0
+                },
+                follows: None,
+            });
+        }
+        terms
+    }
+
+    /// One query term per form; a term's weight is shared among the forms the corpus has.
+    fn query(&self, terms: &[Term]) -> Vec<QueryTerm> {
+        let mut query = Vec::new();
+        for t in terms {
+            let present: Vec<&String> = t.forms.iter().filter(|f| self.occurs(f)).collect();
+            let share = 1.0 / (present.len().max(1) as f32).sqrt();
+            let part = if self.completes_previous(t) {
+                NAME_PART_WEIGHT
+            } else {
+                1.0
+            };
+            for form in present {
+                query.push(QueryTerm {
+                    text: form.clone(),
+                    weight: t.weight * share * part,
+                });
+            }
+        }
+        query
+    }
+
+    /// Rarity of a term across body paragraphs: paragraphs containing any of its forms
+    /// (substring match, so segmentation cannot hide it).
+    fn idf(&self, forms: &[String]) -> f32 {
         let n = self.paragraphs.len() as f32;
-        let df = self.paragraphs.iter().filter(|p| p.contains(term)).count() as f32;
+        let df = self
+            .paragraphs
+            .iter()
+            .filter(|p| forms.iter().any(|f| p.contains(f.as_str())))
+            .count() as f32;
         (1.0 + n / (1.0 + df)).ln()
     }
 
@@ -168,13 +246,24 @@ impl Retriever {
         let credit: Vec<f32> = terms
             .iter()
             .map(|t| {
-                if unit.sentence.contains(&t.text) {
-                    1.0
-                } else if paragraph.contains(&t.text) {
-                    0.7
-                } else {
-                    partial_credit(&t.text, &unit.sentence)
-                }
+                t.forms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, form)| {
+                        let c = if unit.sentence.contains(form.as_str()) {
+                            1.0
+                        } else if paragraph.contains(form.as_str()) {
+                            PARAGRAPH_CREDIT
+                        } else {
+                            partial_credit(form, &unit.sentence)
+                        };
+                        if i < t.exact_forms {
+                            c
+                        } else {
+                            c * SYNONYM_CREDIT
+                        }
+                    })
+                    .fold(0.0, f32::max)
             })
             .collect();
         let (mut found, mut total) = (0.0, 0.0);
@@ -221,16 +310,12 @@ fn partial_credit(word: &str, text: &str) -> f32 {
         .find(|&n| chars.windows(n).any(|w| text.contains(&w.iter().collect::<String>())));
     match longest {
         Some(n) => 0.8 * n as f32 / chars.len() as f32,
-        None => 0.25 * char_share(word, text),
+        None => 0.25 * char_share(&chars, text),
     }
 }
 
-/// Share of a word's ideographs that occur in `text`; 0 for Latin words (they match whole or not at all).
-fn char_share(word: &str, text: &str) -> f32 {
-    let chars: Vec<char> = word.chars().filter(|c| text::is_cjk(*c)).collect();
-    if chars.is_empty() {
-        return 0.0;
-    }
+/// Share of the characters that occur in `text`.
+fn char_share(chars: &[char], text: &str) -> f32 {
     let hits = chars.iter().filter(|c| text.contains(**c)).count();
     hits as f32 / chars.len() as f32
 }

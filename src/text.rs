@@ -132,8 +132,13 @@ pub fn is_stop_word(word: &str) -> bool {
 /// A content word of a question with its weight.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Term {
-    /// The normalised word.
+    /// The normalised word (or the English word or phrase as asked).
     pub text: String,
+    /// Normalised strings that count as this term in the corpus: the word itself, its
+    /// translations or synonyms.
+    pub forms: Vec<String>,
+    /// How many leading `forms` count fully; the rest are synonyms and count less.
+    pub exact_forms: usize,
     /// Relative importance in the question.
     pub weight: f32,
     /// The content word written right before it, if any (高市 for 早苗 in 高市早苗): lets a
@@ -170,6 +175,8 @@ pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
             Some(t) => t.weight = t.weight.max(weight),
             None => terms.push(Term {
                 text: word.to_string(),
+                forms: vec![word.to_string()],
+                exact_forms: 1,
                 weight,
                 follows,
             }),

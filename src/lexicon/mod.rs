@@ -1,0 +1,363 @@
+//! The bridge from words the corpus does not contain to words it does: English → Chinese
+//! (glossary first, then CC-CEDICT phrases before single words) and Chinese synonyms by shared
+//! English glosses (礼物 → 赠送). The dictionary is compiled into the binary as an fst
+//! (see `README.md` here); only entries for the corpus's own words are expanded at start-up.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::text;
+
+static FST: &[u8] = include_bytes!("cedict.fst");
+static GLOSSES: &str = include_str!("cedict.txt");
+
+/// File name of the glossary inside the corpus folder (optional).
+pub const GLOSSARY_FILE: &str = "glossary.toml";
+
+/// Longest English phrase (in words) looked up as one unit.
+const MAX_PHRASE: usize = 4;
+/// Most Chinese forms kept for one English word or phrase.
+const MAX_FORMS: usize = 6;
+
+/// CC-CEDICT: simplified headword → English glosses.
+pub struct Lexicon {
+    map: fst::Map<&'static [u8]>,
+}
+
+impl Lexicon {
+    /// The dictionary compiled into the binary (no I/O, no parsing).
+    pub fn embedded() -> Lexicon {
+        Lexicon {
+            map: fst::Map::new(FST).expect("the embedded cedict.fst is valid (built by tools/cedict-extract)"),
+        }
+    }
+
+    /// The English glosses of a simplified headword; empty when it is not in the dictionary.
+    pub fn glosses(&self, simplified: &str) -> Vec<&'static str> {
+        let Some(offset) = self.map.get(simplified) else {
+            return Vec::new();
+        };
+        let rest = GLOSSES.get(offset as usize..).unwrap_or("");
+        let line = rest.split('\n').next().unwrap_or("");
+        line.split("; ").filter(|g| !g.is_empty()).collect()
+    }
+}
+
+/// English → Chinese forms written by us for names and terms a dictionary lacks or gets
+/// wrong for this corpus (`corpus/glossary.toml`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Glossary {
+    /// Lowercase English word or phrase → Chinese (or Latin) forms as written in the articles.
+    #[serde(default)]
+    pub terms: HashMap<String, Vec<String>>,
+}
+
+impl Glossary {
+    /// Reads `dir/glossary.toml`; a missing file is an empty glossary.
+    pub fn load(dir: &Path) -> Result<Glossary> {
+        let path = dir.join(GLOSSARY_FILE);
+        let raw = match std::fs::read_to_string(&path) {
+            Ok(raw) => raw,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Glossary::default()),
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        let mut glossary: Glossary = toml::from_str(&raw).map_err(|e| Error::Metadata {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        glossary.terms = glossary
+            .terms
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v.iter().map(|f| text::normalize(f)).collect()))
+            .collect();
+        Ok(glossary)
+    }
+}
+
+/// An English word or phrase of a question with the corpus forms it may take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    /// The English as asked (lowercase).
+    pub source: String,
+    /// Normalised forms to search for, most likely first.
+    pub forms: Vec<String>,
+    /// True when it names the kind of answer asked for (the noun after "what"/"which").
+    pub asked_kind: bool,
+}
+
+/// English words that only shape the question.
+fn is_english_stop(word: &str) -> bool {
+    text::is_stop_word(word) || word.chars().all(|c| c.is_ascii_digit()) && word.len() < 2
+}
+
+/// A corpus word reached through one word of one of its glosses.
+#[derive(Debug, Clone)]
+struct Loose {
+    /// The corpus word.
+    word: String,
+    /// How many content words the gloss has (fewer = more specific).
+    gloss_len: usize,
+    /// The gloss word as written, before stemming.
+    gloss_word: String,
+}
+
+/// The index from English (stemmed) to the corpus's own words, built at start-up.
+pub struct Bridge {
+    stemmer: Stemmer,
+    glossary: Glossary,
+    /// Stemmed whole gloss ("rare earth") → corpus words with exactly that gloss.
+    exact: HashMap<String, Vec<String>>,
+    /// Stem → corpus words with that stem somewhere in a gloss.
+    loose: HashMap<String, Vec<Loose>>,
+    /// Corpus word → all the stems of its glosses.
+    stems_of: HashMap<String, HashSet<String>>,
+}
+
+impl Bridge {
+    /// Indexes the English glosses of every corpus word in `vocabulary` (normalised words).
+    pub fn build<'a>(
+        lexicon: &Lexicon,
+        vocabulary: impl IntoIterator<Item = &'a str>,
+        glossary: Glossary,
+    ) -> Bridge {
+        let mut bridge = Bridge {
+            stemmer: Stemmer::create(Algorithm::English),
+            glossary,
+            exact: HashMap::new(),
+            loose: HashMap::new(),
+            stems_of: HashMap::new(),
+        };
+        for word in vocabulary {
+            if bridge.stems_of.contains_key(word) {
+                continue;
+            }
+            let mut all = HashSet::new();
+            for gloss in lexicon.glosses(word) {
+                let words = bridge.content_words(gloss);
+                if words.is_empty() || words.len() > MAX_PHRASE {
+                    continue;
+                }
+                let stems: Vec<String> = words.iter().map(|w| bridge.stem(w)).collect();
+                bridge.exact.entry(stems.join(" ")).or_default().push(word.to_string());
+                for (stem, gloss_word) in stems.iter().zip(words) {
+                    let entries = bridge.loose.entry(stem.clone()).or_default();
+                    if !entries.iter().any(|e| e.word == word && e.gloss_word == gloss_word) {
+                        entries.push(Loose {
+                            word: word.to_string(),
+                            gloss_len: stems.len(),
+                            gloss_word,
+                        });
+                    }
+                }
+                all.extend(stems);
+            }
+            bridge.stems_of.insert(word.to_string(), all);
+        }
+        bridge
+    }
+
+    /// Content words of an English text, dropping bracketed notes and function words.
+    fn content_words(&self, english: &str) -> Vec<String> {
+        english_words(&strip_brackets(english))
+            .into_iter()
+            .filter(|w| !is_english_stop(w) && !GLOSS_NOISE.contains(&w.as_str()))
+            .collect()
+    }
+
+    fn stem(&self, word: &str) -> String {
+        self.stemmer.stem(word).into_owned()
+    }
+
+    /// Translates the English words of a question into groups of corpus forms: glossary
+    /// first, then the longest dictionary phrase, then single words. Chinese text is ignored.
+    pub fn translate(&self, question: &str) -> Vec<Translation> {
+        let words = english_words(question);
+        let mut out: Vec<Translation> = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            let asked_kind = i > 0 && matches!(words[i - 1].as_str(), "what" | "which");
+            let (n, forms) = self.longest_match(&words[i..]);
+            if n > 0 {
+                let source = words[i..i + n].join(" ");
+                if !out.iter().any(|t| t.source == source) {
+                    out.push(Translation { source, forms, asked_kind });
+                }
+                i += n;
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// The longest phrase at the start of `words` with forms, and its length (0: none).
+    fn longest_match(&self, words: &[String]) -> (usize, Vec<String>) {
+        for n in (1..=words.len().min(MAX_PHRASE)).rev() {
+            let phrase = words[..n].join(" ");
+            if let Some(forms) = self.glossary.terms.get(&phrase) {
+                return (n, forms.clone());
+            }
+            let stems: Vec<String> = words[..n]
+                .iter()
+                .map(|w| self.stemmer.stem(w).into_owned())
+                .collect();
+            let exact = self.exact.get(&stems.join(" "));
+            if n > 1 {
+                if let Some(forms) = exact {
+                    return (n, forms.clone());
+                }
+                continue;
+            }
+            if is_english_stop(&words[0]) {
+                return (0, Vec::new());
+            }
+            let mut forms = vec![words[0].clone()];
+            forms.extend(exact.into_iter().flatten().cloned());
+            forms.extend(self.loose_forms(&stems[0], &words[0]));
+            dedup(&mut forms);
+            forms.truncate(MAX_FORMS);
+            return (1, forms);
+        }
+        (0, Vec::new())
+    }
+
+    /// Corpus words with `word` (or, failing that, its stem) in a gloss, most specific
+    /// (shortest gloss) first. "population" must not reach 民粹主义 ("populism") through
+    /// their common stem when a gloss has the word itself.
+    fn loose_forms(&self, stem: &str, word: &str) -> Vec<String> {
+        let mut found = self.loose.get(stem).cloned().unwrap_or_default();
+        if found.iter().any(|e| e.gloss_word == word) {
+            found.retain(|e| e.gloss_word == word);
+        } else {
+            found.retain(|e| e.gloss_word.len().abs_diff(word.len()) <= 3);
+        }
+        found.sort_by_key(|e| (e.gloss_len, std::cmp::Reverse(e.word.chars().count())));
+        found.into_iter().map(|e| e.word).collect()
+    }
+
+    /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
+    /// present" → 赠送 "to present as a gift"), for a Chinese word the corpus does not
+    /// contain; a Latin corpus word found among the glosses (北约 "NATO" → nato) counts too.
+    pub fn synonyms(&self, lexicon: &Lexicon, word: &str) -> Vec<String> {
+        let mine: HashSet<String> = lexicon
+            .glosses(word)
+            .iter()
+            .flat_map(|g| self.content_words(g))
+            .map(|w| self.stem(&w))
+            .collect();
+        let mut scored: HashMap<&str, usize> = HashMap::new();
+        for stem in &mine {
+            if self.stems_of.contains_key(stem.as_str()) {
+                *scored.entry(stem.as_str()).or_default() += 2;
+            }
+            let reached: HashSet<&str> = self
+                .loose
+                .get(stem)
+                .into_iter()
+                .flatten()
+                .map(|e| e.word.as_str())
+                .collect();
+            for candidate in reached {
+                *scored.entry(candidate).or_default() += 1;
+            }
+        }
+        let mut best: Vec<(&str, usize)> = scored.into_iter().filter(|(_, n)| *n >= 2).collect();
+        best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        best.into_iter().take(3).map(|(w, _)| w.to_string()).collect()
+    }
+}
+
+/// Words that fill glosses without meaning ("sb", "sth", "etc").
+const GLOSS_NOISE: &[&str] = &["sb", "sth", "etc", "one", "oneself", "abbr", "lit", "fig", "esp", "e.g"];
+
+/// Lowercase ASCII-alphanumeric words of a text (other scripts are skipped).
+fn english_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+        .map(|w| w.trim_matches('\'').to_ascii_lowercase())
+        .map(|w| w.strip_suffix("'s").map(str::to_string).unwrap_or(w))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Removes `(…)` and `[…]` notes from a gloss.
+fn strip_brackets(gloss: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    for c in gloss.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn dedup(forms: &mut Vec<String>) {
+    let mut seen = HashSet::new();
+    forms.retain(|f| seen.insert(f.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bridge(vocabulary: &[&str], glossary: &[(&str, &[&str])]) -> Bridge {
+        let glossary = Glossary {
+            terms: glossary
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        };
+        Bridge::build(&Lexicon::embedded(), vocabulary.iter().copied(), glossary)
+    }
+
+    #[test]
+    fn embedded_dictionary_has_glosses() {
+        let l = Lexicon::embedded();
+        assert!(l.glosses("稀土").iter().any(|g| g.starts_with("rare earth")));
+        assert!(l.glosses("不是一个词语").is_empty());
+    }
+
+    #[test]
+    fn phrase_is_looked_up_before_words() {
+        let b = bridge(&["稀土", "航母", "记者会", "罕见", "地球"], &[]);
+        let t = b.translate("What about the rare earth deal?");
+        assert_eq!(t[0].source, "rare earth");
+        assert!(t[0].forms.contains(&"稀土".to_string()), "{t:?}");
+        let t = b.translate("which aircraft carrier, and the press conference?");
+        assert!(t.iter().any(|t| t.source == "aircraft carrier" && t.forms.contains(&"航母".to_string())), "{t:?}");
+        assert!(t.iter().any(|t| t.source == "press conference" && t.forms.contains(&"记者会".to_string())), "{t:?}");
+    }
+
+    #[test]
+    fn glossary_wins_and_stop_words_are_dropped() {
+        let b = bridge(&["高市"], &[("takaichi", &["高市", "高市早苗"])]);
+        let t = b.translate("What did Takaichi say?");
+        assert_eq!(t.len(), 2, "{t:?}"); // takaichi, say
+        assert_eq!(t[0].forms, ["高市", "高市早苗"]);
+    }
+
+    #[test]
+    fn english_word_keeps_itself_as_a_form() {
+        let b = bridge(&["投资"], &[]);
+        let t = b.translate("investment in QUAD");
+        assert!(t.iter().any(|t| t.forms.contains(&"投资".to_string())), "{t:?}");
+        assert!(t.iter().any(|t| t.forms.first().map(String::as_str) == Some("quad")), "{t:?}");
+    }
+
+    #[test]
+    fn synonyms_share_glosses() {
+        let b = bridge(&["赠送", "出席", "天皇", "nato"], &[]);
+        let l = Lexicon::embedded();
+        assert_eq!(b.synonyms(&l, "礼物"), ["赠送"]);
+        assert!(b.synonyms(&l, "北约").contains(&"nato".to_string()));
+        assert!(b.synonyms(&l, "天气").is_empty());
+    }
+}
