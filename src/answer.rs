@@ -70,6 +70,10 @@ impl Answer {
     }
 }
 
+/// A passage not quoted in the answer is still listed as a source when it scores at least
+/// this share of the best one.
+const RELATED_SHARE: f32 = 0.5;
+
 /// Turns retrieval results into an answer (or a refusal) under the configured limits.
 pub fn compose(
     question: &str,
@@ -113,7 +117,12 @@ pub fn compose(
             citation: n,
         });
     }
-    add_further_sources(&mut answer.citations, articles, &strong, limits.max_sources);
+    let related: Vec<&Scored> = strong
+        .iter()
+        .copied()
+        .filter(|h| h.score >= best.score * RELATED_SHARE)
+        .collect();
+    add_further_sources(&mut answer.citations, articles, &related, limits.max_sources);
     answer
 }
 

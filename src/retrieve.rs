@@ -191,7 +191,7 @@ impl Retriever {
         }
         for t in self.bridge.translate(normalized) {
             terms.push(Term {
-                exact_forms: t.forms.len(),
+                exact_forms: t.exact_forms,
                 text: t.source,
                 forms: t.forms,
                 weight: if t.asked_kind {

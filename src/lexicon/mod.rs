@@ -86,6 +86,9 @@ pub struct Translation {
     pub source: String,
     /// Normalised forms to search for, most likely first.
     pub forms: Vec<String>,
+    /// How many leading forms are translations of the word itself; the rest share only its
+    /// stem (population → 民粹主义 "populism") and count less.
+    pub exact_forms: usize,
     /// True when it names the kind of answer asked for (the noun after "what"/"which").
     pub asked_kind: bool,
 }
@@ -181,11 +184,16 @@ impl Bridge {
         let mut i = 0;
         while i < words.len() {
             let asked_kind = i > 0 && matches!(words[i - 1].as_str(), "what" | "which");
-            let (n, forms) = self.longest_match(&words[i..]);
+            let (n, forms, exact_forms) = self.longest_match(&words[i..]);
             if n > 0 {
                 let source = words[i..i + n].join(" ");
                 if !out.iter().any(|t| t.source == source) {
-                    out.push(Translation { source, forms, asked_kind });
+                    out.push(Translation {
+                        source,
+                        forms,
+                        exact_forms,
+                        asked_kind,
+                    });
                 }
                 i += n;
             } else {
@@ -195,49 +203,49 @@ impl Bridge {
         out
     }
 
-    /// The longest phrase at the start of `words` with forms, and its length (0: none).
-    fn longest_match(&self, words: &[String]) -> (usize, Vec<String>) {
+    /// The longest phrase at the start of `words` with forms: its length (0: none), the
+    /// forms, and how many of them translate the words themselves.
+    fn longest_match(&self, words: &[String]) -> (usize, Vec<String>, usize) {
         for n in (1..=words.len().min(MAX_PHRASE)).rev() {
             let phrase = words[..n].join(" ");
             if let Some(forms) = self.glossary.terms.get(&phrase) {
-                return (n, forms.clone());
+                return (n, forms.clone(), forms.len());
             }
-            let stems: Vec<String> = words[..n]
-                .iter()
-                .map(|w| self.stemmer.stem(w).into_owned())
-                .collect();
+            let stems: Vec<String> = words[..n].iter().map(|w| self.stem(w)).collect();
             let exact = self.exact.get(&stems.join(" "));
             if n > 1 {
                 if let Some(forms) = exact {
-                    return (n, forms.clone());
+                    return (n, forms.clone(), forms.len());
                 }
                 continue;
             }
             if is_english_stop(&words[0]) {
-                return (0, Vec::new());
+                return (0, Vec::new(), 0);
             }
+            let (same_word, same_stem) = self.loose_forms(&stems[0], &words[0]);
             let mut forms = vec![words[0].clone()];
             forms.extend(exact.into_iter().flatten().cloned());
-            forms.extend(self.loose_forms(&stems[0], &words[0]));
+            forms.extend(same_word);
+            dedup(&mut forms);
+            let exact_forms = forms.len().min(MAX_FORMS);
+            forms.extend(same_stem);
             dedup(&mut forms);
             forms.truncate(MAX_FORMS);
-            return (1, forms);
+            return (1, forms, exact_forms);
         }
-        (0, Vec::new())
+        (0, Vec::new(), 0)
     }
 
-    /// Corpus words with `word` (or, failing that, its stem) in a gloss, most specific
-    /// (shortest gloss) first. "population" must not reach 民粹主义 ("populism") through
-    /// their common stem when a gloss has the word itself.
-    fn loose_forms(&self, stem: &str, word: &str) -> Vec<String> {
+    /// Corpus words with `word` itself in a gloss, and those that share only its stem
+    /// (within three letters of it), each most specific (shortest gloss) first.
+    fn loose_forms(&self, stem: &str, word: &str) -> (Vec<String>, Vec<String>) {
         let mut found = self.loose.get(stem).cloned().unwrap_or_default();
-        if found.iter().any(|e| e.gloss_word == word) {
-            found.retain(|e| e.gloss_word == word);
-        } else {
-            found.retain(|e| e.gloss_word.len().abs_diff(word.len()) <= 3);
-        }
+        found.retain(|e| e.gloss_word.len().abs_diff(word.len()) <= 3);
         found.sort_by_key(|e| (e.gloss_len, std::cmp::Reverse(e.word.chars().count())));
-        found.into_iter().map(|e| e.word).collect()
+        let (same, stem_only): (Vec<Loose>, Vec<Loose>) =
+            found.into_iter().partition(|e| e.gloss_word == word);
+        let words = |v: Vec<Loose>| v.into_iter().map(|e| e.word).collect();
+        (words(same), words(stem_only))
     }
 
     /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
@@ -250,11 +258,13 @@ impl Bridge {
             .flat_map(|g| self.content_words(g))
             .map(|w| self.stem(&w))
             .collect();
-        let mut scored: HashMap<&str, usize> = HashMap::new();
+        let mut found: Vec<String> = mine
+            .iter()
+            .filter(|stem| self.stems_of.contains_key(stem.as_str()))
+            .cloned()
+            .collect();
+        let mut shared: HashMap<&str, usize> = HashMap::new();
         for stem in &mine {
-            if self.stems_of.contains_key(stem.as_str()) {
-                *scored.entry(stem.as_str()).or_default() += 2;
-            }
             let reached: HashSet<&str> = self
                 .loose
                 .get(stem)
@@ -263,14 +273,26 @@ impl Bridge {
                 .map(|e| e.word.as_str())
                 .collect();
             for candidate in reached {
-                *scored.entry(candidate).or_default() += 1;
+                *shared.entry(candidate).or_default() += 1;
             }
         }
-        let mut best: Vec<(&str, usize)> = scored.into_iter().filter(|(_, n)| *n >= 2).collect();
-        best.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        best.into_iter().take(3).map(|(w, _)| w.to_string()).collect()
+        let mut best: Vec<(&str, f32)> = shared
+            .into_iter()
+            .filter(|(_, n)| *n >= 2)
+            .map(|(c, n)| {
+                let theirs = self.stems_of.get(c).map_or(0, HashSet::len);
+                (c, n as f32 / mine.len().max(theirs) as f32)
+            })
+            .filter(|(_, overlap)| *overlap >= MIN_SYNONYM_OVERLAP)
+            .collect();
+        best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        found.extend(best.into_iter().take(3).map(|(w, _)| w.to_string()));
+        found
     }
 }
+
+/// Share of gloss words two words must have in common to count as synonyms.
+const MIN_SYNONYM_OVERLAP: f32 = 0.6;
 
 /// Words that fill glosses without meaning ("sb", "sth", "etc").
 const GLOSS_NOISE: &[&str] = &["sb", "sth", "etc", "one", "oneself", "abbr", "lit", "fig", "esp", "e.g"];
