@@ -1,1 +1,53 @@
-fn main(){}
+//! Speed of the engine on the dev questions: one question end to end (retrieval + answer),
+//! and the start-up cost (jieba dictionary, corpus, index, bridge).
+//! Run: cargo bench --bench answer
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use summit_qa::config::AnswerConfig;
+use summit_qa::Engine;
+
+const DEV: &str = include_str!("../tests/fixtures/dev.jsonl");
+
+fn questions() -> Vec<String> {
+    DEV.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("dev.jsonl is JSONL");
+            v["q"].as_str().expect("q is a string").to_string()
+        })
+        .collect()
+}
+
+fn corpus() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))
+}
+
+fn answer(c: &mut Criterion) {
+    let engine = Engine::from_dir(corpus(), AnswerConfig::default()).expect("corpus loads");
+    let questions = questions();
+    // Sanity inside the bench: the flagship question is answered with the investment figure.
+    let first = engine.ask(&questions[0], None).unwrap();
+    assert!(first.answered && first.text().contains("5500"));
+    let mut i = 0;
+    c.bench_function("ask/one dev question (round robin)", |b| {
+        b.iter(|| {
+            let q = &questions[i % questions.len()];
+            i += 1;
+            engine.ask(q, None).unwrap()
+        })
+    });
+}
+
+fn startup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("startup");
+    group.sample_size(10);
+    group.bench_function("load engine (jieba + corpus + index + bridge)", |b| {
+        b.iter(|| Engine::from_dir(corpus(), AnswerConfig::default()).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, answer, startup);
+criterion_main!(benches);

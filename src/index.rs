@@ -20,7 +20,7 @@ pub const WORDS_TOKENIZER: &str = "zh_words";
 /// Name of the character n-gram analyzer in tantivy's tokenizer registry.
 pub const GRAMS_TOKENIZER: &str = "zh_grams";
 
-/// One indexable unit: a sentence of a body paragraph, with its paragraph as context.
+/// One indexable unit: a sentence of a body paragraph, with its paragraph's words as context.
 #[derive(Debug, Clone)]
 pub struct Unit<'a> {
     /// The sentence, original script.
@@ -36,6 +36,9 @@ pub struct QueryTerm {
     pub text: String,
     /// Relative weight.
     pub weight: f32,
+    /// True for a word the corpus has: matched as a word and by its bigrams. False for a
+    /// word it lacks: matched by its single characters too (送 of 送给 in 赠送).
+    pub whole_word: bool,
 }
 
 /// A hit: the unit's position in the build order and its BM25 score.
@@ -53,7 +56,6 @@ struct Fields {
     words: Field,
     grams: Field,
     ctx_words: Field,
-    ctx_grams: Field,
 }
 
 /// An in-memory tantivy index over sentences, with a long-lived reader.
@@ -81,7 +83,6 @@ impl SearchIndex {
                 fields.words => unit.sentence,
                 fields.grams => unit.sentence,
                 fields.ctx_words => unit.paragraph,
-                fields.ctx_grams => unit.paragraph,
             ))?;
         }
         writer.commit()?;
@@ -129,9 +130,10 @@ impl SearchIndex {
                 push_clause(&mut clauses, f.ctx_words, &word, term.weight * CONTEXT_BOOST);
             }
             for gram in self.analyze(GRAMS_TOKENIZER, &term.text) {
-                let w = term.weight * GRAMS_BOOST;
-                push_clause(&mut clauses, f.grams, &gram, w);
-                push_clause(&mut clauses, f.ctx_grams, &gram, w * CONTEXT_BOOST);
+                if term.whole_word && gram.chars().count() == 1 && term.text.chars().count() > 1 {
+                    continue;
+                }
+                push_clause(&mut clauses, f.grams, &gram, term.weight * GRAMS_BOOST);
             }
         }
         BooleanQuery::new(clauses)
@@ -173,7 +175,6 @@ fn schema() -> (Schema, Fields) {
         words: builder.add_text_field("words", text(WORDS_TOKENIZER)),
         grams: builder.add_text_field("grams", text(GRAMS_TOKENIZER)),
         ctx_words: builder.add_text_field("ctx_words", text(WORDS_TOKENIZER)),
-        ctx_grams: builder.add_text_field("ctx_grams", text(GRAMS_TOKENIZER)),
     };
     (builder.build(), fields)
 }
@@ -254,6 +255,7 @@ mod tests {
         QueryTerm {
             text: t.into(),
             weight: 1.0,
+            whole_word: false,
         }
     }
 

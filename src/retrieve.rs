@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
+use suffix::SuffixTable;
 
 use crate::corpus::{Article, BlockKind, Script};
 use crate::error::Result;
@@ -56,7 +57,7 @@ const SYNONYM_CREDIT: f32 = 0.8;
 /// Credit for a term found in the sentence's paragraph but not the sentence.
 const PARAGRAPH_CREDIT: f32 = 0.7;
 /// How many sentences BM25 hands to re-ranking.
-const CANDIDATES: usize = 40;
+const CANDIDATES: usize = 20;
 
 struct UnitText {
     at: Location,
@@ -71,8 +72,10 @@ pub struct Retriever {
     bridge: Bridge,
     index: SearchIndex,
     units: Vec<UnitText>,
-    /// Normalised body paragraphs, for rarity (idf) and coverage.
-    paragraphs: Vec<String>,
+    /// Where strings occur in the normalised sentences.
+    locator: Locator,
+    /// Number of body paragraphs (for rarity).
+    paragraph_count: usize,
 }
 
 impl Retriever {
@@ -112,13 +115,15 @@ impl Retriever {
             .collect();
         let lexicon = Lexicon::embedded();
         let bridge = Bridge::build(&lexicon, vocabulary, glossary);
+        let locator = Locator::new(&units);
         Ok(Retriever {
             jieba,
             lexicon,
             bridge,
             index,
             units,
-            paragraphs,
+            locator,
+            paragraph_count: paragraphs.len(),
         })
     }
 
@@ -136,14 +141,14 @@ impl Retriever {
                 }
             }
         }
-        let idf: Vec<f32> = terms.iter().map(|t| self.idf(&t.forms)).collect();
+        let prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
         let mut hits: Vec<Scored> = self
             .index
-            .search(&self.query(&terms), CANDIDATES)?
+            .search(&query(&prepared), CANDIDATES)?
             .into_iter()
             .map(|hit| {
+                let coverage = self.coverage(&prepared, hit.unit);
                 let unit = &self.units[hit.unit];
-                let coverage = self.coverage(&terms, &idf, unit);
                 let fits = expects.is_some_and(|e| text::offers(e, &unit.sentence));
                 let prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
                 Scored {
@@ -205,76 +210,81 @@ impl Retriever {
         terms
     }
 
-    /// One query term per form; a term's weight is shared among the forms the corpus has.
-    fn query(&self, terms: &[Term]) -> Vec<QueryTerm> {
-        let mut query = Vec::new();
-        for t in terms {
-            let present: Vec<&String> = t.forms.iter().filter(|f| self.occurs(f)).collect();
-            let share = 1.0 / (present.len().max(1) as f32).sqrt();
-            let part = if self.completes_previous(t) {
-                NAME_PART_WEIGHT
+    /// Works out once per question what each term can match and how much it weighs.
+    fn prepare(&self, term: &Term, all: &[Term]) -> Prepared {
+        let forms: Vec<Found> = term
+            .forms
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let credit = if i < term.exact_forms { 1.0 } else { SYNONYM_CREDIT };
+                self.find(f, credit)
+            })
+            .filter(|f| !f.units.is_empty())
+            .collect();
+        let mut paragraphs: Vec<usize> = forms.iter().flat_map(|f| f.paragraphs.iter().copied()).collect();
+        paragraphs.sort_unstable();
+        paragraphs.dedup();
+        let n = self.paragraph_count as f32;
+        let df = paragraphs.len() as f32;
+        let completes = term.follows.as_ref().and_then(|previous| {
+            let p = all.iter().position(|t| &t.text == previous)?;
+            self.occurs(&format!("{previous}{}", term.text)).then_some(p)
+        });
+        let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
+        Prepared {
+            weight: term.weight,
+            idf: (1.0 + n / (1.0 + df)).ln(),
+            query_weight: if completes.is_some() { NAME_PART_WEIGHT } else { 1.0 },
+            pieces: if forms.is_empty() { self.pieces(&chars) } else { Vec::new() },
+            char_units: if forms.is_empty() && chars.len() > 1 {
+                chars.iter().map(|c| self.find(&c.to_string(), 1.0).units).collect()
             } else {
-                1.0
-            };
-            for form in present {
-                query.push(QueryTerm {
-                    text: form.clone(),
-                    weight: t.weight * share * part,
-                });
-            }
+                Vec::new()
+            },
+            forms,
+            completes,
+            text: term.text.clone(),
         }
-        query
     }
 
-    /// Rarity of a term across body paragraphs: paragraphs containing any of its forms
-    /// (substring match, so segmentation cannot hide it).
-    fn idf(&self, forms: &[String]) -> f32 {
-        let n = self.paragraphs.len() as f32;
-        let df = self
-            .paragraphs
-            .iter()
-            .filter(|p| forms.iter().any(|f| p.contains(f.as_str())))
-            .count() as f32;
-        (1.0 + n / (1.0 + df)).ln()
+    /// The sentences and paragraphs that contain `form`.
+    fn find(&self, form: &str, credit: f32) -> Found {
+        let units = self.locator.units(form);
+        let mut paragraphs: Vec<usize> = units.iter().map(|&u| self.units[u].paragraph).collect();
+        paragraphs.dedup();
+        Found {
+            text: form.to_string(),
+            credit,
+            units,
+            paragraphs,
+        }
+    }
+
+    /// Runs of two or more ideographs of a word absent from the corpus that the corpus has,
+    /// longest first, with the credit each earns (抗议 of 抗议者).
+    fn pieces(&self, chars: &[char]) -> Vec<Found> {
+        if chars.len() < 3 {
+            return Vec::new();
+        }
+        (2..chars.len())
+            .rev()
+            .flat_map(|n| chars.windows(n).map(move |w| (w.iter().collect::<String>(), n)))
+            .map(|(piece, n)| self.find(&piece, 0.8 * n as f32 / chars.len() as f32))
+            .filter(|f| !f.units.is_empty())
+            .collect()
     }
 
     /// Share of the terms' weight × rarity found for a sentence: whole in the sentence (full
     /// credit), in its paragraph (most), or in part (a little). A term written right after
     /// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
-    fn coverage(&self, terms: &[Term], idf: &[f32], unit: &UnitText) -> f32 {
-        let paragraph = &self.paragraphs[unit.paragraph];
-        let credit: Vec<f32> = terms
-            .iter()
-            .map(|t| {
-                t.forms
-                    .iter()
-                    .enumerate()
-                    .map(|(i, form)| {
-                        let c = if unit.sentence.contains(form.as_str()) {
-                            1.0
-                        } else if paragraph.contains(form.as_str()) {
-                            PARAGRAPH_CREDIT
-                        } else {
-                            partial_credit(form, &unit.sentence)
-                        };
-                        if i < t.exact_forms {
-                            c
-                        } else {
-                            c * SYNONYM_CREDIT
-                        }
-                    })
-                    .fold(0.0, f32::max)
-            })
-            .collect();
+    fn coverage(&self, terms: &[Prepared], unit: usize) -> f32 {
+        let paragraph = self.units[unit].paragraph;
+        let credit: Vec<f32> = terms.iter().map(|t| t.credit(unit, paragraph)).collect();
         let (mut found, mut total) = (0.0, 0.0);
         for (i, term) in terms.iter().enumerate() {
-            let mut c = credit[i];
-            if let Some(previous) = term.follows.as_ref().filter(|_| self.completes_previous(term)) {
-                if let Some(p) = terms.iter().position(|t| &t.text == previous) {
-                    c = c.max(credit[p]);
-                }
-            }
-            let w = term.weight * idf[i];
+            let c = term.completes.map_or(credit[i], |p| credit[i].max(credit[p]));
+            let w = term.weight * term.idf;
             total += w;
             found += w * c;
         }
@@ -285,37 +295,126 @@ impl Retriever {
         }
     }
 
-    /// True when the term and the word written before it form one string of the corpus
-    /// (高市 + 早苗): the term then adds little beyond its predecessor.
-    fn completes_previous(&self, term: &Term) -> bool {
-        term.follows
-            .as_ref()
-            .is_some_and(|p| self.occurs(&format!("{p}{}", term.text)))
-    }
-
     fn occurs(&self, text: &str) -> bool {
-        self.paragraphs.iter().any(|p| p.contains(text))
+        self.locator.contains(text)
     }
 }
 
-/// Credit for a word not found whole: the longest run of its ideographs (two or more) found
-/// in the text, scaled down; a lone shared character counts for little (送 of 送给 in 赠送).
-fn partial_credit(word: &str, text: &str) -> f32 {
-    let chars: Vec<char> = word.chars().collect();
-    if chars.len() < 2 || !chars.iter().all(|c| text::is_cjk(*c)) {
-        return 0.0;
+/// Where strings occur: a suffix table over all normalised sentences, one per line.
+struct Locator {
+    table: SuffixTable<'static, 'static>,
+    /// Byte offset where each unit's sentence starts.
+    starts: Vec<u32>,
+}
+
+impl Locator {
+    fn new(units: &[UnitText]) -> Locator {
+        let mut text = String::new();
+        let mut starts = Vec::with_capacity(units.len());
+        for unit in units {
+            starts.push(text.len() as u32);
+            text.push_str(&unit.sentence);
+            text.push('\n');
+        }
+        Locator {
+            table: SuffixTable::new(text),
+            starts,
+        }
     }
-    let longest = (2..chars.len())
-        .rev()
-        .find(|&n| chars.windows(n).any(|w| text.contains(&w.iter().collect::<String>())));
-    match longest {
-        Some(n) => 0.8 * n as f32 / chars.len() as f32,
-        None => 0.25 * char_share(&chars, text),
+
+    fn contains(&self, needle: &str) -> bool {
+        !needle.is_empty() && !needle.contains('\n') && self.table.contains(needle)
+    }
+
+    /// Indices of the units whose sentence contains `needle`, ascending.
+    fn units(&self, needle: &str) -> Vec<usize> {
+        if !self.contains(needle) {
+            return Vec::new();
+        }
+        let mut units: Vec<usize> = self
+            .table
+            .positions(needle)
+            .iter()
+            .map(|&at| self.starts.partition_point(|&s| s <= at) - 1)
+            .collect();
+        units.sort_unstable();
+        units.dedup();
+        units
     }
 }
 
-/// Share of the characters that occur in `text`.
-fn char_share(chars: &[char], text: &str) -> f32 {
-    let hits = chars.iter().filter(|c| text.contains(**c)).count();
-    hits as f32 / chars.len() as f32
+/// A string of the corpus and where it occurs.
+struct Found {
+    text: String,
+    /// Credit earned when it is in the sentence.
+    credit: f32,
+    /// Units containing it, ascending.
+    units: Vec<usize>,
+    /// Paragraphs containing it, ascending.
+    paragraphs: Vec<usize>,
+}
+
+/// A question term made ready for scoring.
+struct Prepared {
+    /// The term as asked.
+    text: String,
+    /// Importance in the question.
+    weight: f32,
+    /// Rarity of its forms across body paragraphs.
+    idf: f32,
+    /// Weight factor in the BM25 query.
+    query_weight: f32,
+    /// Forms the corpus has.
+    forms: Vec<Found>,
+    /// For a word the corpus lacks: its pieces the corpus has.
+    pieces: Vec<Found>,
+    /// For a word the corpus lacks: the units containing each of its ideographs.
+    char_units: Vec<Vec<usize>>,
+    /// The term before it, when together they form a corpus string (高市 + 早苗).
+    completes: Option<usize>,
+}
+
+impl Prepared {
+    fn credit(&self, unit: usize, paragraph: usize) -> f32 {
+        let mut best: f32 = 0.0;
+        for form in &self.forms {
+            if form.units.binary_search(&unit).is_ok() {
+                return form.credit;
+            }
+            if form.paragraphs.binary_search(&paragraph).is_ok() {
+                best = best.max(form.credit * PARAGRAPH_CREDIT);
+            }
+        }
+        if best > 0.0 || self.char_units.is_empty() {
+            return best;
+        }
+        if let Some(piece) = self.pieces.iter().find(|p| p.units.binary_search(&unit).is_ok()) {
+            return piece.credit;
+        }
+        let hits = self.char_units.iter().filter(|u| u.binary_search(&unit).is_ok()).count();
+        0.25 * hits as f32 / self.char_units.len() as f32
+    }
+}
+
+/// One query term per form the corpus has; a term's weight is shared among its forms.
+fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
+    let mut query = Vec::new();
+    for t in terms {
+        let share = 1.0 / (t.forms.len().max(1) as f32).sqrt();
+        for form in &t.forms {
+            query.push(QueryTerm {
+                text: form.text.clone(),
+                weight: t.weight * share * t.query_weight * form.credit,
+                whole_word: true,
+            });
+        }
+        if t.forms.is_empty() && !t.char_units.is_empty() {
+            query.push(QueryTerm {
+                text: t.text.clone(),
+                weight: t.weight,
+                whole_word: false,
+            });
+        }
+    }
+    query
 }
