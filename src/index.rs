@@ -10,7 +10,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
-use tantivy::{doc, DocAddress, Index, IndexReader, ReloadPolicy, Searcher, Term};
+use tantivy::{doc, Index, IndexReader, ReloadPolicy, Searcher, Term};
 
 use crate::error::Result;
 use crate::text;
@@ -19,15 +19,6 @@ use crate::text;
 pub const WORDS_TOKENIZER: &str = "zh_words";
 /// Name of the character n-gram analyzer in tantivy's tokenizer registry.
 pub const GRAMS_TOKENIZER: &str = "zh_grams";
-
-/// One indexable unit: a sentence of a body paragraph, with its paragraph's words as context.
-#[derive(Debug, Clone)]
-pub struct Unit<'a> {
-    /// The sentence, original script.
-    pub sentence: &'a str,
-    /// The whole paragraph, original script.
-    pub paragraph: &'a str,
-}
 
 /// A weighted query term, already normalised.
 #[derive(Debug, Clone)]
@@ -44,7 +35,7 @@ pub struct QueryTerm {
 /// A hit: the unit's position in the build order and its BM25 score.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    /// Index into the units given to [`SearchIndex::build`].
+    /// Index into the sentences given to [`SearchIndex::build`].
     pub unit: usize,
     /// Combined BM25 score.
     pub score: f32,
@@ -55,45 +46,46 @@ struct Fields {
     unit: Field,
     words: Field,
     grams: Field,
-    ctx_words: Field,
 }
 
-/// An in-memory tantivy index over sentences, with a long-lived reader.
+/// An in-memory tantivy index over sentences (words and character n-grams), with a
+/// long-lived reader.
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Unit of each document, by segment and document id (read once from the fast field).
+    units: Vec<Vec<usize>>,
 }
 
-/// How much a paragraph's match counts relative to the sentence's own match.
-const CONTEXT_BOOST: f32 = 0.4;
 /// How much character n-grams count relative to whole words.
 const GRAMS_BOOST: f32 = 0.3;
 
 impl SearchIndex {
-    /// Indexes the units in order; hits refer back to them by position.
-    pub fn build(jieba: Arc<Jieba>, units: &[Unit<'_>]) -> Result<SearchIndex> {
+    /// Indexes the sentences (original script) in order; hits refer back to them by position.
+    pub fn build(jieba: Arc<Jieba>, sentences: &[&str]) -> Result<SearchIndex> {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
         register_tokenizers(&index, jieba);
         let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
-        for (i, unit) in units.iter().enumerate() {
+        for (i, sentence) in sentences.iter().enumerate() {
             writer.add_document(doc!(
                 fields.unit => i as u64,
-                fields.words => unit.sentence,
-                fields.grams => unit.sentence,
-                fields.ctx_words => unit.paragraph,
+                fields.words => *sentence,
+                fields.grams => *sentence,
             ))?;
         }
         writer.commit()?;
-        let reader = index
+        let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let units = unit_table(&reader.searcher())?;
         Ok(SearchIndex {
             index,
             reader,
             fields,
+            units,
         })
     }
 
@@ -102,32 +94,23 @@ impl SearchIndex {
         let query = self.query(terms);
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        top.into_iter()
-            .map(|(score, address)| {
-                Ok(Hit {
-                    unit: self.unit_of(&searcher, address)?,
-                    score,
-                })
+        Ok(top
+            .into_iter()
+            .map(|(score, address)| Hit {
+                unit: self.units[address.segment_ord as usize][address.doc_id as usize],
+                score,
             })
-            .collect()
+            .collect())
     }
 
-    fn unit_of(&self, searcher: &Searcher, address: DocAddress) -> Result<usize> {
-        let column = searcher
-            .segment_reader(address.segment_ord)
-            .fast_fields()
-            .u64("unit")?;
-        Ok(column.first(address.doc_id).unwrap_or_default() as usize)
-    }
-
-    /// One Should clause per analyzer token of every term, on sentence and paragraph fields.
+    /// One Should clause per analyzer token of every term: words, and bigrams (single
+    /// characters too for words the corpus lacks).
     fn query(&self, terms: &[QueryTerm]) -> BooleanQuery {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for term in terms {
             for word in self.analyze(WORDS_TOKENIZER, &term.text) {
                 push_clause(&mut clauses, f.words, &word, term.weight);
-                push_clause(&mut clauses, f.ctx_words, &word, term.weight * CONTEXT_BOOST);
             }
             for gram in self.analyze(GRAMS_TOKENIZER, &term.text) {
                 if term.whole_word && gram.chars().count() == 1 && term.text.chars().count() > 1 {
@@ -153,6 +136,20 @@ impl SearchIndex {
     }
 }
 
+/// The unit number of every document, read once from the `unit` fast field.
+fn unit_table(searcher: &Searcher) -> Result<Vec<Vec<usize>>> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|segment| {
+            let column = segment.fast_fields().u64("unit")?;
+            Ok((0..segment.max_doc())
+                .map(|doc| column.first(doc).unwrap_or_default() as usize)
+                .collect())
+        })
+        .collect()
+}
+
 fn push_clause(clauses: &mut Vec<(Occur, Box<dyn Query>)>, field: Field, text: &str, boost: f32) {
     let term = TermQuery::new(
         Term::from_field_text(field, text),
@@ -174,7 +171,6 @@ fn schema() -> (Schema, Fields) {
         unit: builder.add_u64_field("unit", INDEXED | FAST),
         words: builder.add_text_field("words", text(WORDS_TOKENIZER)),
         grams: builder.add_text_field("grams", text(GRAMS_TOKENIZER)),
-        ctx_words: builder.add_text_field("ctx_words", text(WORDS_TOKENIZER)),
     };
     (builder.build(), fields)
 }
@@ -261,17 +257,8 @@ mod tests {
 
     #[test]
     fn finds_traditional_text_with_simplified_terms_and_partial_words() {
-        let units = [
-            Unit {
-                sentence: "高市向特朗普贈送了高爾夫球桿。",
-                paragraph: "高市向特朗普贈送了高爾夫球桿。",
-            },
-            Unit {
-                sentence: "天氣很好。",
-                paragraph: "天氣很好。",
-            },
-        ];
-        let index = SearchIndex::build(Arc::new(Jieba::new()), &units).unwrap();
+        let sentences = ["高市向特朗普贈送了高爾夫球桿。", "天氣很好。"];
+        let index = SearchIndex::build(Arc::new(Jieba::new()), &sentences).unwrap();
         let hits = index.search(&[term("送给"), term("高尔夫")], 5).unwrap();
         assert_eq!(hits[0].unit, 0);
         assert!(index.search(&[term("巴西")], 5).unwrap().is_empty());

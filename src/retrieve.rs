@@ -9,7 +9,7 @@ use suffix::SuffixTable;
 
 use crate::corpus::{Article, BlockKind, Script};
 use crate::error::Result;
-use crate::index::{QueryTerm, SearchIndex, Unit};
+use crate::index::{QueryTerm, SearchIndex};
 use crate::lexicon::{Bridge, Glossary, Lexicon};
 use crate::text::{self, Term};
 
@@ -91,10 +91,7 @@ impl Retriever {
                 }
                 paragraphs.push(text::normalize(&block.text));
                 for (s, sentence) in block.sentences.iter().enumerate() {
-                    raw.push(Unit {
-                        sentence,
-                        paragraph: &block.text,
-                    });
+                    raw.push(sentence.as_str());
                     let at = Location {
                         article: a,
                         block: b,

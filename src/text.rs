@@ -192,6 +192,8 @@ pub enum Expects {
     Quantity,
     /// 何时, 什么时候, 哪年, when: a sentence with a date.
     Time,
+    /// 为什么, 为何, why: a sentence that gives a cause or purpose.
+    Reason,
 }
 
 /// Reads the expected answer type from a normalised question.
@@ -203,8 +205,11 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "多少", "几个", "几架", "几成", "几", "多大", "多高", "百分之几", "how many", "how much",
         "what percentage",
     ];
+    const REASON: &[&str] = &["为什么", "为何", "什么原因", "why "];
     let q = format!("{normalized} ");
-    if TIME.iter().any(|w| q.contains(w)) {
+    if REASON.iter().any(|w| q.contains(w)) {
+        Some(Expects::Reason)
+    } else if TIME.iter().any(|w| q.contains(w)) {
         Some(Expects::Time)
     } else if QUANTITY.iter().any(|w| q.contains(w)) {
         Some(Expects::Quantity)
@@ -212,6 +217,11 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         None
     }
 }
+
+/// Words that introduce a cause or purpose.
+const CAUSE_MARKERS: &[&str] = &[
+    "因为", "由于", "原因", "所以", "因此", "为了", "目的", "是因", "because", "due to",
+];
 
 /// True when a normalised sentence offers the expected kind of answer.
 pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
@@ -221,6 +231,7 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
         Expects::Time => {
             has_digit && (normalized_sentence.contains('年') || normalized_sentence.contains('月'))
         }
+        Expects::Reason => CAUSE_MARKERS.iter().any(|m| normalized_sentence.contains(m)),
     }
 }
 
@@ -310,7 +321,9 @@ mod tests {
         assert_eq!(expects(&normalize("日本承诺对美国投资多少？")), Some(Expects::Quantity));
         assert_eq!(expects(&normalize("QUAD是什么时候复活的？")), Some(Expects::Time));
         assert_eq!(expects("when was quad revived?"), Some(Expects::Time));
-        assert_eq!(expects(&normalize("为什么没有举行联合记者招待会？")), None);
+        assert_eq!(expects(&normalize("为什么没有举行联合记者招待会？")), Some(Expects::Reason));
+        assert_eq!(expects(&normalize("高市想成为哪位英国首相那样的领导人？")), None);
+        assert!(offers(Expects::Reason, "外务省称这是因为后续的行程安排紧凑"));
         assert!(offers(Expects::Quantity, "投资5500亿美元"));
         assert!(!offers(Expects::Quantity, "没有数字"));
         assert!(offers(Expects::Time, "在2017年11月复活"));
