@@ -50,7 +50,7 @@ impl Default for AnswerConfig {
         AnswerConfig {
             max_sentences: 3,
             max_chars: 160,
-            min_relative_score: 0.6,
+            min_relative_score: 0.8,
             max_sources: 3,
             min_coverage: 0.5,
             max_question_chars: 500,

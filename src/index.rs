@@ -20,6 +20,15 @@ pub const WORDS_TOKENIZER: &str = "zh_words";
 /// Name of the character n-gram analyzer in tantivy's tokenizer registry.
 pub const GRAMS_TOKENIZER: &str = "zh_grams";
 
+/// A sentence to index, with the paragraph it belongs to (both in the original script).
+#[derive(Debug, Clone, Copy)]
+pub struct Sentence<'a> {
+    /// The sentence.
+    pub text: &'a str,
+    /// Its whole paragraph, whose words count as weaker context.
+    pub paragraph: &'a str,
+}
+
 /// A weighted query term, already normalised.
 #[derive(Debug, Clone)]
 pub struct QueryTerm {
@@ -46,10 +55,11 @@ struct Fields {
     unit: Field,
     words: Field,
     grams: Field,
+    context: Field,
 }
 
-/// An in-memory tantivy index over sentences (words and character n-grams), with a
-/// long-lived reader.
+/// An in-memory tantivy index over sentences (words, character n-grams, paragraph words),
+/// with a long-lived reader.
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
@@ -58,12 +68,15 @@ pub struct SearchIndex {
     units: Vec<Vec<usize>>,
 }
 
+/// How much a match in the sentence's paragraph counts relative to one in the sentence.
+const CONTEXT_BOOST: f32 = 0.4;
 /// How much character n-grams count relative to whole words.
 const GRAMS_BOOST: f32 = 0.3;
 
 impl SearchIndex {
-    /// Indexes the sentences (original script) in order; hits refer back to them by position.
-    pub fn build(jieba: Arc<Jieba>, sentences: &[&str]) -> Result<SearchIndex> {
+    /// Indexes the sentences (original script) in order, each with its paragraph as context;
+    /// hits refer back to them by position.
+    pub fn build(jieba: Arc<Jieba>, sentences: &[Sentence<'_>]) -> Result<SearchIndex> {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
         register_tokenizers(&index, jieba);
@@ -71,8 +84,9 @@ impl SearchIndex {
         for (i, sentence) in sentences.iter().enumerate() {
             writer.add_document(doc!(
                 fields.unit => i as u64,
-                fields.words => *sentence,
-                fields.grams => *sentence,
+                fields.words => sentence.text,
+                fields.grams => sentence.text,
+                fields.context => sentence.paragraph,
             ))?;
         }
         writer.commit()?;
@@ -103,14 +117,15 @@ impl SearchIndex {
             .collect())
     }
 
-    /// One Should clause per analyzer token of every term: words, and bigrams (single
-    /// characters too for words the corpus lacks).
+    /// One Should clause per analyzer token of every term: words (in the sentence and its
+    /// paragraph), and bigrams (single characters too for words the corpus lacks).
     fn query(&self, terms: &[QueryTerm]) -> BooleanQuery {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for term in terms {
             for word in self.analyze(WORDS_TOKENIZER, &term.text) {
                 push_clause(&mut clauses, f.words, &word, term.weight);
+                push_clause(&mut clauses, f.context, &word, term.weight * CONTEXT_BOOST);
             }
             for gram in self.analyze(GRAMS_TOKENIZER, &term.text) {
                 if term.whole_word && gram.chars().count() == 1 && term.text.chars().count() > 1 {
@@ -171,6 +186,7 @@ fn schema() -> (Schema, Fields) {
         unit: builder.add_u64_field("unit", INDEXED | FAST),
         words: builder.add_text_field("words", text(WORDS_TOKENIZER)),
         grams: builder.add_text_field("grams", text(GRAMS_TOKENIZER)),
+        context: builder.add_text_field("context", text(WORDS_TOKENIZER)),
     };
     (builder.build(), fields)
 }
@@ -257,7 +273,8 @@ mod tests {
 
     #[test]
     fn finds_traditional_text_with_simplified_terms_and_partial_words() {
-        let sentences = ["高市向特朗普贈送了高爾夫球桿。", "天氣很好。"];
+        let sentences = ["高市向特朗普贈送了高爾夫球桿。", "天氣很好。"]
+            .map(|text| Sentence { text, paragraph: text });
         let index = SearchIndex::build(Arc::new(Jieba::new()), &sentences).unwrap();
         let hits = index.search(&[term("送给"), term("高尔夫")], 5).unwrap();
         assert_eq!(hits[0].unit, 0);

@@ -9,7 +9,7 @@ use suffix::SuffixTable;
 
 use crate::corpus::{Article, BlockKind, Script};
 use crate::error::Result;
-use crate::index::{QueryTerm, SearchIndex};
+use crate::index::{QueryTerm, SearchIndex, Sentence};
 use crate::lexicon::{Bridge, Glossary, Lexicon};
 use crate::text::{self, Term};
 
@@ -91,7 +91,10 @@ impl Retriever {
                 }
                 paragraphs.push(text::normalize(&block.text));
                 for (s, sentence) in block.sentences.iter().enumerate() {
-                    raw.push(sentence.as_str());
+                    raw.push(Sentence {
+                        text: sentence,
+                        paragraph: &block.text,
+                    });
                     let at = Location {
                         article: a,
                         block: b,
@@ -128,7 +131,9 @@ impl Retriever {
     /// question of a conversation) at a lower weight.
     pub fn retrieve(&self, question: &str, context: Option<&str>) -> Result<Retrieval> {
         let normalized = text::normalize(question);
-        let expects = text::expects(&normalized);
+        // A follow-up (那防卫装备呢？) asks for the same kind of answer as the question before it.
+        let expects = text::expects(&normalized)
+            .or_else(|| context.and_then(|c| text::expects(&text::normalize(c))));
         let mut terms = self.terms(&normalized);
         if let Some(previous) = context {
             for mut t in self.terms(&text::normalize(previous)) {

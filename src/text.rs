@@ -240,7 +240,7 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
 pub fn is_elliptical(question: &str) -> bool {
     let q = question.trim().trim_end_matches(['？', '?', '。', '.', '!', '！']);
     let lower = q.to_lowercase();
-    let short = q.chars().count() <= 12;
+    let short = q.chars().count() <= 12 || (q.is_ascii() && q.split_whitespace().count() <= 5);
     let marked = q.ends_with('呢')
         || q.starts_with('那')
         || q.starts_with("還有")
@@ -283,7 +283,8 @@ mod tests {
 
     #[test]
     fn words_drop_punctuation_and_keep_numbers_whole() {
-        let w = words(jieba(), &normalize("日本应向美国提供5500亿美元规模的投资，GDP！"));
+        let text = normalize("日本应向美国提供5500亿美元规模的投资，GDP！");
+        let w = words(jieba(), &text);
         assert!(w.contains(&"5500"), "{w:?}");
         assert!(w.contains(&"gdp"), "{w:?}");
         assert!(w.iter().all(|t| !t.contains(['，', ',', '！', '!', ' '])), "{w:?}");

@@ -1,0 +1,138 @@
+//! The binary: `ask` (text, `--json`, `--batch`), `check`, config overrides and exit codes.
+
+use serde_json::Value;
+
+use crate::util::{run, stderr, stdout};
+
+#[test]
+fn ask_prints_answer_and_sources() {
+    let o = run(&["ask", "日本承诺对美国投资多少？"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("5500亿美元"));
+    assert!(out.contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03 · ¶"), "{out}");
+    assert!(out.contains("作者不详 · 出处不详 · 日期不详 · ¶"), "{out}");
+}
+
+#[test]
+fn ask_json_keeps_the_contract() {
+    let o = run(&["ask", "--json", "日本承诺对美国投资多少？"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
+    assert_eq!(v["question"], "日本承诺对美国投资多少？");
+    assert_eq!(v["answered"], true);
+    assert!(v["answer"].as_str().unwrap().contains("[1]"));
+    assert!(v["took_us"].is_u64());
+    let citations = v["citations"].as_array().unwrap();
+    assert!(!citations.is_empty());
+    for (i, c) in citations.iter().enumerate() {
+        assert_eq!(c["n"], i + 1);
+        for key in ["article", "text"] {
+            assert!(c[key].is_string(), "{key} in {c}");
+        }
+        for key in ["author", "publisher", "published"] {
+            assert!(c[key].is_string() || c[key].is_null(), "{key} in {c}");
+        }
+        assert!(c["paragraph"].is_u64() && c["score"].is_number());
+    }
+    let unknown = citations.iter().find(|c| c["article"] == "004_8c99b04382caaf45").unwrap();
+    assert!(unknown["author"].is_null() && unknown["publisher"].is_null() && unknown["published"].is_null());
+}
+
+#[test]
+fn refusal_in_json_has_no_citations() {
+    let o = run(&["ask", "--json", "谁赢得了2024年欧洲杯？"], &[]);
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["answered"], false);
+    assert_eq!(v["citations"].as_array().unwrap().len(), 0);
+    assert!(v["answer"].as_str().unwrap().contains("没有涉及"));
+}
+
+#[test]
+fn batch_echoes_ids_in_order_and_ignores_other_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"a\", \"q\": \"QUAD是什么时候复活的？\", \"gold\": []}\n\n{\"q\": \"What gift did Takaichi give Trump?\", \"id\": 7}\n{\"id\": \"c\", \"q\": \"今天东京的天气怎么样？\"}\n",
+    )
+    .unwrap();
+    let o = run(&["ask", "--batch", file.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[1]["id"], 7);
+    assert_eq!(lines[2]["id"], "c");
+    assert!(lines[0]["answer"].as_str().unwrap().contains("2017年11月"));
+    assert_eq!(lines[2]["answered"], false);
+}
+
+#[test]
+fn batch_bad_line_is_reported_in_place_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.jsonl");
+    std::fs::write(&file, "{\"id\": 1, \"q\": \"高市内阁的支持率是多少？\"}\nnot json\n{\"id\": 3}\n{\"id\": 4, \"q\": \"\"}\n").unwrap();
+    let o = run(&["ask", "--batch", file.to_str().unwrap()], &[]);
+    assert!(!o.status.success());
+    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["answered"], true);
+    assert!(lines[1]["error"].as_str().unwrap().contains("not JSON"));
+    assert_eq!(lines[2]["id"], 3);
+    assert!(lines[2]["error"].as_str().unwrap().contains("\"q\""));
+    assert!(lines[3]["error"].as_str().unwrap().contains("empty"));
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn empty_question_fails_with_a_clear_message() {
+    let o = run(&["ask", ""], &[]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("empty"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn huge_and_odd_questions_do_not_panic() {
+    let long = "美".repeat(10_000);
+    for q in [long.as_str(), "🙂 <b>&amp;</b> \u{7}", "' OR 1=1; --"] {
+        let o = run(&["ask", "--json", q], &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert!(v["answered"].is_boolean());
+    }
+}
+
+#[test]
+fn check_reports_what_it_found() {
+    let o = run(&["check"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("000_128d67810036f820.txt (Hans)"), "{out}");
+    assert!(out.contains("004_8c99b04382caaf45.txt (Hant)"), "{out}");
+    assert!(out.contains("credits"), "{out}");
+}
+
+#[test]
+fn environment_overrides_the_config_file() {
+    let o = run(&["check"], &[("SUMMIT_QA_CORPUS_DIR", "/nonexistent/corpus")]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/corpus"), "{}", stderr(&o));
+    let o = run(&["ask", "--json", "QUAD是什么时候复活的？"], &[("SUMMIT_QA_ANSWER__MIN_COVERAGE", "1.0")]);
+    let refused: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let o = run(&["ask", "--json", "QUAD是什么时候复活的？"], &[]);
+    let answered: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(answered["answered"], true);
+    assert!(refused["coverage"].as_f64() < Some(1.0) || refused["answered"] == true);
+}
+
+#[test]
+fn broken_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.toml");
+    std::fs::write(&file, "corpus_dir = [1, 2]\n").unwrap();
+    let o = run(&["--config", file.to_str().unwrap(), "check"], &[]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("broken.toml"), "{}", stderr(&o));
+}

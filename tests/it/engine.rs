@@ -1,0 +1,149 @@
+//! Engine behaviour through the library API: cross-script retrieval, what may be cited,
+//! refusals, follow-ups and odd input.
+
+use summit_qa::corpus::{BlockKind, Script};
+use summit_qa::render;
+
+use crate::util::{engine, fold};
+
+const SIMPLIFIED_ARTICLE: &str = "000_128d67810036f820";
+const TRADITIONAL_ARTICLE: &str = "004_8c99b04382caaf45";
+
+#[test]
+fn simplified_question_finds_the_traditional_article() {
+    let a = engine().ask("美日韩首脑峰会在哪里举行？", None).unwrap();
+    assert!(a.answered);
+    assert_eq!(a.citations[0].article, TRADITIONAL_ARTICLE);
+    assert!(a.text().contains("大衛營"), "quotes stay in the original script: {}", a.text());
+}
+
+#[test]
+fn traditional_question_finds_the_simplified_article() {
+    let a = engine().ask("橫須賀基地外有多少人抗議？", None).unwrap();
+    assert!(a.answered);
+    assert_eq!(a.citations[0].article, SIMPLIFIED_ARTICLE);
+    assert!(a.text().contains("300"), "{}", a.text());
+    assert_eq!(a.script, Script::Hant);
+}
+
+#[test]
+fn flagship_question_cites_both_articles_with_metadata() {
+    let a = engine().ask("日本承诺对美国投资多少？", None).unwrap();
+    assert!(a.text().contains("5500亿美元"), "{}", a.text());
+    let first = &a.citations[0];
+    assert_eq!(first.author.as_deref(), Some("华浩男"));
+    assert_eq!(first.publisher.as_deref(), Some("复旦中美友好互信合作计划"));
+    assert_eq!(first.published.as_deref(), Some("2025-11-03"));
+    let other = a.citations.iter().find(|c| c.article == TRADITIONAL_ARTICLE).expect("Traditional article cited");
+    assert_eq!(other.author, None, "unknown author must stay unknown");
+    assert!(fold(&other.text).contains("5500亿美元"));
+}
+
+#[test]
+fn rare_earth_question_cites_both_scripts() {
+    let a = engine().ask("美日稀土協議的內容是什麼？", None).unwrap();
+    let articles: Vec<&str> = a.citations.iter().map(|c| c.article.as_str()).collect();
+    assert!(articles.contains(&SIMPLIFIED_ARTICLE) && articles.contains(&TRADITIONAL_ARTICLE), "{articles:?}");
+}
+
+#[test]
+fn captions_credits_and_headings_are_never_cited() {
+    let not_body: Vec<String> = engine()
+        .articles()
+        .iter()
+        .flat_map(|a| a.blocks.iter())
+        .filter(|b| b.kind != BlockKind::Body)
+        .map(|b| b.text.clone())
+        .collect();
+    assert!(not_body.iter().any(|t| t.contains("NBC News")), "fixture has credits");
+    let questions = [
+        "特朗普与高市早苗在赤坂检阅仪仗队",
+        "NBC News",
+        "Reuters 路透社的照片",
+        "读卖新闻的相关报道",
+        "來源:The Japan News",
+        "高市與特朗普在飛機上的合影",
+        "美日同盟正在「一體化」",
+    ];
+    for q in questions {
+        let a = engine().ask(q, None).unwrap();
+        for c in &a.citations {
+            assert!(!not_body.contains(&c.text), "{q:?} cited a non-body line: {}", c.text);
+        }
+        for quote in &a.quotes {
+            assert!(!not_body.iter().any(|t| t == &quote.text), "{q:?} quoted {}", quote.text);
+        }
+    }
+}
+
+#[test]
+fn every_quote_is_a_verbatim_sentence_of_its_citation() {
+    for q in ["日本将购买多少架波音飞机？", "What gift did Takaichi give Trump?", "QUAD是什么时候复活的？"] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(a.answered, "{q}");
+        for quote in &a.quotes {
+            let c = &a.citations[quote.citation - 1];
+            assert!(c.text.contains(&quote.text), "{q}: quote not in its passage");
+        }
+        assert!(a.text().contains("[1]"));
+    }
+}
+
+#[test]
+fn off_corpus_questions_are_refused_in_the_askers_script() {
+    for (q, script, phrase) in [
+        ("今天东京的天气怎么样？", Script::Hans, "没有涉及"),
+        ("台北有什麼好吃的小吃？", Script::Hant, "沒有涉及"),
+        ("What is the population of Brazil?", Script::Latin, "do not cover"),
+        ("How do I bake sourdough bread?", Script::Latin, "do not cover"),
+        ("Quantum chromodynamics lattice gauge", Script::Latin, "do not cover"),
+    ] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(!a.answered, "{q} was answered: {}", a.text());
+        assert!(a.citations.is_empty() && a.quotes.is_empty());
+        assert_eq!(a.script, script);
+        assert!(render::answer_text(&a, engine().articles()).contains(phrase));
+    }
+}
+
+#[test]
+fn mixed_english_and_chinese_question() {
+    let a = engine().ask("Takaichi 送了什么礼物", None).unwrap();
+    assert!(a.answered);
+    assert!(a.text().contains("高尔夫球杆"), "{}", a.text());
+}
+
+#[test]
+fn follow_up_uses_the_previous_question_as_context() {
+    let a = engine().ask("那防卫装备呢？", Some("日本承诺对美国投资多少？")).unwrap();
+    assert!(a.answered);
+    assert!(a.text().contains("防卫装备"), "{}", a.text());
+}
+
+#[test]
+fn empty_question_is_an_error_not_a_panic() {
+    for q in ["", "   ", "\0\n\t"] {
+        let e = engine().ask(q, None).unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+    }
+}
+
+#[test]
+fn odd_input_never_panics() {
+    let long = "日本承诺对美国投资多少？".repeat(1000);
+    let inputs = [
+        long.as_str(),
+        "🙂🙂🙂",
+        "日本\0投资\u{202e}多少",
+        "<b>日本</b> &amp; <script>alert(1)</script>",
+        "ＱＵＡＤ是什么时候复活的？",
+        "\u{feff}\u{200b}",
+        "?？!！。",
+    ];
+    for q in inputs {
+        let _ = engine().ask(q, None);
+    }
+    let a = engine().ask(&long, None).unwrap();
+    assert!(a.truncated);
+    assert!(a.question.chars().count() <= 500);
+}

@@ -1,0 +1,8 @@
+//! Integration tests: one binary, shared helpers in `util`, scenarios by module.
+
+mod chat;
+mod cli;
+mod corpus_errors;
+mod engine;
+mod quality;
+mod util;
