@@ -100,7 +100,10 @@ pub fn compose(
     };
     answer.answered = true;
     let mut length = 0;
-    for hit in strong.iter().take_while(|h| h.score >= best.score * limits.min_relative_score) {
+    for hit in strong
+        .iter()
+        .take_while(|h| h.score >= best.score * limits.min_relative_score)
+    {
         let sentence = sentence_of(articles, hit);
         let chars = sentence.chars().count();
         let fits = answer.quotes.is_empty() || length + chars <= limits.max_chars;
@@ -122,7 +125,12 @@ pub fn compose(
         .copied()
         .filter(|h| h.score >= best.score * RELATED_SHARE)
         .collect();
-    add_further_sources(&mut answer.citations, articles, &related, limits.max_sources);
+    add_further_sources(
+        &mut answer.citations,
+        articles,
+        &related,
+        limits.max_sources,
+    );
     answer
 }
 
@@ -133,9 +141,11 @@ fn add_further_sources(
     strong: &[&Scored],
     max: usize,
 ) {
-    let uncited_article = strong
-        .iter()
-        .find(|h| !citations.iter().any(|c| c.article == articles[h.at.article].meta.id));
+    let uncited_article = strong.iter().find(|h| {
+        !citations
+            .iter()
+            .any(|c| c.article == articles[h.at.article].meta.id)
+    });
     if let Some(hit) = uncited_article {
         if citations.len() < max {
             cite(citations, articles, hit);

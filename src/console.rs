@@ -25,7 +25,9 @@ pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> std:
             "/sources" => writeln!(output, "{}", sources(engine))?,
             "/help" => writeln!(output, "{GREETING}")?,
             _ => {
-                let context = previous.as_deref().filter(|_| text::is_elliptical(question));
+                let context = previous
+                    .as_deref()
+                    .filter(|_| text::is_elliptical(question));
                 match engine.ask(question, context) {
                     Ok(answer) => {
                         writeln!(output, "{}\n", render::console(&answer, engine.articles()))?;

@@ -314,7 +314,10 @@ mod tests {
     #[test]
     fn paragraph_numbers_count_non_empty_lines() {
         let blocks = parse("引言\n\n甲段。\n\n\n乙段。\n");
-        let numbers: Vec<_> = blocks.iter().map(|b| (b.paragraph, b.text.as_str())).collect();
+        let numbers: Vec<_> = blocks
+            .iter()
+            .map(|b| (b.paragraph, b.text.as_str()))
+            .collect();
         assert_eq!(numbers, [(1, "引言"), (2, "甲段。"), (3, "乙段。")]);
     }
 
@@ -331,7 +334,12 @@ mod tests {
         let s = split_sentences("他说：“我们是盟友。我们很强。”然后离开了。真的吗？是的!");
         assert_eq!(
             s,
-            ["他说：“我们是盟友。我们很强。”", "然后离开了。", "真的吗？", "是的!"]
+            [
+                "他说：“我们是盟友。我们很强。”",
+                "然后离开了。",
+                "真的吗？",
+                "是的!"
+            ]
         );
     }
 

@@ -9,7 +9,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The corpus folder (or its metadata file) cannot be read.
-    #[error("cannot read {path}: {source} (set `corpus_dir` in the config or SUMMIT_QA_CORPUS_DIR)")]
+    #[error(
+        "cannot read {path}: {source} (set `corpus_dir` in the config or SUMMIT_QA_CORPUS_DIR)"
+    )]
     Io {
         path: PathBuf,
         #[source]

@@ -170,7 +170,10 @@ fn push_clause(clauses: &mut Vec<(Occur, Box<dyn Query>)>, field: Field, text: &
         Term::from_field_text(field, text),
         IndexRecordOption::WithFreqs,
     );
-    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), boost))));
+    clauses.push((
+        Occur::Should,
+        Box::new(BoostQuery::new(Box::new(term), boost)),
+    ));
 }
 
 fn schema() -> (Schema, Fields) {
@@ -273,8 +276,10 @@ mod tests {
 
     #[test]
     fn finds_traditional_text_with_simplified_terms_and_partial_words() {
-        let sentences = ["高市向特朗普贈送了高爾夫球桿。", "天氣很好。"]
-            .map(|text| Sentence { text, paragraph: text });
+        let sentences = ["高市向特朗普贈送了高爾夫球桿。", "天氣很好。"].map(|text| Sentence {
+            text,
+            paragraph: text,
+        });
         let index = SearchIndex::build(Arc::new(Jieba::new()), &sentences).unwrap();
         let hits = index.search(&[term("送给"), term("高尔夫")], 5).unwrap();
         assert_eq!(hits[0].unit, 0);

@@ -62,7 +62,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
     let started = Instant::now();
     let engine = Engine::load(&config)?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "engine loaded");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "engine loaded"
+    );
     match cli.command {
         Command::Ask {
             question,
@@ -116,13 +119,15 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
-        let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         Box::new(BufReader::new(f))
     };
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
     for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{} line {}: not UTF-8 text", file.display(), i + 1))?;
+        let line =
+            line.with_context(|| format!("{} line {}: not UTF-8 text", file.display(), i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -137,12 +142,16 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn batch_line(engine: &Engine, line: &str) -> Result<String, (serde_json::Value, String)> {
-    let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| (serde_json::Value::Null, format!("not JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| (serde_json::Value::Null, format!("not JSON: {e}")))?;
     let id = value.get("id").cloned();
     let fail = |m: String| (id.clone().unwrap_or_default(), m);
     let question = value
@@ -150,7 +159,9 @@ fn batch_line(engine: &Engine, line: &str) -> Result<String, (serde_json::Value,
         .and_then(|q| q.as_str())
         .ok_or_else(|| fail("no string field \"q\"".into()))?;
     let started = Instant::now();
-    let answer = engine.ask(question, None).map_err(|e| fail(e.to_string()))?;
+    let answer = engine
+        .ask(question, None)
+        .map_err(|e| fail(e.to_string()))?;
     let took_us = started.elapsed().as_micros() as u64;
     let object = render::json(&answer, engine.articles(), id.as_ref(), took_us);
     serde_json::to_string(&object).map_err(|e| fail(e.to_string()))

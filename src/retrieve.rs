@@ -189,11 +189,16 @@ impl Retriever {
     fn terms(&self, normalized: &str) -> Vec<Term> {
         let mut terms: Vec<Term> = text::question_terms(&self.jieba, normalized)
             .into_iter()
-            .filter(|t| !t.text.chars().all(|c| c.is_ascii_alphanumeric() || c == '\''))
+            .filter(|t| {
+                !t.text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '\'')
+            })
             .collect();
         for term in &mut terms {
             if !self.occurs(&term.text) {
-                term.forms.extend(self.bridge.synonyms(&self.lexicon, &term.text));
+                term.forms
+                    .extend(self.bridge.synonyms(&self.lexicon, &term.text));
             }
         }
         for t in self.bridge.translate(normalized) {
@@ -219,28 +224,47 @@ impl Retriever {
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let credit = if i < term.exact_forms { 1.0 } else { SYNONYM_CREDIT };
+                let credit = if i < term.exact_forms {
+                    1.0
+                } else {
+                    SYNONYM_CREDIT
+                };
                 self.find(f, credit)
             })
             .filter(|f| !f.units.is_empty())
             .collect();
-        let mut paragraphs: Vec<usize> = forms.iter().flat_map(|f| f.paragraphs.iter().copied()).collect();
+        let mut paragraphs: Vec<usize> = forms
+            .iter()
+            .flat_map(|f| f.paragraphs.iter().copied())
+            .collect();
         paragraphs.sort_unstable();
         paragraphs.dedup();
         let n = self.paragraph_count as f32;
         let df = paragraphs.len() as f32;
         let completes = term.follows.as_ref().and_then(|previous| {
             let p = all.iter().position(|t| &t.text == previous)?;
-            self.occurs(&format!("{previous}{}", term.text)).then_some(p)
+            self.occurs(&format!("{previous}{}", term.text))
+                .then_some(p)
         });
         let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
         Prepared {
             weight: term.weight,
             idf: (1.0 + n / (1.0 + df)).ln(),
-            query_weight: if completes.is_some() { NAME_PART_WEIGHT } else { 1.0 },
-            pieces: if forms.is_empty() { self.pieces(&chars) } else { Vec::new() },
+            query_weight: if completes.is_some() {
+                NAME_PART_WEIGHT
+            } else {
+                1.0
+            },
+            pieces: if forms.is_empty() {
+                self.pieces(&chars)
+            } else {
+                Vec::new()
+            },
             char_units: if forms.is_empty() && chars.len() > 1 {
-                chars.iter().map(|c| self.find(&c.to_string(), 1.0).units).collect()
+                chars
+                    .iter()
+                    .map(|c| self.find(&c.to_string(), 1.0).units)
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -271,7 +295,11 @@ impl Retriever {
         }
         (2..chars.len())
             .rev()
-            .flat_map(|n| chars.windows(n).map(move |w| (w.iter().collect::<String>(), n)))
+            .flat_map(|n| {
+                chars
+                    .windows(n)
+                    .map(move |w| (w.iter().collect::<String>(), n))
+            })
             .map(|(piece, n)| self.find(&piece, 0.8 * n as f32 / chars.len() as f32))
             .filter(|f| !f.units.is_empty())
             .collect()
@@ -285,7 +313,9 @@ impl Retriever {
         let credit: Vec<f32> = terms.iter().map(|t| t.credit(unit, paragraph)).collect();
         let (mut found, mut total) = (0.0, 0.0);
         for (i, term) in terms.iter().enumerate() {
-            let c = term.completes.map_or(credit[i], |p| credit[i].max(credit[p]));
+            let c = term
+                .completes
+                .map_or(credit[i], |p| credit[i].max(credit[p]));
             let w = term.weight * term.idf;
             total += w;
             found += w * c;
@@ -390,10 +420,18 @@ impl Prepared {
         if best > 0.0 || self.char_units.is_empty() {
             return best;
         }
-        if let Some(piece) = self.pieces.iter().find(|p| p.units.binary_search(&unit).is_ok()) {
+        if let Some(piece) = self
+            .pieces
+            .iter()
+            .find(|p| p.units.binary_search(&unit).is_ok())
+        {
             return piece.credit;
         }
-        let hits = self.char_units.iter().filter(|u| u.binary_search(&unit).is_ok()).count();
+        let hits = self
+            .char_units
+            .iter()
+            .filter(|u| u.binary_search(&unit).is_ok())
+            .count();
         0.25 * hits as f32 / self.char_units.len() as f32
     }
 }

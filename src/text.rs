@@ -99,20 +99,165 @@ fn flush_latin(latin: &mut String, out: &mut Vec<String>) {
 
 /// Function words and question words that carry no evidence (normalised, Simplified).
 const STOP_WORDS: &[&str] = &[
-    "的", "了", "是", "在", "有", "和", "与", "及", "对", "上", "中", "都", "也", "会", "将",
-    "被", "把", "这", "那", "个", "一", "吗", "呢", "吧", "啊", "么", "要", "就", "还", "又",
-    "而", "或", "从", "向", "给", "让", "到", "说", "我", "你", "他", "她", "它", "我们",
-    "你们", "他们", "什么", "怎么", "怎么样", "怎样", "如何", "为什么", "为何", "哪", "哪些",
-    "哪个", "哪里", "哪儿", "哪位", "哪艘", "哪家", "哪国", "谁", "多少", "几", "几个", "是否",
-    "何时", "什么时候", "时候", "请问", "请", "告诉", "一下", "关于", "之", "所", "以", "其",
-    "该", "此", "能", "可以", "内容", "情况", "具体", "问题", "方面",
+    "的",
+    "了",
+    "是",
+    "在",
+    "有",
+    "和",
+    "与",
+    "及",
+    "对",
+    "上",
+    "中",
+    "都",
+    "也",
+    "会",
+    "将",
+    "被",
+    "把",
+    "这",
+    "那",
+    "个",
+    "一",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "么",
+    "要",
+    "就",
+    "还",
+    "又",
+    "而",
+    "或",
+    "从",
+    "向",
+    "给",
+    "让",
+    "到",
+    "说",
+    "我",
+    "你",
+    "他",
+    "她",
+    "它",
+    "我们",
+    "你们",
+    "他们",
+    "什么",
+    "怎么",
+    "怎么样",
+    "怎样",
+    "如何",
+    "为什么",
+    "为何",
+    "哪",
+    "哪些",
+    "哪个",
+    "哪里",
+    "哪儿",
+    "哪位",
+    "哪艘",
+    "哪家",
+    "哪国",
+    "谁",
+    "多少",
+    "几",
+    "几个",
+    "是否",
+    "何时",
+    "什么时候",
+    "时候",
+    "请问",
+    "请",
+    "告诉",
+    "一下",
+    "关于",
+    "之",
+    "所",
+    "以",
+    "其",
+    "该",
+    "此",
+    "能",
+    "可以",
+    "内容",
+    "情况",
+    "具体",
+    "问题",
+    "方面",
     // English function and question words (Latin questions keep only content words).
-    "a", "an", "the", "is", "are", "was", "were", "be", "been", "do", "does", "did", "what",
-    "which", "who", "whom", "whose", "when", "where", "why", "how", "much", "many", "of",
-    "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "about", "after",
-    "before", "will", "would", "can", "could", "should", "this", "that", "these", "those",
-    "it", "its", "he", "she", "they", "them", "his", "her", "their", "there", "i", "you",
-    "we", "me", "my", "your", "our", "us", "tell", "please", "s", "than", "into", "as",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "do",
+    "does",
+    "did",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "much",
+    "many",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "for",
+    "from",
+    "by",
+    "with",
+    "and",
+    "or",
+    "about",
+    "after",
+    "before",
+    "will",
+    "would",
+    "can",
+    "could",
+    "should",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "its",
+    "he",
+    "she",
+    "they",
+    "them",
+    "his",
+    "her",
+    "their",
+    "there",
+    "i",
+    "you",
+    "we",
+    "me",
+    "my",
+    "your",
+    "our",
+    "us",
+    "tell",
+    "please",
+    "s",
+    "than",
+    "into",
+    "as",
 ];
 
 /// Question words after which the next content word names the *kind* of answer
@@ -122,7 +267,9 @@ const ASKS_FOR: &[&str] = &[
 ];
 
 /// Measure words skipped between a question word and the noun it asks about (哪 艘 航母).
-const MEASURE_WORDS: &[&str] = &["艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国"];
+const MEASURE_WORDS: &[&str] = &[
+    "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国",
+];
 
 /// True for words that carry no evidence.
 pub fn is_stop_word(word: &str) -> bool {
@@ -199,10 +346,28 @@ pub enum Expects {
 /// Reads the expected answer type from a normalised question.
 pub fn expects(normalized: &str) -> Option<Expects> {
     const TIME: &[&str] = &[
-        "什么时候", "何时", "哪年", "哪一年", "几月", "几号", "哪天", "when ", "what year", "what date",
+        "什么时候",
+        "何时",
+        "哪年",
+        "哪一年",
+        "几月",
+        "几号",
+        "哪天",
+        "when ",
+        "what year",
+        "what date",
     ];
     const QUANTITY: &[&str] = &[
-        "多少", "几个", "几架", "几成", "几", "多大", "多高", "百分之几", "how many", "how much",
+        "多少",
+        "几个",
+        "几架",
+        "几成",
+        "几",
+        "多大",
+        "多高",
+        "百分之几",
+        "how many",
+        "how much",
         "what percentage",
     ];
     const REASON: &[&str] = &["为什么", "为何", "什么原因", "why "];
@@ -231,14 +396,18 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
         Expects::Time => {
             has_digit && (normalized_sentence.contains('年') || normalized_sentence.contains('月'))
         }
-        Expects::Reason => CAUSE_MARKERS.iter().any(|m| normalized_sentence.contains(m)),
+        Expects::Reason => CAUSE_MARKERS
+            .iter()
+            .any(|m| normalized_sentence.contains(m)),
     }
 }
 
 /// True for a short message that leans on the previous question (那防卫装备呢？, and the
 /// rice?, what about Boeing?): a follow-up to be asked with the previous question as context.
 pub fn is_elliptical(question: &str) -> bool {
-    let q = question.trim().trim_end_matches(['？', '?', '。', '.', '!', '！']);
+    let q = question
+        .trim()
+        .trim_end_matches(['？', '?', '。', '.', '!', '！']);
     let lower = q.to_lowercase();
     let short = q.chars().count() <= 12 || (q.is_ascii() && q.split_whitespace().count() <= 5);
     let marked = q.ends_with('呢')
@@ -287,7 +456,10 @@ mod tests {
         let w = words(jieba(), &text);
         assert!(w.contains(&"5500"), "{w:?}");
         assert!(w.contains(&"gdp"), "{w:?}");
-        assert!(w.iter().all(|t| !t.contains(['，', ',', '！', '!', ' '])), "{w:?}");
+        assert!(
+            w.iter().all(|t| !t.contains(['，', ',', '！', '!', ' '])),
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -306,7 +478,9 @@ mod tests {
         assert!(!texts.contains(&"什么"), "{texts:?}");
         let gift = t.iter().find(|t| t.text == "礼物").expect("礼物 kept");
         assert_eq!(gift.weight, ASKED_KIND_WEIGHT);
-        assert!(t.iter().any(|t| t.text.contains("特朗普") && t.weight == 1.0));
+        assert!(t
+            .iter()
+            .any(|t| t.text.contains("特朗普") && t.weight == 1.0));
     }
 
     #[test]
@@ -319,12 +493,27 @@ mod tests {
 
     #[test]
     fn expected_answer_types() {
-        assert_eq!(expects(&normalize("日本承诺对美国投资多少？")), Some(Expects::Quantity));
-        assert_eq!(expects(&normalize("QUAD是什么时候复活的？")), Some(Expects::Time));
+        assert_eq!(
+            expects(&normalize("日本承诺对美国投资多少？")),
+            Some(Expects::Quantity)
+        );
+        assert_eq!(
+            expects(&normalize("QUAD是什么时候复活的？")),
+            Some(Expects::Time)
+        );
         assert_eq!(expects("when was quad revived?"), Some(Expects::Time));
-        assert_eq!(expects(&normalize("为什么没有举行联合记者招待会？")), Some(Expects::Reason));
-        assert_eq!(expects(&normalize("高市想成为哪位英国首相那样的领导人？")), None);
-        assert!(offers(Expects::Reason, "外务省称这是因为后续的行程安排紧凑"));
+        assert_eq!(
+            expects(&normalize("为什么没有举行联合记者招待会？")),
+            Some(Expects::Reason)
+        );
+        assert_eq!(
+            expects(&normalize("高市想成为哪位英国首相那样的领导人？")),
+            None
+        );
+        assert!(offers(
+            Expects::Reason,
+            "外务省称这是因为后续的行程安排紧凑"
+        ));
         assert!(offers(Expects::Quantity, "投资5500亿美元"));
         assert!(!offers(Expects::Quantity, "没有数字"));
         assert!(offers(Expects::Time, "在2017年11月复活"));
@@ -335,7 +524,9 @@ mod tests {
         assert!(is_elliptical("那防卫装备呢？"));
         assert!(is_elliptical("what about Boeing?"));
         assert!(!is_elliptical("日本承诺对美国投资多少？"));
-        assert!(!is_elliptical("那么，美日同盟在特朗普第二任期会如何演变呢？"));
+        assert!(!is_elliptical(
+            "那么，美日同盟在特朗普第二任期会如何演变呢？"
+        ));
     }
 
     #[test]

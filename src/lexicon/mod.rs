@@ -32,7 +32,8 @@ impl Lexicon {
     /// The dictionary compiled into the binary (no I/O, no parsing).
     pub fn embedded() -> Lexicon {
         Lexicon {
-            map: fst::Map::new(FST).expect("the embedded cedict.fst is valid (built by tools/cedict-extract)"),
+            map: fst::Map::new(FST)
+                .expect("the embedded cedict.fst is valid (built by tools/cedict-extract)"),
         }
     }
 
@@ -73,7 +74,12 @@ impl Glossary {
         glossary.terms = glossary
             .terms
             .into_iter()
-            .map(|(k, v)| (k.to_lowercase(), v.iter().map(|f| text::normalize(f)).collect()))
+            .map(|(k, v)| {
+                (
+                    k.to_lowercase(),
+                    v.iter().map(|f| text::normalize(f)).collect(),
+                )
+            })
             .collect();
         Ok(glossary)
     }
@@ -146,10 +152,17 @@ impl Bridge {
                     continue;
                 }
                 let stems: Vec<String> = words.iter().map(|w| bridge.stem(w)).collect();
-                bridge.exact.entry(stems.join(" ")).or_default().push(word.to_string());
+                bridge
+                    .exact
+                    .entry(stems.join(" "))
+                    .or_default()
+                    .push(word.to_string());
                 for (stem, gloss_word) in stems.iter().zip(words) {
                     let entries = bridge.loose.entry(stem.clone()).or_default();
-                    if !entries.iter().any(|e| e.word == word && e.gloss_word == gloss_word) {
+                    if !entries
+                        .iter()
+                        .any(|e| e.word == word && e.gloss_word == gloss_word)
+                    {
                         entries.push(Loose {
                             word: word.to_string(),
                             gloss_len: stems.len(),
@@ -295,7 +308,9 @@ impl Bridge {
 const MIN_SYNONYM_OVERLAP: f32 = 0.6;
 
 /// Words that fill glosses without meaning ("sb", "sth", "etc").
-const GLOSS_NOISE: &[&str] = &["sb", "sth", "etc", "one", "oneself", "abbr", "lit", "fig", "esp", "e.g"];
+const GLOSS_NOISE: &[&str] = &[
+    "sb", "sth", "etc", "one", "oneself", "abbr", "lit", "fig", "esp", "e.g",
+];
 
 /// Lowercase ASCII-alphanumeric words of a text (other scripts are skipped).
 fn english_words(text: &str) -> Vec<String> {
@@ -343,7 +358,10 @@ mod tests {
     #[test]
     fn embedded_dictionary_has_glosses() {
         let l = Lexicon::embedded();
-        assert!(l.glosses("稀土").iter().any(|g| g.starts_with("rare earth")));
+        assert!(l
+            .glosses("稀土")
+            .iter()
+            .any(|g| g.starts_with("rare earth")));
         assert!(l.glosses("不是一个词语").is_empty());
     }
 
@@ -354,8 +372,16 @@ mod tests {
         assert_eq!(t[0].source, "rare earth");
         assert!(t[0].forms.contains(&"稀土".to_string()), "{t:?}");
         let t = b.translate("which aircraft carrier, and the press conference?");
-        assert!(t.iter().any(|t| t.source == "aircraft carrier" && t.forms.contains(&"航母".to_string())), "{t:?}");
-        assert!(t.iter().any(|t| t.source == "press conference" && t.forms.contains(&"记者会".to_string())), "{t:?}");
+        assert!(
+            t.iter()
+                .any(|t| t.source == "aircraft carrier" && t.forms.contains(&"航母".to_string())),
+            "{t:?}"
+        );
+        assert!(
+            t.iter()
+                .any(|t| t.source == "press conference" && t.forms.contains(&"记者会".to_string())),
+            "{t:?}"
+        );
     }
 
     #[test]
@@ -370,8 +396,15 @@ mod tests {
     fn english_word_keeps_itself_as_a_form() {
         let b = bridge(&["投资"], &[]);
         let t = b.translate("investment in QUAD");
-        assert!(t.iter().any(|t| t.forms.contains(&"投资".to_string())), "{t:?}");
-        assert!(t.iter().any(|t| t.forms.first().map(String::as_str) == Some("quad")), "{t:?}");
+        assert!(
+            t.iter().any(|t| t.forms.contains(&"投资".to_string())),
+            "{t:?}"
+        );
+        assert!(
+            t.iter()
+                .any(|t| t.forms.first().map(String::as_str) == Some("quad")),
+            "{t:?}"
+        );
     }
 
     #[test]

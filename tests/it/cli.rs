@@ -10,7 +10,10 @@ fn ask_prints_answer_and_sources() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("5500亿美元"));
-    assert!(out.contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03 · ¶"), "{out}");
+    assert!(
+        out.contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03 · ¶"),
+        "{out}"
+    );
     assert!(out.contains("作者不详 · 出处不详 · 日期不详 · ¶"), "{out}");
 }
 
@@ -35,8 +38,15 @@ fn ask_json_keeps_the_contract() {
         }
         assert!(c["paragraph"].is_u64() && c["score"].is_number());
     }
-    let unknown = citations.iter().find(|c| c["article"] == "004_8c99b04382caaf45").unwrap();
-    assert!(unknown["author"].is_null() && unknown["publisher"].is_null() && unknown["published"].is_null());
+    let unknown = citations
+        .iter()
+        .find(|c| c["article"] == "004_8c99b04382caaf45")
+        .unwrap();
+    assert!(
+        unknown["author"].is_null()
+            && unknown["publisher"].is_null()
+            && unknown["published"].is_null()
+    );
 }
 
 #[test]
@@ -59,7 +69,10 @@ fn batch_echoes_ids_in_order_and_ignores_other_fields() {
     .unwrap();
     let o = run(&["ask", "--batch", file.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["id"], "a");
     assert_eq!(lines[1]["id"], 7);
@@ -75,7 +88,10 @@ fn batch_bad_line_is_reported_in_place_and_fails_the_run() {
     std::fs::write(&file, "{\"id\": 1, \"q\": \"高市内阁的支持率是多少？\"}\nnot json\n{\"id\": 3}\n{\"id\": 4, \"q\": \"\"}\n").unwrap();
     let o = run(&["ask", "--batch", file.to_str().unwrap()], &[]);
     assert!(!o.status.success());
-    let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[0]["answered"], true);
     assert!(lines[1]["error"].as_str().unwrap().contains("not JSON"));
@@ -116,10 +132,16 @@ fn check_reports_what_it_found() {
 
 #[test]
 fn environment_overrides_the_config_file() {
-    let o = run(&["check"], &[("SUMMIT_QA_CORPUS_DIR", "/nonexistent/corpus")]);
+    let o = run(
+        &["check"],
+        &[("SUMMIT_QA_CORPUS_DIR", "/nonexistent/corpus")],
+    );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("/nonexistent/corpus"), "{}", stderr(&o));
-    let o = run(&["ask", "--json", "QUAD是什么时候复活的？"], &[("SUMMIT_QA_ANSWER__MIN_COVERAGE", "1.0")]);
+    let o = run(
+        &["ask", "--json", "QUAD是什么时候复活的？"],
+        &[("SUMMIT_QA_ANSWER__MIN_COVERAGE", "1.0")],
+    );
     let refused: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let o = run(&["ask", "--json", "QUAD是什么时候复活的？"], &[]);
     let answered: Value = serde_json::from_str(stdout(&o).trim()).unwrap();

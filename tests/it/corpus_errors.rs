@@ -15,7 +15,10 @@ fn load_error(dir: &std::path::Path) -> String {
 #[test]
 fn missing_corpus_folder() {
     let e = load_error(std::path::Path::new("/nonexistent/corpus"));
-    assert!(e.contains("/nonexistent/corpus") && e.contains("corpus_dir"), "{e}");
+    assert!(
+        e.contains("/nonexistent/corpus") && e.contains("corpus_dir"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -26,7 +29,10 @@ fn article_that_is_not_utf8_is_named() {
     bytes.extend_from_slice(&[0xff, 0xfe, 0x00]);
     std::fs::write(&file, bytes).unwrap();
     let e = load_error(dir.path());
-    assert!(e.contains("004_8c99b04382caaf45.txt") && e.contains("UTF-8"), "{e}");
+    assert!(
+        e.contains("004_8c99b04382caaf45.txt") && e.contains("UTF-8"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -34,13 +40,20 @@ fn article_without_metadata_is_named() {
     let dir = corpus_copy();
     std::fs::write(dir.path().join("new_article.txt"), "正文。\n").unwrap();
     let e = load_error(dir.path());
-    assert!(e.contains("new_article.txt") && e.contains("articles.toml"), "{e}");
+    assert!(
+        e.contains("new_article.txt") && e.contains("articles.toml"),
+        "{e}"
+    );
 }
 
 #[test]
 fn malformed_metadata_is_named_with_the_problem() {
     let dir = corpus_copy();
-    std::fs::write(dir.path().join("articles.toml"), "[[article]]\nid = \"x\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("articles.toml"),
+        "[[article]]\nid = \"x\"\n",
+    )
+    .unwrap();
     let e = load_error(dir.path());
     assert!(e.contains("articles.toml") && e.contains("file"), "{e}");
 }
@@ -73,7 +86,9 @@ fn a_third_article_needs_only_a_file_and_an_entry() {
     meta.push_str("\n[[article]]\nid = \"010_test\"\nfile = \"010_test.txt\"\nscript = \"Hans\"\nauthor = \"测试\"\n");
     std::fs::write(dir.path().join("articles.toml"), meta).unwrap();
     let engine = Engine::from_dir(dir.path(), AnswerConfig::default()).unwrap();
-    let a = engine.ask("美日青年交流营有多少名学生参加？", None).unwrap();
+    let a = engine
+        .ask("美日青年交流营有多少名学生参加？", None)
+        .unwrap();
     assert!(a.answered, "{a:?}");
     assert_eq!(a.citations[0].article, "010_test");
     assert_eq!(a.citations[0].paragraph, 2, "¶ counts non-empty lines");
@@ -84,7 +99,10 @@ fn a_third_article_needs_only_a_file_and_an_entry() {
 fn cli_reports_a_broken_corpus_on_stderr_with_exit_1() {
     let dir = corpus_copy();
     std::fs::write(dir.path().join("stray.txt"), "x").unwrap();
-    let o = run(&["check"], &[("SUMMIT_QA_CORPUS_DIR", dir.path().to_str().unwrap())]);
+    let o = run(
+        &["check"],
+        &[("SUMMIT_QA_CORPUS_DIR", dir.path().to_str().unwrap())],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("stray.txt"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"));

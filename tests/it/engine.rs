@@ -14,7 +14,11 @@ fn simplified_question_finds_the_traditional_article() {
     let a = engine().ask("美日韩首脑峰会在哪里举行？", None).unwrap();
     assert!(a.answered);
     assert_eq!(a.citations[0].article, TRADITIONAL_ARTICLE);
-    assert!(a.text().contains("大衛營"), "quotes stay in the original script: {}", a.text());
+    assert!(
+        a.text().contains("大衛營"),
+        "quotes stay in the original script: {}",
+        a.text()
+    );
 }
 
 #[test]
@@ -34,7 +38,11 @@ fn flagship_question_cites_both_articles_with_metadata() {
     assert_eq!(first.author.as_deref(), Some("华浩男"));
     assert_eq!(first.publisher.as_deref(), Some("复旦中美友好互信合作计划"));
     assert_eq!(first.published.as_deref(), Some("2025-11-03"));
-    let other = a.citations.iter().find(|c| c.article == TRADITIONAL_ARTICLE).expect("Traditional article cited");
+    let other = a
+        .citations
+        .iter()
+        .find(|c| c.article == TRADITIONAL_ARTICLE)
+        .expect("Traditional article cited");
     assert_eq!(other.author, None, "unknown author must stay unknown");
     assert!(fold(&other.text).contains("5500亿美元"));
 }
@@ -43,7 +51,10 @@ fn flagship_question_cites_both_articles_with_metadata() {
 fn rare_earth_question_cites_both_scripts() {
     let a = engine().ask("美日稀土協議的內容是什麼？", None).unwrap();
     let articles: Vec<&str> = a.citations.iter().map(|c| c.article.as_str()).collect();
-    assert!(articles.contains(&SIMPLIFIED_ARTICLE) && articles.contains(&TRADITIONAL_ARTICLE), "{articles:?}");
+    assert!(
+        articles.contains(&SIMPLIFIED_ARTICLE) && articles.contains(&TRADITIONAL_ARTICLE),
+        "{articles:?}"
+    );
 }
 
 #[test]
@@ -55,7 +66,10 @@ fn captions_credits_and_headings_are_never_cited() {
         .filter(|b| b.kind != BlockKind::Body)
         .map(|b| b.text.clone())
         .collect();
-    assert!(not_body.iter().any(|t| t.contains("NBC News")), "fixture has credits");
+    assert!(
+        not_body.iter().any(|t| t.contains("NBC News")),
+        "fixture has credits"
+    );
     let questions = [
         "特朗普与高市早苗在赤坂检阅仪仗队",
         "NBC News",
@@ -68,22 +82,37 @@ fn captions_credits_and_headings_are_never_cited() {
     for q in questions {
         let a = engine().ask(q, None).unwrap();
         for c in &a.citations {
-            assert!(!not_body.contains(&c.text), "{q:?} cited a non-body line: {}", c.text);
+            assert!(
+                !not_body.contains(&c.text),
+                "{q:?} cited a non-body line: {}",
+                c.text
+            );
         }
         for quote in &a.quotes {
-            assert!(!not_body.iter().any(|t| t == &quote.text), "{q:?} quoted {}", quote.text);
+            assert!(
+                !not_body.iter().any(|t| t == &quote.text),
+                "{q:?} quoted {}",
+                quote.text
+            );
         }
     }
 }
 
 #[test]
 fn every_quote_is_a_verbatim_sentence_of_its_citation() {
-    for q in ["日本将购买多少架波音飞机？", "What gift did Takaichi give Trump?", "QUAD是什么时候复活的？"] {
+    for q in [
+        "日本将购买多少架波音飞机？",
+        "What gift did Takaichi give Trump?",
+        "QUAD是什么时候复活的？",
+    ] {
         let a = engine().ask(q, None).unwrap();
         assert!(a.answered, "{q}");
         for quote in &a.quotes {
             let c = &a.citations[quote.citation - 1];
-            assert!(c.text.contains(&quote.text), "{q}: quote not in its passage");
+            assert!(
+                c.text.contains(&quote.text),
+                "{q}: quote not in its passage"
+            );
         }
         assert!(a.text().contains("[1]"));
     }
@@ -94,9 +123,21 @@ fn off_corpus_questions_are_refused_in_the_askers_script() {
     for (q, script, phrase) in [
         ("今天东京的天气怎么样？", Script::Hans, "没有涉及"),
         ("台北有什麼好吃的小吃？", Script::Hant, "沒有涉及"),
-        ("What is the population of Brazil?", Script::Latin, "do not cover"),
-        ("How do I bake sourdough bread?", Script::Latin, "do not cover"),
-        ("Quantum chromodynamics lattice gauge", Script::Latin, "do not cover"),
+        (
+            "What is the population of Brazil?",
+            Script::Latin,
+            "do not cover",
+        ),
+        (
+            "How do I bake sourdough bread?",
+            Script::Latin,
+            "do not cover",
+        ),
+        (
+            "Quantum chromodynamics lattice gauge",
+            Script::Latin,
+            "do not cover",
+        ),
     ] {
         let a = engine().ask(q, None).unwrap();
         assert!(!a.answered, "{q} was answered: {}", a.text());
@@ -115,7 +156,9 @@ fn mixed_english_and_chinese_question() {
 
 #[test]
 fn follow_up_uses_the_previous_question_as_context() {
-    let a = engine().ask("那防卫装备呢？", Some("日本承诺对美国投资多少？")).unwrap();
+    let a = engine()
+        .ask("那防卫装备呢？", Some("日本承诺对美国投资多少？"))
+        .unwrap();
     assert!(a.answered);
     assert!(a.text().contains("防卫装备"), "{}", a.text());
 }

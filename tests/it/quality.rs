@@ -32,14 +32,21 @@ fn score(set: &[Question], langs: &[&str]) -> (Tally, Vec<usize>) {
             t.none += 1;
             t.refused += usize::from(!a.answered);
             if a.answered {
-                t.misses.push(format!("{} answered an off-corpus question: {}", q.id, a.text()));
+                t.misses.push(format!(
+                    "{} answered an off-corpus question: {}",
+                    q.id,
+                    a.text()
+                ));
             }
             continue;
         }
         t.n += 1;
         let marks: Vec<String> = q.gold.iter().map(|g| fold(&g.has)).collect();
         let hit = a.answered
-            && a.citations.iter().take(3).any(|c| marks.iter().any(|m| fold(&c.text).contains(m)));
+            && a.citations
+                .iter()
+                .take(3)
+                .any(|c| marks.iter().any(|m| fold(&c.text).contains(m)));
         let text = fold(&a.text());
         let key = a.answered && q.keys.iter().any(|k| text.contains(&fold(k)));
         t.r3 += usize::from(hit);
@@ -48,7 +55,8 @@ fn score(set: &[Question], langs: &[&str]) -> (Tally, Vec<usize>) {
             lengths.push(a.quotes.iter().map(|q| q.text.chars().count()).sum());
         }
         if !(hit && key) {
-            t.misses.push(format!("{} r3={hit} key={key} {}", q.id, q.q));
+            t.misses
+                .push(format!("{} r3={hit} key={key} {}", q.id, q.q));
         }
     }
     (t, lengths)
@@ -68,8 +76,17 @@ fn dev_set_chinese_meets_the_engine_thresholds() {
     let (t, _) = score(&questions("dev.jsonl"), &["zh-Hans", "zh-Hant"]);
     assert!(t.n >= 20, "expected the Chinese dev questions, got {}", t.n);
     assert!(t.r3() >= 0.95, "R@3 {:.2} < 0.95: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.90, "key {:.2} < 0.90: {:#?}", t.key(), t.misses);
-    assert_eq!(t.refused, t.none, "off-corpus questions answered: {:#?}", t.misses);
+    assert!(
+        t.key() >= 0.90,
+        "key {:.2} < 0.90: {:#?}",
+        t.key(),
+        t.misses
+    );
+    assert_eq!(
+        t.refused, t.none,
+        "off-corpus questions answered: {:#?}",
+        t.misses
+    );
     let (_, lengths) = score(&questions("dev.jsonl"), &["zh-Hans", "zh-Hant", "en"]);
     let median = median(lengths);
     assert!(median <= 120.0, "median answer length {median} > 120");

@@ -19,7 +19,9 @@ pub fn corpus_dir() -> PathBuf {
 /// The engine over the shipped corpus with default limits, loaded once per test binary.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| Engine::from_dir(&corpus_dir(), AnswerConfig::default()).expect("corpus loads"))
+    ENGINE.get_or_init(|| {
+        Engine::from_dir(&corpus_dir(), AnswerConfig::default()).expect("corpus loads")
+    })
 }
 
 /// One question of a fixture set (the dev set's format).
