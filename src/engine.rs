@@ -29,7 +29,8 @@ impl Engine {
     pub fn from_dir(dir: &Path, limits: AnswerConfig) -> Result<Engine> {
         let articles = corpus::load(dir)?;
         let glossary = Glossary::load(dir)?;
-        let retriever = Retriever::build(text::load_jieba(), &articles, glossary)?;
+        let jieba = text::load_jieba(glossary.chinese_forms());
+        let retriever = Retriever::build(jieba, &articles, glossary)?;
         Ok(Engine {
             articles,
             retriever,

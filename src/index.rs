@@ -280,7 +280,7 @@ mod tests {
             text,
             paragraph: text,
         });
-        let index = SearchIndex::build(Arc::new(Jieba::new()), &sentences).unwrap();
+        let index = SearchIndex::build(crate::text::load_jieba([]), &sentences).unwrap();
         let hits = index.search(&[term("送给"), term("高尔夫")], 5).unwrap();
         assert_eq!(hits[0].unit, 0);
         assert!(index.search(&[term("巴西")], 5).unwrap().is_empty());

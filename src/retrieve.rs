@@ -108,13 +108,23 @@ impl Retriever {
                 }
             }
         }
-        let index = SearchIndex::build(jieba.clone(), &raw)?;
-        let vocabulary: BTreeSet<&str> = paragraphs
-            .iter()
-            .flat_map(|p| text::words(&jieba, p))
-            .collect();
         let lexicon = Lexicon::embedded();
-        let bridge = Bridge::build(&lexicon, vocabulary, glossary);
+        // The index and the English bridge do not depend on each other: build them side by side.
+        let (index, bridge) = std::thread::scope(|scope| {
+            let bridge = scope.spawn(|| {
+                let vocabulary: BTreeSet<&str> = paragraphs
+                    .iter()
+                    .flat_map(|p| text::words(&jieba, p))
+                    .collect();
+                Bridge::build(&lexicon, vocabulary, glossary)
+            });
+            let index = SearchIndex::build(jieba.clone(), &raw);
+            (
+                index,
+                bridge.join().expect("building the bridge does not panic"),
+            )
+        });
+        let index = index?;
         let locator = Locator::new(&units);
         Ok(Retriever {
             jieba,
@@ -196,9 +206,11 @@ impl Retriever {
             })
             .collect();
         for term in &mut terms {
+            term.forms.extend(self.bridge.aliases(&term.text));
+            term.exact_forms = term.forms.len();
             if !self.occurs(&term.text) {
-                term.forms
-                    .extend(self.bridge.synonyms(&self.lexicon, &term.text));
+                let synonyms = self.bridge.synonyms(&self.lexicon, &term.text);
+                term.forms.extend(synonyms);
             }
         }
         for t in self.bridge.translate(normalized) {

@@ -59,6 +59,11 @@ pub struct Glossary {
 }
 
 impl Glossary {
+    /// Every form the glossary gives (normalised), for the segmenter to keep whole.
+    pub fn chinese_forms(&self) -> impl Iterator<Item = &str> {
+        self.terms.values().flatten().map(String::as_str)
+    }
+
     /// Reads `dir/glossary.toml`; a missing file is an empty glossary.
     pub fn load(dir: &Path) -> Result<Glossary> {
         let path = dir.join(GLOSSARY_FILE);
@@ -261,6 +266,23 @@ impl Bridge {
         (words(same), words(stem_only))
     }
 
+    /// Other names for the same thing, from the glossary entries that list `word`
+    /// (高市早苗 → 高市): they count as the word itself.
+    pub fn aliases(&self, word: &str) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .glossary
+            .terms
+            .values()
+            .filter(|forms| forms.iter().any(|f| f == word))
+            .flatten()
+            .filter(|f| *f != word)
+            .cloned()
+            .collect();
+        found.sort();
+        dedup(&mut found);
+        found
+    }
+
     /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
     /// present" → 赠送 "to present as a gift"), for a Chinese word the corpus does not
     /// contain; a Latin corpus word found among the glosses (北约 "NATO" → nato) counts too.
@@ -405,6 +427,19 @@ mod tests {
                 .any(|t| t.forms.first().map(String::as_str) == Some("quad")),
             "{t:?}"
         );
+    }
+
+    #[test]
+    fn glossary_forms_are_aliases_of_each_other() {
+        let b = bridge(
+            &[],
+            &[
+                ("takaichi", &["高市", "高市早苗"]),
+                ("sanae takaichi", &["高市早苗"]),
+            ],
+        );
+        assert_eq!(b.aliases("高市早苗"), ["高市"]);
+        assert!(b.aliases("石破茂").is_empty());
     }
 
     #[test]

@@ -420,9 +420,24 @@ pub fn is_elliptical(question: &str) -> bool {
     short && marked
 }
 
-/// Loads jieba's built-in dictionary once; share the result (it takes ~100 ms).
-pub fn load_jieba() -> Arc<Jieba> {
-    Arc::new(Jieba::new())
+/// The words of jieba's dictionary used at least 20 times (see `tools/jieba-small.py`).
+static DICTIONARY: &str = include_str!("jieba_small.txt");
+
+/// Loads the segmentation dictionary once, plus those `extra` words (names from the
+/// glossary) that it would cut into fragments (特朗普 → 特朗/普); names it splits into
+/// meaningful parts (高市早苗 → 高市/早苗) are left alone. Share the result.
+pub fn load_jieba<'a>(extra: impl IntoIterator<Item = &'a str>) -> Arc<Jieba> {
+    let mut jieba = Jieba::with_dict(&mut DICTIONARY.as_bytes())
+        .expect("the embedded jieba dictionary is well-formed");
+    for word in extra {
+        let word = normalize(word);
+        let parts = jieba.cut(&word, true);
+        let meaningful_parts = parts.len() > 1 && parts.iter().all(|t| t.word.chars().count() > 1);
+        if word.chars().count() > 1 && word.chars().all(is_cjk) && !meaningful_parts {
+            jieba.add_word(&word, None, None);
+        }
+    }
+    Arc::new(jieba)
 }
 
 #[cfg(test)]
@@ -431,8 +446,8 @@ mod tests {
     use std::sync::OnceLock;
 
     fn jieba() -> &'static Jieba {
-        static J: OnceLock<Jieba> = OnceLock::new();
-        J.get_or_init(Jieba::new)
+        static J: OnceLock<Arc<Jieba>> = OnceLock::new();
+        J.get_or_init(|| load_jieba([]))
     }
 
     #[test]
@@ -481,6 +496,14 @@ mod tests {
         assert!(t
             .iter()
             .any(|t| t.text.contains("特朗普") && t.weight == 1.0));
+    }
+
+    #[test]
+    fn glossary_names_are_kept_whole_only_when_cut_into_fragments() {
+        let j = load_jieba(["特朗普", "高市早苗"]);
+        let words = |t| words(&j, t).join("/");
+        assert_eq!(words("特朗普到东京"), "特朗普/到/东京");
+        assert_eq!(words("高市早苗"), "高市/早苗");
     }
 
     #[test]
