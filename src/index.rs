@@ -1,6 +1,7 @@
 //! The search index: tantivy schema, the jieba word and character n-gram analyzers
 //! registered by name, building an in-memory index from the corpus, and one long-lived reader.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
@@ -121,19 +122,35 @@ impl SearchIndex {
     /// paragraph), and bigrams (single characters too for words the corpus lacks).
     fn query(&self, terms: &[QueryTerm]) -> BooleanQuery {
         let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // One clause per (field, token), keeping the largest boost: forms of different
+        // terms often share tokens, and each clause costs a term lookup.
+        // A BTreeMap keeps the clause order (and so the float sums) the same on every run.
+        let mut boosts: BTreeMap<(u32, String), f32> = BTreeMap::new();
+        let mut add = |field: Field, token: String, boost: f32| {
+            let b = boosts.entry((field.field_id(), token)).or_insert(0.0);
+            *b = b.max(boost);
+        };
         for term in terms {
             for word in self.analyze(WORDS_TOKENIZER, &term.text) {
-                push_clause(&mut clauses, f.words, &word, term.weight);
-                push_clause(&mut clauses, f.context, &word, term.weight * CONTEXT_BOOST);
+                add(f.context, word.clone(), term.weight * CONTEXT_BOOST);
+                add(f.words, word, term.weight);
             }
             for gram in self.analyze(GRAMS_TOKENIZER, &term.text) {
                 if term.whole_word && gram.chars().count() == 1 && term.text.chars().count() > 1 {
                     continue;
                 }
-                push_clause(&mut clauses, f.grams, &gram, term.weight * GRAMS_BOOST);
+                add(f.grams, gram, term.weight * GRAMS_BOOST);
             }
         }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = boosts
+            .into_iter()
+            .map(|((field, token), boost)| {
+                (
+                    Occur::Should,
+                    clause(Field::from_field_id(field), &token, boost),
+                )
+            })
+            .collect();
         BooleanQuery::new(clauses)
     }
 
@@ -165,15 +182,12 @@ fn unit_table(searcher: &Searcher) -> Result<Vec<Vec<usize>>> {
         .collect()
 }
 
-fn push_clause(clauses: &mut Vec<(Occur, Box<dyn Query>)>, field: Field, text: &str, boost: f32) {
+fn clause(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     let term = TermQuery::new(
         Term::from_field_text(field, text),
         IndexRecordOption::WithFreqs,
     );
-    clauses.push((
-        Occur::Should,
-        Box::new(BoostQuery::new(Box::new(term), boost)),
-    ));
+    Box::new(BoostQuery::new(Box::new(term), boost))
 }
 
 fn schema() -> (Schema, Fields) {
