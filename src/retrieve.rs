@@ -114,7 +114,11 @@ impl Retriever {
             let bridge = scope.spawn(|| {
                 let vocabulary: BTreeSet<&str> = paragraphs
                     .iter()
-                    .flat_map(|p| text::words(&jieba, p))
+                    .flat_map(|p| {
+                        text::words(&jieba, p)
+                            .into_iter()
+                            .chain(lexicon.headwords_in(p))
+                    })
                     .collect();
                 Bridge::build(&lexicon, vocabulary, glossary)
             });

@@ -37,6 +37,27 @@ impl Lexicon {
         }
     }
 
+    /// Every dictionary headword (two to six characters) written in `text`, as slices of it:
+    /// the corpus's words as the dictionary knows them, whatever the segmenter made of them
+    /// (记者招待会 even where jieba cut 记者/招待会).
+    pub fn headwords_in<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let starts: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain([text.len()])
+            .collect();
+        let mut found = Vec::new();
+        for (k, &start) in starts.iter().enumerate() {
+            for &end in starts.iter().skip(k + 2).take(5) {
+                let candidate = &text[start..end];
+                if self.map.contains_key(candidate) {
+                    found.push(candidate);
+                }
+            }
+        }
+        found
+    }
+
     /// The English glosses of a simplified headword; empty when it is not in the dictionary.
     pub fn glosses(&self, simplified: &str) -> Vec<&'static str> {
         let Some(offset) = self.map.get(simplified) else {
@@ -385,6 +406,13 @@ mod tests {
             .iter()
             .any(|g| g.starts_with("rare earth")));
         assert!(l.glosses("不是一个词语").is_empty());
+    }
+
+    #[test]
+    fn headwords_are_found_inside_running_text() {
+        let found = Lexicon::embedded().headwords_in("甚至没有举行联合记者招待会。");
+        assert!(found.contains(&"记者招待会"), "{found:?}");
+        assert!(found.contains(&"举行"), "{found:?}");
     }
 
     #[test]

@@ -258,6 +258,8 @@ const STOP_WORDS: &[&str] = &[
     "than",
     "into",
     "as",
+    "no",
+    "not",
 ];
 
 /// Question words after which the next content word names the *kind* of answer

@@ -190,3 +190,36 @@ fn odd_input_never_panics() {
     assert!(a.truncated);
     assert!(a.question.chars().count() <= 500);
 }
+
+#[test]
+fn english_question_gets_english_labels_and_chinese_evidence() {
+    let a = engine()
+        .ask(
+            "How many protesters gathered outside the Yokosuka base?",
+            None,
+        )
+        .unwrap();
+    assert!(a.answered);
+    assert_eq!(a.script, Script::Latin);
+    assert!(a.text().contains("300名抗议人群"), "{}", a.text());
+    let shown = render::console(&a, engine().articles());
+    assert!(
+        shown.contains("Sources:")
+            && shown.contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn english_phrases_translate_before_words() {
+    let a = engine()
+        .ask("Which aircraft carrier did Trump speak on?", None)
+        .unwrap();
+    assert!(a.answered);
+    assert!(a.text().contains("乔治·华盛顿号"), "{}", a.text());
+    let a = engine()
+        .ask("Why was there no joint press conference?", None)
+        .unwrap();
+    assert!(a.answered);
+    assert!(a.text().contains("记者招待会"), "{}", a.text());
+}
