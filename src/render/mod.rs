@@ -1,5 +1,7 @@
-//! Rendering answers for people and programs: console text and the `ask --json` contract.
-//! Labels follow the asker's script (Simplified, Traditional or English).
+//! Rendering answers for people and programs: console text, the `ask --json` contract and
+//! Telegram HTML. Labels follow the asker's script (Simplified, Traditional or English).
+
+pub mod telegram;
 
 use serde::Serialize;
 
