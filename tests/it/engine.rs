@@ -223,3 +223,12 @@ fn english_phrases_translate_before_words() {
     assert!(a.answered);
     assert!(a.text().contains("记者招待会"), "{}", a.text());
 }
+
+#[test]
+fn english_without_any_dictionary_hit_is_refused() {
+    for q in ["Zorblax frumious wug?", "Frobnicate the quux"] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(!a.answered, "{q}: {}", a.text());
+        assert_eq!(a.script, Script::Latin);
+    }
+}
