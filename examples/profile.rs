@@ -1,18 +1,22 @@
+//! Runs every dev question 200 times through one engine, for `perf record`:
+//! `cargo build --release --example profile && perf record -g target/release/examples/profile`
+//! (from the repository root).
+
 use summit_qa::{config::AnswerConfig, Engine};
+
 fn main() {
-    let engine = Engine::from_dir(std::path::Path::new("corpus"), AnswerConfig::default()).unwrap();
-    let qs: Vec<String> = include_str!("../tests/fixtures/dev.jsonl")
+    let engine = Engine::from_dir(std::path::Path::new("corpus"), AnswerConfig::default())
+        .expect("run from the repository root");
+    let questions: Vec<String> = include_str!("../tests/fixtures/dev.jsonl")
         .lines()
         .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["q"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSONL");
+            v["q"].as_str().expect("q").to_string()
         })
         .collect();
     for _ in 0..200 {
-        for q in &qs {
-            std::hint::black_box(engine.ask(q, None).unwrap());
+        for q in &questions {
+            std::hint::black_box(engine.ask(q, None).expect("answers"));
         }
     }
 }

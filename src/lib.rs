@@ -7,11 +7,13 @@
 //! - [`corpus`]: article files + `articles.toml` → articles split into bylines, headings,
 //!   captions, credits and body paragraphs (only body text is ever cited).
 //! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams.
+//! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
 //! - [`index`]: tantivy schema, named analyzers, in-memory index, long-lived reader.
 //! - [`retrieve`]: question (+ context) → scored sentences with coverage.
 //! - [`answer`]: scored sentences → short verbatim answer with citations, or a refusal.
 //! - [`engine`]: the above wired together behind `Engine::ask`.
-//! - [`render`]: answers → console text and the JSON contract; labels in the asker's script.
+//! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
+//!   labels in the asker's script.
 //! - [`console`]: the interactive `chat` transport.
 
 pub mod answer;
