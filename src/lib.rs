@@ -26,6 +26,7 @@ pub mod index;
 pub mod lexicon;
 pub mod render;
 pub mod retrieve;
+pub mod telegram;
 pub mod text;
 
 pub use answer::Answer;

@@ -38,7 +38,16 @@ enum Command {
     Chat,
     /// Validate config and corpus, and say what was found.
     Check,
+    /// Run the Telegram bot (long polling). The token comes from TELOXIDE_TOKEN.
+    Serve {
+        /// Bot API server to use instead of https://api.telegram.org (self-hosted, or a fake).
+        #[arg(long, env = "TELOXIDE_API_URL", value_name = "URL")]
+        api_url: Option<url::Url>,
+    },
 }
+
+/// Exit status for a missing or malformed token (and other setup errors of `serve`).
+const EXIT_SETUP: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,6 +69,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = load_config(cli.config.as_deref())?;
+
     let started = Instant::now();
     let engine = Engine::load(&config)?;
     tracing::info!(
@@ -90,6 +100,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check(&engine, &config);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { api_url } => serve(engine, api_url),
+    }
+}
+
+/// Runs the Telegram bot until SIGINT or SIGTERM; exit status 2 without a usable token.
+fn serve(engine: Engine, api_url: Option<url::Url>) -> anyhow::Result<ExitCode> {
+    let Some(token) = token_from_env() else {
+        eprintln!(
+            "error: TELOXIDE_TOKEN is missing or malformed: set it to the token BotFather gave you (digits, a colon, then letters)"
+        );
+        return Ok(ExitCode::from(EXIT_SETUP));
+    };
+    let mut bot = teloxide::Bot::new(token.clone());
+    if let Some(url) = api_url {
+        bot = bot.set_api_url(url);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime
+        .block_on(summit_qa::telegram::run(
+            bot,
+            std::sync::Arc::new(engine),
+            shutdown_signal(),
+        ))
+        // Network errors can carry the request URL, which holds the token.
+        .map_err(|e| anyhow::anyhow!("Telegram: {}", e.to_string().replace(&token, "<token>")))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The bot token from TELOXIDE_TOKEN when it has the shape `123456:ABC-…`; never printed.
+fn token_from_env() -> Option<String> {
+    let token = std::env::var("TELOXIDE_TOKEN").ok()?;
+    let (id, secret) = token.trim().split_once(':')?;
+    let valid = !id.is_empty()
+        && id.chars().all(|c| c.is_ascii_digit())
+        && secret.len() >= 20
+        && secret
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    valid.then(|| token.trim().to_string())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
     }
 }
 

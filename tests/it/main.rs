@@ -5,4 +5,5 @@ mod cli;
 mod corpus_errors;
 mod engine;
 mod quality;
+mod telegram;
 mod util;

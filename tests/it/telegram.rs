@@ -1,0 +1,172 @@
+//! The bot against a fake Bot API server of our own on 127.0.0.1 (port 0): no network.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::any;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use summit_qa::config::AnswerConfig;
+use summit_qa::Engine;
+use teloxide::Bot;
+
+use crate::util::{corpus_dir, run, stderr};
+
+const BOT_ID: u64 = 4242;
+
+#[derive(Clone, Default)]
+struct Fake {
+    /// Every call: (method in lowercase, JSON body).
+    calls: Arc<Mutex<Vec<(String, Value)>>>,
+    /// Updates not yet delivered through getUpdates.
+    updates: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Fake {
+    fn sent(&self) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == "sendmessage")
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    fn called(&self, method: &str) -> bool {
+        self.calls.lock().unwrap().iter().any(|(m, _)| m == method)
+    }
+}
+
+async fn api(State(fake): State<Fake>, Path(path): Path<String>, body: Bytes) -> Json<Value> {
+    // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
+    let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    fake.calls
+        .lock()
+        .unwrap()
+        .push((method.clone(), body.clone()));
+    let result = match method.as_str() {
+        "getme" => {
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Summit", "username": "summit_qa_bot",
+                          "can_join_groups": true, "can_read_all_group_messages": false,
+                          "supports_inline_queries": true, "can_connect_to_business": false,
+                          "has_main_web_app": false})
+        }
+        "getupdates" => {
+            let pending: Vec<Value> = std::mem::take(&mut *fake.updates.lock().unwrap());
+            if pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            json!(pending)
+        }
+        "getwebhookinfo" => {
+            json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
+        }
+        "sendmessage" => json!({"message_id": 1000, "date": 0,
+                                "chat": {"id": body["chat_id"], "type": "private", "first_name": "x"},
+                                "text": body["text"]}),
+        _ => json!(true),
+    };
+    Json(json!({"ok": true, "result": result}))
+}
+
+async fn spawn_fake() -> (Fake, String) {
+    let fake = Fake::default();
+    let app = Router::new()
+        .route("/{*path}", any(api))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, format!("http://{addr}"))
+}
+
+fn message(update_id: u64, message_id: u64, chat: Value, text: &str) -> Value {
+    json!({"update_id": update_id, "message": {"message_id": message_id, "date": 1761600000, "chat": chat,
+           "from": {"id": 7, "is_bot": false, "first_name": "Asker"}, "text": text}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_and_group_messages_are_answered_only_when_addressed() {
+    let (fake, url) = spawn_fake().await;
+    let private = json!({"id": 7, "type": "private", "first_name": "Asker"});
+    let group = json!({"id": -1001, "type": "supergroup", "title": "Summit", "is_forum": true});
+    let mut threaded = message(
+        4,
+        40,
+        group.clone(),
+        "/ask@summit_qa_bot 5500億美元的投資計劃分成幾個領域？",
+    );
+    threaded["message"]["message_thread_id"] = json!(9);
+    threaded["message"]["is_topic_message"] = json!(true);
+    *fake.updates.lock().unwrap() = vec![
+        message(1, 10, private, "日本承诺对美国投资多少？"),
+        message(2, 20, group.clone(), "今天大家讨论一下峰会"),
+        message(3, 30, group, "/ask@other_bot 日本承诺对美国投资多少？"),
+        threaded,
+    ];
+    let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
+    let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
+        let _ = stopped.await;
+    }));
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fake.sent().len() < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    assert!(fake.called("setmycommands"));
+    let sent = fake.sent();
+    assert_eq!(
+        sent.len(),
+        2,
+        "exactly the private question and /ask@summit_qa_bot: {sent:#?}"
+    );
+    let private_reply = sent
+        .iter()
+        .find(|m| m["chat_id"] == 7)
+        .expect("private reply");
+    assert!(private_reply["text"]
+        .as_str()
+        .unwrap()
+        .contains("5500亿美元"));
+    assert!(private_reply["text"]
+        .as_str()
+        .unwrap()
+        .contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03 · ¶"));
+    assert_eq!(private_reply["parse_mode"], "HTML");
+    assert_eq!(private_reply["reply_parameters"]["message_id"], 10);
+    assert_eq!(private_reply["link_preview_options"]["is_disabled"], true);
+    let group_reply = sent
+        .iter()
+        .find(|m| m["chat_id"] == -1001)
+        .expect("group reply");
+    assert_eq!(group_reply["message_thread_id"], 9);
+    assert_eq!(group_reply["reply_parameters"]["message_id"], 40);
+    assert!(group_reply["text"].as_str().unwrap().contains("9個領域"));
+}
+
+#[test]
+fn serve_without_a_token_exits_2_without_echoing_it() {
+    let o = run(&["serve"], &[("TELOXIDE_TOKEN", "")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("TELOXIDE_TOKEN"));
+    let o = run(
+        &["serve"],
+        &[("TELOXIDE_TOKEN", "not-a-token-secret-value")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("not-a-token-secret-value"));
+}
