@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use teloxide::adaptors::throttle::Limits;
+use teloxide::adaptors::Throttle;
 use teloxide::dispatching::ShutdownToken;
 use teloxide::prelude::*;
 use teloxide::types::{LinkPreviewOptions, Me, ParseMode, ReplyParameters};
@@ -84,6 +86,10 @@ fn remove_mention(text: &str, mention: &str) -> String {
         .join(" ")
 }
 
+/// The bot as the handlers use it: Telegram's per-chat and global limits applied before
+/// sending, and a 429 answer's `retry_after` honoured by retrying the same request.
+type Throttled = Throttle<Bot>;
+
 /// Runs the bot with long polling until `shutdown` completes (then stops taking updates and
 /// finishes the answers in flight). Registers the commands with setMyCommands first.
 pub async fn run(
@@ -91,6 +97,7 @@ pub async fn run(
     engine: Arc<Engine>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), teloxide::RequestError> {
+    let bot: Throttled = bot.throttle(Limits::default());
     bot.set_my_commands(Command::bot_commands()).await?;
     let handler = Update::filter_message().endpoint(on_message);
     let mut dispatcher = Dispatcher::builder(bot, handler)
@@ -109,7 +116,12 @@ pub async fn run(
     Ok(())
 }
 
-async fn on_message(bot: Bot, msg: Message, me: Me, engine: Arc<Engine>) -> ResponseResult<()> {
+async fn on_message(
+    bot: Throttled,
+    msg: Message,
+    me: Me,
+    engine: Arc<Engine>,
+) -> ResponseResult<()> {
     let Some(text) = msg.text() else {
         return Ok(());
     };

@@ -22,17 +22,29 @@ struct Fake {
     calls: Arc<Mutex<Vec<(String, Value)>>>,
     /// Updates not yet delivered through getUpdates.
     updates: Arc<Mutex<Vec<Value>>>,
+    /// How many sendMessage calls still get 429 Too Many Requests (retry after 1 s).
+    too_many: Arc<Mutex<u32>>,
 }
 
 impl Fake {
+    /// The messages delivered (sendMessage calls that succeeded).
     fn sent(&self) -> Vec<Value> {
         self.calls
             .lock()
             .unwrap()
             .iter()
-            .filter(|(m, _)| m == "sendmessage")
+            .filter(|(m, b)| m == "sendmessage" && b["rejected"].is_null())
             .map(|(_, b)| b.clone())
             .collect()
+    }
+
+    fn attempts(&self, method: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == method)
+            .count()
     }
 
     fn called(&self, method: &str) -> bool {
@@ -43,7 +55,18 @@ impl Fake {
 async fn api(State(fake): State<Fake>, Path(path): Path<String>, body: Bytes) -> Json<Value> {
     // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
     let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if method == "sendmessage" {
+        let mut too_many = fake.too_many.lock().unwrap();
+        if *too_many > 0 {
+            *too_many -= 1;
+            body["rejected"] = json!(429);
+            fake.calls.lock().unwrap().push((method, body));
+            return Json(json!({"ok": false, "error_code": 429,
+                               "description": "Too Many Requests: retry after 1",
+                               "parameters": {"retry_after": 1}}));
+        }
+    }
     fake.calls
         .lock()
         .unwrap()
@@ -156,6 +179,35 @@ async fn private_and_group_messages_are_answered_only_when_addressed() {
     assert_eq!(group_reply["message_thread_id"], 9);
     assert_eq!(group_reply["reply_parameters"]["message_id"], 40);
     assert!(group_reply["text"].as_str().unwrap().contains("9個領域"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_control_429_is_retried_and_answered_exactly_once() {
+    let (fake, url) = spawn_fake().await;
+    *fake.too_many.lock().unwrap() = 1;
+    let private = json!({"id": 8, "type": "private", "first_name": "Asker"});
+    *fake.updates.lock().unwrap() = vec![message(1, 11, private, "QUAD是什么时候复活的？")];
+    let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
+    let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
+        let _ = stopped.await;
+    }));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fake.sent().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(fake.attempts("sendmessage"), 2, "one 429, then the retry");
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0]["text"].as_str().unwrap().contains("2017年11月"));
 }
 
 #[test]
