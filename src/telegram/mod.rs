@@ -14,6 +14,14 @@ use teloxide::utils::command::BotCommands;
 
 use crate::engine::Engine;
 use crate::render::{self, telegram::MESSAGE_LIMIT};
+use crate::text;
+
+pub mod context;
+
+use context::{ContextKey, ContextStore, MemoryContext};
+
+/// How long a question stays available as the context of a follow-up.
+const CONTEXT_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// The bot's commands; their docs are the descriptions shown by /help and setMyCommands.
 #[derive(BotCommands, Clone, Debug, PartialEq)]
@@ -100,8 +108,9 @@ pub async fn run(
     let bot: Throttled = bot.throttle(Limits::default());
     bot.set_my_commands(Command::bot_commands()).await?;
     let handler = Update::filter_message().endpoint(on_message);
+    let store: Arc<dyn ContextStore> = Arc::new(MemoryContext::new(CONTEXT_TTL));
     let mut dispatcher = Dispatcher::builder(bot, handler)
-        .dependencies(dptree::deps![engine])
+        .dependencies(dptree::deps![engine, store])
         .default_handler(|_| async {})
         .build();
     let token: ShutdownToken = dispatcher.shutdown_token();
@@ -121,18 +130,39 @@ async fn on_message(
     msg: Message,
     me: Me,
     engine: Arc<Engine>,
+    store: Arc<dyn ContextStore>,
 ) -> ResponseResult<()> {
     let Some(text) = msg.text() else {
         return Ok(());
     };
-    let reply_to_bot = msg
+    let chat = msg.chat.id.0;
+    let replied = msg
         .reply_to_message()
-        .and_then(|m| m.from.as_ref())
-        .is_some_and(|u| u.id == me.id);
-    let parts = match route(text, msg.chat.is_private(), me.username(), reply_to_bot) {
+        .filter(|m| m.from.as_ref().is_some_and(|u| u.id == me.id));
+    let (parts, asked) = match route(
+        text,
+        msg.chat.is_private(),
+        me.username(),
+        replied.is_some(),
+    ) {
         Route::Ignore => return Ok(()),
-        Route::Command(command) => vec![command_text(&command, &engine)],
-        Route::Question(question) => answer(&engine, &question),
+        Route::Command(Command::Ask(q)) if !q.trim().is_empty() => {
+            (answer(&engine, &q, None), Some(q))
+        }
+        Route::Command(command) => (vec![command_text(&command, &engine)], None),
+        Route::Question(q) => {
+            let context = match replied {
+                Some(previous) => store.recall(&ContextKey::Message {
+                    chat,
+                    message: previous.id.0,
+                }),
+                None if msg.chat.is_private() && text::is_elliptical(&q) => {
+                    store.recall(&ContextKey::LastInChat(chat))
+                }
+                None => None,
+            };
+            (answer(&engine, &q, context.as_deref()), Some(q))
+        }
     };
     for part in parts {
         let mut request = bot
@@ -143,13 +173,24 @@ async fn on_message(
         if let Some(thread) = msg.thread_id {
             request = request.message_thread_id(thread);
         }
-        request.await?;
+        let sent = request.await?;
+        if let Some(q) = &asked {
+            let key = ContextKey::Message {
+                chat,
+                message: sent.id.0,
+            };
+            store.remember(key, q);
+        }
+    }
+    if let Some(q) = &asked {
+        store.remember(ContextKey::LastInChat(chat), q);
     }
     Ok(())
 }
 
-fn answer(engine: &Engine, question: &str) -> Vec<String> {
-    match engine.ask(question, None) {
+/// The answer as Telegram messages; `context` is the previous question of a follow-up.
+fn answer(engine: &Engine, question: &str, context: Option<&str>) -> Vec<String> {
+    match engine.ask(question, context) {
         Ok(answer) => render::telegram::messages(&answer, engine.articles(), MESSAGE_LIMIT),
         Err(e) => vec![teloxide::utils::html::escape(&e.to_string())],
     }
@@ -158,7 +199,6 @@ fn answer(engine: &Engine, question: &str) -> Vec<String> {
 fn command_text(command: &Command, engine: &Engine) -> String {
     use teloxide::utils::html::escape;
     match command {
-        Command::Ask(q) if !q.trim().is_empty() => answer(engine, q).join("\n"),
         Command::Ask(_) => escape("用法 / Usage: /ask 日本承诺对美国投资多少？"),
         Command::Start | Command::Help => escape(&format!(
             "我回答关于 2025 年 10 月 28 日特朗普与高市早苗东京会谈的问题，引用文章原句并注明出处。\n\

@@ -222,3 +222,65 @@ fn serve_without_a_token_exits_2_without_echoing_it() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!stderr(&o).contains("not-a-token-secret-value"));
 }
+
+async fn wait_for(fake: &Fake, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fake.sent().len() < count && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_are_asked_with_the_previous_question() {
+    let (fake, url) = spawn_fake().await;
+    let private = json!({"id": 9, "type": "private", "first_name": "Asker"});
+    let group = json!({"id": -2002, "type": "group", "title": "Summit"});
+    let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
+    let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
+        let _ = stopped.await;
+    }));
+
+    fake.updates
+        .lock()
+        .unwrap()
+        .push(message(1, 1, private.clone(), "日本承诺对美国投资多少？"));
+    wait_for(&fake, 1).await;
+    fake.updates
+        .lock()
+        .unwrap()
+        .push(message(2, 2, private, "那防卫装备呢？"));
+    wait_for(&fake, 2).await;
+
+    fake.updates.lock().unwrap().push(message(
+        3,
+        3,
+        group.clone(),
+        "/ask 日本承诺对美国投资多少？",
+    ));
+    wait_for(&fake, 3).await;
+    let mut follow_up = message(4, 4, group, "那防卫装备呢？");
+    follow_up["message"]["reply_to_message"] = json!({"message_id": 1000, "date": 0,
+        "chat": {"id": -2002, "type": "group", "title": "Summit"},
+        "from": {"id": BOT_ID, "is_bot": true, "first_name": "Summit", "username": "summit_qa_bot"},
+        "text": "…"});
+    fake.updates.lock().unwrap().push(follow_up);
+    wait_for(&fake, 4).await;
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 4, "{sent:#?}");
+    for reply in [&sent[1], &sent[3]] {
+        let text = reply["text"].as_str().unwrap();
+        assert!(
+            text.contains("2.5兆日元的美国防卫装备"),
+            "follow-up lost its context: {text}"
+        );
+    }
+}
