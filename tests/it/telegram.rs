@@ -284,3 +284,35 @@ async fn follow_ups_are_asked_with_the_previous_question() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
+    let (fake, url) = spawn_fake().await;
+    let private = json!({"id": 11, "type": "private", "first_name": "Asker"});
+    *fake.updates.lock().unwrap() = vec![message(1, 5, private, "高市内阁的支持率是多少？")];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+        .arg("serve")
+        .current_dir(crate::util::root())
+        .env("TELOXIDE_TOKEN", "123456:TEST-token_abcdefghijklmnop")
+        .env("TELOXIDE_API_URL", &url)
+        .env_remove("RUST_LOG")
+        .spawn()
+        .unwrap();
+    // SIGTERM as soon as the update has been handed out, while the answer is being made.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fake.updates.lock().unwrap().len() == 1 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 1, "the answer in flight was still sent");
+    assert!(sent[0]["text"].as_str().unwrap().contains("50%~70%"));
+}
