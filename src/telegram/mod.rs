@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use teloxide::adaptors::throttle::Limits;
 use teloxide::adaptors::Throttle;
-use teloxide::dispatching::ShutdownToken;
 use teloxide::prelude::*;
 use teloxide::types::{LinkPreviewOptions, Me, ParseMode, ReplyParameters};
+use teloxide::update_listeners::{Polling, UpdateListener};
 use teloxide::utils::command::BotCommands;
 
 use crate::engine::Engine;
@@ -109,19 +109,25 @@ pub async fn run(
     bot.set_my_commands(Command::bot_commands()).await?;
     let handler = Update::filter_message().endpoint(on_message);
     let store: Arc<dyn ContextStore> = Arc::new(MemoryContext::new(CONTEXT_TTL));
-    let mut dispatcher = Dispatcher::builder(bot, handler)
-        .dependencies(dptree::deps![engine, store])
-        .default_handler(|_| async {})
-        .build();
-    let token: ShutdownToken = dispatcher.shutdown_token();
+    let mut listener = Polling::builder(bot.clone()).delete_webhook().await.build();
+    // Stopping the listener (rather than the dispatcher's ShutdownToken, whose wake-up is lost
+    // when it arrives while an update is being handed to a worker) ends the update stream; the
+    // dispatcher then waits for the answers in flight and returns.
+    let stop = listener.stop_token();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: no new updates, finishing answers in flight");
-        if let Ok(done) = token.shutdown() {
-            done.await;
-        }
+        stop.stop();
     });
-    dispatcher.dispatch().await;
+    Dispatcher::builder(bot, handler)
+        .dependencies(dptree::deps![engine, store])
+        .default_handler(|_| async {})
+        .build()
+        .dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("error receiving updates"),
+        )
+        .await;
     Ok(())
 }
 

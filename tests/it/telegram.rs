@@ -308,9 +308,18 @@ async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    // Never hang the suite: give the bot 20 s to exit, then kill it and fail.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve did not exit within 20 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
     let sent = fake.sent();
     assert_eq!(sent.len(), 1, "the answer in flight was still sent");
