@@ -107,6 +107,39 @@ async fn spawn_fake() -> (Fake, String) {
     (fake, format!("http://{addr}"))
 }
 
+/// The bot running against the fake server, stopped on demand.
+struct RunningBot {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), teloxide::RequestError>>,
+}
+
+impl RunningBot {
+    fn start(url: &str) -> RunningBot {
+        let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
+        let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
+            let _ = stopped.await;
+        }));
+        RunningBot { stop, task }
+    }
+
+    /// Asks it to stop and waits (at most 10 s) until it has.
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        finished.expect("bot stopped").unwrap().unwrap();
+    }
+}
+
+/// Waits (at most 30 s) until `count` messages have been delivered.
+async fn wait_for(fake: &Fake, count: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while fake.sent().len() < count && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn message(update_id: u64, message_id: u64, chat: Value, text: &str) -> Value {
     json!({"update_id": update_id, "message": {"message_id": message_id, "date": 1761600000, "chat": chat,
            "from": {"id": 7, "is_bot": false, "first_name": "Asker"}, "text": text}})
@@ -131,24 +164,11 @@ async fn private_and_group_messages_are_answered_only_when_addressed() {
         message(3, 30, group, "/ask@other_bot 日本承诺对美国投资多少？"),
         threaded,
     ];
-    let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
-    let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
-        let _ = stopped.await;
-    }));
+    let running = RunningBot::start(&url);
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while fake.sent().len() < 2 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(&fake, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    running.stop().await;
 
     assert!(fake.called("setmycommands"));
     let sent = fake.sent();
@@ -187,23 +207,10 @@ async fn flood_control_429_is_retried_and_answered_exactly_once() {
     *fake.too_many.lock().unwrap() = 1;
     let private = json!({"id": 8, "type": "private", "first_name": "Asker"});
     *fake.updates.lock().unwrap() = vec![message(1, 11, private, "QUAD是什么时候复活的？")];
-    let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
-    let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
-        let _ = stopped.await;
-    }));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while fake.sent().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let running = RunningBot::start(&url);
+    wait_for(&fake, 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    running.stop().await;
     assert_eq!(fake.attempts("sendmessage"), 2, "one 429, then the retry");
     let sent = fake.sent();
     assert_eq!(sent.len(), 1);
@@ -223,24 +230,12 @@ fn serve_without_a_token_exits_2_without_echoing_it() {
     assert!(!stderr(&o).contains("not-a-token-secret-value"));
 }
 
-async fn wait_for(fake: &Fake, count: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while fake.sent().len() < count && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_ups_are_asked_with_the_previous_question() {
     let (fake, url) = spawn_fake().await;
     let private = json!({"id": 9, "type": "private", "first_name": "Asker"});
     let group = json!({"id": -2002, "type": "group", "title": "Summit"});
-    let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
-    let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
-        let _ = stopped.await;
-    }));
+    let running = RunningBot::start(&url);
 
     fake.updates
         .lock()
@@ -268,12 +263,7 @@ async fn follow_ups_are_asked_with_the_previous_question() {
     fake.updates.lock().unwrap().push(follow_up);
     wait_for(&fake, 4).await;
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), running)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    running.stop().await;
     let sent = fake.sent();
     assert_eq!(sent.len(), 4, "{sent:#?}");
     for reply in [&sent[1], &sent[3]] {
