@@ -4,24 +4,27 @@ use summit_qa::console;
 
 use crate::util::engine;
 
-#[test]
-fn chat_answers_follow_ups_and_quits() {
-    let input = "日本承诺对美国投资多少？\n那防卫装备呢？\n/sources\n\n/quit\n不会被回答\n";
+/// The console's whole output for the given input lines.
+fn chat(input: &str) -> String {
     let mut out = Vec::new();
     console::run(engine(), input.as_bytes(), &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn chat_answers_follow_ups_and_quits() {
+    let out = chat(
+        "日本承诺对美国投资多少？\n那防卫装备呢？\n/sources\n\n/quit\nQUAD是什么时候复活的？\n",
+    );
     assert!(out.contains("5500"), "{out}");
     assert!(out.contains("2.5兆日元的美国防卫装备"), "{out}");
     assert!(out.contains("004_8c99b04382caaf45"), "{out}");
-    assert!(!out.contains("不会被回答"));
+    assert!(!out.contains("2017年11月"), "answered after /quit: {out}");
 }
 
 #[test]
 fn chat_reports_bad_input_and_goes_on() {
-    let input = "\u{0}\n高市内阁的支持率是多少？\n";
-    let mut out = Vec::new();
-    console::run(engine(), input.as_bytes(), &mut out).unwrap();
-    let out = String::from_utf8(out).unwrap();
+    let out = chat("\u{0}\n高市内阁的支持率是多少？\n");
     assert!(out.contains("empty"), "{out}");
     assert!(out.contains("50%~70%"), "{out}");
 }
