@@ -2,7 +2,7 @@
 //! then the sources; or a refusal when the evidence is weak. Pure: knows no transport.
 
 use crate::config::AnswerConfig;
-use crate::corpus::{Article, Script};
+use crate::corpus::{Article, Block, Script};
 use crate::retrieve::{Retrieval, Scored};
 
 /// One sentence of an answer, quoted verbatim, with the number of its citation.
@@ -58,6 +58,18 @@ pub struct Answer {
     pub truncated: bool,
     /// Share of the question's weighted terms found by the best passage (0–1).
     pub coverage: f32,
+    /// Further strong passages not listed in `citations`, best first (for "more sources").
+    pub more: Vec<PassageRef>,
+}
+
+/// A body paragraph by position: index into the engine's articles and its ¶n. Stable while
+/// the corpus is unchanged, so it can be carried in a button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassageRef {
+    /// Index into the engine's articles.
+    pub article: usize,
+    /// ¶n of the paragraph.
+    pub paragraph: usize,
 }
 
 impl Answer {
@@ -89,6 +101,7 @@ pub fn compose(
         citations: Vec::new(),
         truncated: false,
         coverage: retrieval.hits.first().map_or(0.0, |h| h.coverage),
+        more: Vec::new(),
     };
     let strong: Vec<&Scored> = retrieval
         .hits
@@ -131,7 +144,43 @@ pub fn compose(
         &related,
         limits.max_sources,
     );
+    answer.more = further_passages(&answer.citations, articles, &strong);
     answer
+}
+
+/// Most passages offered behind "more sources".
+const MORE_PASSAGES: usize = 5;
+
+/// Strong passages not cited yet, one per paragraph, best first.
+fn further_passages(
+    citations: &[Citation],
+    articles: &[Article],
+    strong: &[&Scored],
+) -> Vec<PassageRef> {
+    let mut more: Vec<PassageRef> = Vec::new();
+    for hit in strong {
+        let article = &articles[hit.at.article];
+        let passage = PassageRef {
+            article: hit.at.article,
+            paragraph: article.blocks[hit.at.block].paragraph,
+        };
+        let cited = citations
+            .iter()
+            .any(|c| c.article == article.meta.id && c.paragraph == passage.paragraph);
+        if !cited && !more.contains(&passage) && more.len() < MORE_PASSAGES {
+            more.push(passage);
+        }
+    }
+    more
+}
+
+/// A passage as a citation numbered `n` (for passages shown outside an answer), quoting its
+/// first sentence; `None` when the article has no body paragraph ¶`passage.paragraph`.
+pub fn citation_for(articles: &[Article], passage: PassageRef, n: usize) -> Option<Citation> {
+    let article = articles.get(passage.article)?;
+    let block = article.body().find(|b| b.paragraph == passage.paragraph)?;
+    let first = block.sentences.first().map_or("", String::as_str);
+    Some(citation(article, block, n, first, 0.0))
 }
 
 /// Adds strong passages not yet cited, preferring an article not cited yet.
@@ -174,8 +223,14 @@ fn cite(citations: &mut Vec<Citation>, articles: &[Article], hit: &Scored) -> us
         return c.n;
     }
     let n = citations.len() + 1;
+    let best = &block.sentences[hit.at.sentence];
+    citations.push(citation(article, block, n, best, hit.score));
+    n
+}
+
+fn citation(article: &Article, block: &Block, n: usize, best: &str, score: f32) -> Citation {
     let meta = &article.meta;
-    citations.push(Citation {
+    Citation {
         n,
         article: meta.id.clone(),
         author: meta.author.clone(),
@@ -185,8 +240,7 @@ fn cite(citations: &mut Vec<Citation>, articles: &[Article], hit: &Scored) -> us
         url: meta.url.clone(),
         paragraph: block.paragraph,
         text: block.text.clone(),
-        best_sentence: block.sentences[hit.at.sentence].clone(),
-        score: hit.score,
-    });
-    n
+        best_sentence: best.to_string(),
+        score,
+    }
 }

@@ -1,5 +1,6 @@
 //! Typed settings: built-in defaults, then `config/*.toml`, then `SUMMIT_QA_…` environment overrides.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -16,6 +17,101 @@ pub struct Config {
     pub corpus_dir: PathBuf,
     /// How answers are built.
     pub answer: AnswerConfig,
+    /// The Telegram bot.
+    pub telegram: TelegramConfig,
+    /// The HTTP endpoint for health, readiness, metrics and the webhook.
+    pub http: HttpConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Settings of the Telegram transport.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// Bot token; `TELOXIDE_TOKEN` takes precedence. Never logged.
+    pub token: Secret,
+    /// Questions one user may ask per minute.
+    pub questions_per_minute: u32,
+    /// How long Telegram may cache inline results, in seconds.
+    pub inline_cache_seconds: u32,
+    /// Public HTTPS URL for webhook mode; empty for long polling.
+    pub webhook_url: String,
+    /// Secret Telegram sends with every webhook request; empty for a random one per start.
+    pub webhook_secret: Secret,
+}
+
+/// Settings of the HTTP endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+}
+
+/// Settings of the logs (always on stderr).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json` (one object per line).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A string that is never shown: `Debug` prints `<redacted>`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, or `None` when empty.
+    pub fn expose(&self) -> Option<&str> {
+        Some(self.0.trim()).filter(|s| !s.is_empty())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "<empty>" } else { "<redacted>" })
+    }
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            token: Secret::default(),
+            questions_per_minute: 10,
+            inline_cache_seconds: 300,
+            webhook_url: String::new(),
+            webhook_secret: Secret::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+        }
+    }
 }
 
 /// Limits for building an answer and deciding to refuse.
@@ -41,6 +137,9 @@ impl Default for Config {
         Config {
             corpus_dir: PathBuf::from("corpus"),
             answer: AnswerConfig::default(),
+            telegram: TelegramConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }
@@ -92,7 +191,39 @@ impl Config {
                 "answer.min_coverage and answer.min_relative_score must be between 0 and 1".into(),
             ));
         }
+        let t = &self.telegram;
+        if t.questions_per_minute == 0 {
+            return Err(Error::Config(
+                "telegram.questions_per_minute must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = self.webhook_url()? {
+            if url.scheme() != "https" {
+                return Err(Error::Config(format!(
+                    "telegram.webhook_url must be an https:// URL (Telegram only calls HTTPS webhooks), got {url}"
+                )));
+            }
+        }
+        if let Some(secret) = t.webhook_secret.expose() {
+            let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+            if secret.len() > 256 || !secret.chars().all(allowed) {
+                return Err(Error::Config(
+                    "telegram.webhook_secret must be 1–256 characters of A–Z, a–z, 0–9, _ and -".into(),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The webhook URL, or `None` for long polling.
+    pub fn webhook_url(&self) -> Result<Option<url::Url>> {
+        let raw = self.telegram.webhook_url.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        url::Url::parse(raw)
+            .map(Some)
+            .map_err(|e| Error::Config(format!("telegram.webhook_url {raw:?}: {e}")))
     }
 }
 
@@ -133,5 +264,34 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "[answer]\nmin_coverage = 3.0\n").unwrap();
         assert!(Config::load(Some(&path)).is_err());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let mut config = Config::default();
+        config.telegram.token = Secret("123456:very-secret-token-value".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn webhook_needs_https_and_a_valid_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[telegram]\nwebhook_url = \"http://x.org/hook\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("https"), "{err}");
+        std::fs::write(&path, "[telegram]\nwebhook_secret = \"has space\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("webhook_secret"), "{err}");
+        std::fs::write(
+            &path,
+            "[telegram]\nwebhook_url = \"https://bot.example.org/hook\"\nwebhook_secret = \"s3cret_-\"\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.webhook_url().unwrap().unwrap().path(), "/hook");
+        assert_eq!(config.log.format, LogFormat::Json);
     }
 }

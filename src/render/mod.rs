@@ -238,6 +238,7 @@ mod tests {
             citations: vec![citation(None)],
             truncated: false,
             coverage: 0.8,
+            more: Vec::new(),
         };
         let id = serde_json::json!("d01");
         let v = serde_json::to_value(json(&answer, &[], Some(&id), 7)).unwrap();

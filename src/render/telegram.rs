@@ -220,6 +220,7 @@ mod tests {
             }],
             truncated: false,
             coverage: 1.0,
+            more: Vec::new(),
         }
     }
 
