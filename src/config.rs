@@ -82,7 +82,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "<empty>" } else { "<redacted>" })
+        f.write_str(if self.0.is_empty() {
+            "<empty>"
+        } else {
+            "<redacted>"
+        })
     }
 }
 
@@ -178,7 +182,8 @@ impl Config {
         Ok(config)
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks ranges and formats; run by [`Config::load`], and again after command-line overrides.
+    pub fn validate(&self) -> Result<()> {
         let a = &self.answer;
         if a.max_sentences == 0 || a.max_sources == 0 || a.max_question_chars == 0 {
             return Err(Error::Config(
@@ -208,7 +213,8 @@ impl Config {
             let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
             if secret.len() > 256 || !secret.chars().all(allowed) {
                 return Err(Error::Config(
-                    "telegram.webhook_secret must be 1–256 characters of A–Z, a–z, 0–9, _ and -".into(),
+                    "telegram.webhook_secret must be 1–256 characters of A–Z, a–z, 0–9, _ and -"
+                        .into(),
                 ));
             }
         }

@@ -92,6 +92,16 @@ impl Article {
     pub fn body(&self) -> impl Iterator<Item = &Block> {
         self.blocks.iter().filter(|b| b.kind == BlockKind::Body)
     }
+
+    /// Body paragraph ¶`paragraph` with the body paragraphs just before and after it, in
+    /// order; empty when there is no such body paragraph.
+    pub fn around(&self, paragraph: usize) -> Vec<&Block> {
+        let body: Vec<&Block> = self.body().collect();
+        match body.iter().position(|b| b.paragraph == paragraph) {
+            Some(i) => body[i.saturating_sub(1)..(i + 2).min(body.len())].to_vec(),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// Reads every article listed in `dir/articles.toml`; every `.txt` file must be listed.

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::answer::{self, Answer};
+use crate::answer::{self, Answer, Citation, PassageRef};
 use crate::config::{AnswerConfig, Config};
 use crate::corpus::{self, Article};
 use crate::error::{Error, Result};
@@ -41,6 +41,33 @@ impl Engine {
     /// The indexed articles, in metadata order.
     pub fn articles(&self) -> &[Article] {
         &self.articles
+    }
+
+    /// A body paragraph as a citation numbered `n`, or `None` when it does not exist.
+    pub fn passage(&self, at: PassageRef, n: usize) -> Option<Citation> {
+        answer::citation_for(&self.articles, at, n)
+    }
+
+    /// Where a citation's paragraph is, for carrying it in a button.
+    pub fn locate(&self, citation: &Citation) -> Option<PassageRef> {
+        let article = self
+            .articles
+            .iter()
+            .position(|a| a.meta.id == citation.article)?;
+        Some(PassageRef {
+            article,
+            paragraph: citation.paragraph,
+        })
+    }
+
+    /// The paragraph at `at` with the body paragraphs around it, verbatim.
+    pub fn around(&self, at: PassageRef) -> Vec<String> {
+        self.articles.get(at.article).map_or_else(Vec::new, |a| {
+            a.around(at.paragraph)
+                .into_iter()
+                .map(|b| b.text.clone())
+                .collect()
+        })
     }
 
     /// Answers `question`; `context` is the previous question when this one is a follow-up.

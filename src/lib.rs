@@ -15,6 +15,9 @@
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
 //!   labels in the asker's script.
 //! - [`console`]: the interactive `chat` transport.
+//! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
+//! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, polling or
+//!   webhook; calls the engine and the renderer only.
 
 pub mod answer;
 pub mod config;
@@ -24,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod index;
 pub mod lexicon;
+pub mod ops;
 pub mod render;
 pub mod retrieve;
 pub mod telegram;

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use summit_qa::{console, render, Config, Engine};
+use summit_qa::config::LogFormat;
+use summit_qa::{console, ops, render, telegram, Config, Engine};
 
 /// Answers questions about the 28 October 2025 Trump–Takaichi summit from indexed articles,
 /// quoting their sentences and citing each source.
@@ -38,12 +39,20 @@ enum Command {
     Chat,
     /// Validate config and corpus, and say what was found.
     Check,
-    /// Run the Telegram bot (long polling). The token comes from TELOXIDE_TOKEN.
+    /// Run the Telegram bot (long polling, or webhook mode with --webhook-url). The token comes
+    /// from TELOXIDE_TOKEN (or telegram.token in the config).
     Serve {
         /// Bot API server to use instead of https://api.telegram.org (self-hosted, or a fake).
         #[arg(long, env = "TELOXIDE_API_URL", value_name = "URL")]
         api_url: Option<url::Url>,
+        /// Webhook mode: the public HTTPS URL Telegram posts updates to (overrides
+        /// telegram.webhook_url). Its path is served on http.listen.
+        #[arg(long, value_name = "URL")]
+        webhook_url: Option<String>,
     },
+    /// Check that a running `serve` answers on /healthz (exit 0) or not (exit 1); for
+    /// container health checks.
+    Health,
 }
 
 /// Exit status for a missing or malformed token (and other setup errors of `serve`).
@@ -51,13 +60,6 @@ const EXIT_SETUP: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -67,8 +69,42 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs go to stderr, as text or JSON lines; RUST_LOG sets the level (default: info for
+/// this crate while serving, warnings otherwise). teloxide's `log` records are included.
+fn init_logging(format: LogFormat, serving: bool) {
+    let default = if serving {
+        "summit_qa=info,warn"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = load_config(cli.config.as_deref())?;
+    let mut config = load_config(cli.config.as_deref())?;
+    init_logging(
+        config.log.format,
+        matches!(cli.command, Command::Serve { .. }),
+    );
+    if let Command::Health = cli.command {
+        return Ok(health(&config));
+    }
+    if let Command::Serve {
+        webhook_url: Some(url),
+        ..
+    } = &cli.command
+    {
+        config.telegram.webhook_url = url.clone();
+        config.validate()?;
+    }
 
     let started = Instant::now();
     let engine = Engine::load(&config)?;
@@ -100,37 +136,65 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check(&engine, &config);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { api_url } => serve(engine, api_url),
+        Command::Serve { api_url, .. } => serve(engine, &config, api_url),
+        Command::Health => unreachable!("handled before loading the engine"),
+    }
+}
+
+/// Probes /healthz of a running `serve` on the configured address.
+fn health(config: &Config) -> ExitCode {
+    let mut addr = config.http.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let probe = async { ops::probe(addr, std::time::Duration::from_secs(3)).await };
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(probe));
+    match result {
+        Ok(()) => {
+            println!("healthy: http://{addr}/healthz");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 /// Runs the Telegram bot until SIGINT or SIGTERM; exit status 2 without a usable token.
-fn serve(engine: Engine, api_url: Option<url::Url>) -> anyhow::Result<ExitCode> {
-    let Some(token) = token_from_env() else {
+fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::Result<ExitCode> {
+    let configured = config.telegram.token.expose().map(str::to_string);
+    let Some(token) = std::env::var("TELOXIDE_TOKEN")
+        .ok()
+        .or(configured)
+        .and_then(|t| valid_token(&t))
+    else {
         eprintln!(
             "error: TELOXIDE_TOKEN is missing or malformed: set it to the token BotFather gave you (digits, a colon, then letters)"
         );
         return Ok(ExitCode::from(EXIT_SETUP));
     };
+    let settings = telegram::Settings::from_config(config)?;
     let mut bot = teloxide::Bot::new(token.clone());
     if let Some(url) = api_url {
         bot = bot.set_api_url(url);
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    let engine = std::sync::Arc::new(engine);
+    let ops = ops::Ops::default();
     runtime
-        .block_on(summit_qa::telegram::run(
-            bot,
-            std::sync::Arc::new(engine),
-            shutdown_signal(),
-        ))
-        // Network errors can carry the request URL, which holds the token.
-        .map_err(|e| anyhow::anyhow!("Telegram: {}", e.to_string().replace(&token, "<token>")))?;
+        .block_on(telegram::run(bot, engine, settings, ops, shutdown_signal()))
+        // teloxide hides the token in network errors; this is a second guard.
+        .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace(&token, "<token>")))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The bot token from TELOXIDE_TOKEN when it has the shape `123456:ABC-…`; never printed.
-fn token_from_env() -> Option<String> {
-    let token = std::env::var("TELOXIDE_TOKEN").ok()?;
+/// The token when it has the shape `123456:ABC-…`; never printed.
+fn valid_token(token: &str) -> Option<String> {
     let (id, secret) = token.trim().split_once(':')?;
     let valid = !id.is_empty()
         && id.chars().all(|c| c.is_ascii_digit())

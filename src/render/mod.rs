@@ -27,6 +27,22 @@ pub struct Labels {
     pub truncated: &'static str,
     /// Separator inside lists.
     pub list_sep: &'static str,
+    /// Button: further passages.
+    pub more_sources: &'static str,
+    /// Button: the cited paragraphs with the paragraphs around them.
+    pub full_passage: &'static str,
+    /// Reply to a feedback vote.
+    pub thanks: &'static str,
+    /// Reply to a button whose passage no longer exists (the corpus changed).
+    pub stale: &'static str,
+    /// The one notice sent when a user asks too often.
+    pub slow_down: &'static str,
+    /// Title of an answer offered in inline mode.
+    pub answer_title: &'static str,
+    /// Title of the inline hint shown for an empty query.
+    pub hint_title: &'static str,
+    /// Text of the inline hint.
+    pub hint: &'static str,
 }
 
 const HANS: Labels = Labels {
@@ -38,6 +54,14 @@ const HANS: Labels = Labels {
     covered: "这些文章讨论的是 2025 年 10 月 28 日特朗普与高市早苗在东京的会谈：",
     truncated: "（问题过长，只按前面部分作答。）",
     list_sep: "；",
+    more_sources: "更多来源",
+    full_passage: "完整段落",
+    thanks: "谢谢反馈！",
+    stale: "这个按钮已失效（文章已更新），请重新提问。",
+    slow_down: "提问太频繁了，请稍等一分钟再问。",
+    answer_title: "回答",
+    hint_title: "输入关于特朗普与高市早苗会谈的问题",
+    hint: "例如：日本承诺对美国投资多少？",
 };
 
 const HANT: Labels = Labels {
@@ -49,6 +73,14 @@ const HANT: Labels = Labels {
     covered: "這些文章討論的是 2025 年 10 月 28 日特朗普與高市早苗在東京的會談：",
     truncated: "（問題過長，只按前面部分作答。）",
     list_sep: "；",
+    more_sources: "更多來源",
+    full_passage: "完整段落",
+    thanks: "謝謝回饋！",
+    stale: "這個按鈕已失效（文章已更新），請重新提問。",
+    slow_down: "提問太頻繁了，請稍等一分鐘再問。",
+    answer_title: "回答",
+    hint_title: "輸入關於特朗普與高市早苗會談的問題",
+    hint: "例如：美日稀土協議的內容是什麼？",
 };
 
 const EN: Labels = Labels {
@@ -60,6 +92,14 @@ const EN: Labels = Labels {
     covered: "They discuss the Trump–Takaichi summit in Tokyo on 28 October 2025: ",
     truncated: "(The question was too long; only its beginning was used.)",
     list_sep: "; ",
+    more_sources: "More sources",
+    full_passage: "Full passage",
+    thanks: "Thanks for the feedback!",
+    stale: "This button is out of date (the articles changed); please ask again.",
+    slow_down: "You are asking very often; please wait a minute before the next question.",
+    answer_title: "Answer",
+    hint_title: "Type a question about the Trump–Takaichi summit",
+    hint: "e.g. What gift did Takaichi give Trump?",
 };
 
 /// The labels for a script.

@@ -4,9 +4,9 @@
 
 use teloxide::utils::html;
 
-use super::{answer_text, labels, source_line};
-use crate::answer::Answer;
-use crate::corpus::Article;
+use super::{answer_text, labels, source_line, Labels};
+use crate::answer::{Answer, Citation};
+use crate::corpus::{Article, Script};
 
 /// Telegram's limit for one message, in UTF-16 code units. The rendered HTML (tags and
 /// entities included) is measured against it, which is stricter than Telegram's own count.
@@ -55,17 +55,49 @@ pub fn messages(answer: &Answer, articles: &[Article], limit: usize) -> Vec<Stri
     if answer.truncated {
         segments.push(Segment::new(Style::Plain, l.truncated));
     }
-    if !answer.citations.is_empty() {
-        segments.push(Segment::new(Style::Bold, l.sources));
-        for c in &answer.citations {
-            segments.push(Segment::new(
-                Style::Plain,
-                format!("[{}] {}", c.n, source_line(c, l)),
-            ));
-            segments.push(Segment::new(Style::Quote, c.text.clone()));
-        }
+    segments.extend(source_segments(&answer.citations, l));
+    pack(segments, limit)
+}
+
+/// Passages listed on their own ("more sources"): the sources heading, then each source
+/// line with its paragraph in an expandable quotation.
+pub fn sources(citations: &[Citation], script: Script, limit: usize) -> Vec<String> {
+    pack(source_segments(citations, labels(script)), limit)
+}
+
+/// Cited passages in context ("full passage"): each source line, then the paragraphs around
+/// the cited one (given in `passages`, same order as `citations`) in one quotation.
+pub fn in_context(
+    citations: &[Citation],
+    passages: &[Vec<String>],
+    script: Script,
+    limit: usize,
+) -> Vec<String> {
+    let l = labels(script);
+    let mut segments = Vec::new();
+    for (c, paragraphs) in citations.iter().zip(passages) {
+        segments.push(Segment::new(
+            Style::Bold,
+            format!("[{}] {}", c.n, source_line(c, l)),
+        ));
+        segments.push(Segment::new(Style::Quote, paragraphs.join("\n")));
     }
     pack(segments, limit)
+}
+
+fn source_segments(citations: &[Citation], l: &Labels) -> Vec<Segment> {
+    if citations.is_empty() {
+        return Vec::new();
+    }
+    let mut segments = vec![Segment::new(Style::Bold, l.sources)];
+    for c in citations {
+        segments.push(Segment::new(
+            Style::Plain,
+            format!("[{}] {}", c.n, source_line(c, l)),
+        ));
+        segments.push(Segment::new(Style::Quote, c.text.clone()));
+    }
+    segments
 }
 
 /// Length as Telegram counts it (UTF-16 code units).

@@ -4,6 +4,7 @@ mod chat;
 mod cli;
 mod corpus_errors;
 mod engine;
+mod fake_api;
 mod quality;
 mod telegram;
 mod util;

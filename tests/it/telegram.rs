@@ -1,149 +1,14 @@
-//! The bot against a fake Bot API server of our own on 127.0.0.1 (port 0): no network.
+//! The bot against the fake Bot API (see `fake_api`): routing, replies, flood control,
+//! follow-ups, buttons, inline mode, rate limits, webhook mode and shutdown. No network.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::routing::any;
-use axum::{Json, Router};
 use serde_json::{json, Value};
 use summit_qa::config::AnswerConfig;
 use summit_qa::Engine;
-use teloxide::Bot;
 
-use crate::util::{corpus_dir, run, stderr};
-
-const BOT_ID: u64 = 4242;
-
-#[derive(Clone, Default)]
-struct Fake {
-    /// Every call: (method in lowercase, JSON body).
-    calls: Arc<Mutex<Vec<(String, Value)>>>,
-    /// Updates not yet delivered through getUpdates.
-    updates: Arc<Mutex<Vec<Value>>>,
-    /// How many sendMessage calls still get 429 Too Many Requests (retry after 1 s).
-    too_many: Arc<Mutex<u32>>,
-}
-
-impl Fake {
-    /// The messages delivered (sendMessage calls that succeeded).
-    fn sent(&self) -> Vec<Value> {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, b)| m == "sendmessage" && b["rejected"].is_null())
-            .map(|(_, b)| b.clone())
-            .collect()
-    }
-
-    fn attempts(&self, method: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, _)| m == method)
-            .count()
-    }
-
-    fn called(&self, method: &str) -> bool {
-        self.calls.lock().unwrap().iter().any(|(m, _)| m == method)
-    }
-}
-
-async fn api(State(fake): State<Fake>, Path(path): Path<String>, body: Bytes) -> Json<Value> {
-    // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
-    let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
-    let mut body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if method == "sendmessage" {
-        let mut too_many = fake.too_many.lock().unwrap();
-        if *too_many > 0 {
-            *too_many -= 1;
-            body["rejected"] = json!(429);
-            fake.calls.lock().unwrap().push((method, body));
-            return Json(json!({"ok": false, "error_code": 429,
-                               "description": "Too Many Requests: retry after 1",
-                               "parameters": {"retry_after": 1}}));
-        }
-    }
-    fake.calls
-        .lock()
-        .unwrap()
-        .push((method.clone(), body.clone()));
-    let result = match method.as_str() {
-        "getme" => {
-            json!({"id": BOT_ID, "is_bot": true, "first_name": "Summit", "username": "summit_qa_bot",
-                          "can_join_groups": true, "can_read_all_group_messages": false,
-                          "supports_inline_queries": true, "can_connect_to_business": false,
-                          "has_main_web_app": false})
-        }
-        "getupdates" => {
-            let pending: Vec<Value> = std::mem::take(&mut *fake.updates.lock().unwrap());
-            if pending.is_empty() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            json!(pending)
-        }
-        "getwebhookinfo" => {
-            json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
-        }
-        "sendmessage" => json!({"message_id": 1000, "date": 0,
-                                "chat": {"id": body["chat_id"], "type": "private", "first_name": "x"},
-                                "text": body["text"]}),
-        _ => json!(true),
-    };
-    Json(json!({"ok": true, "result": result}))
-}
-
-async fn spawn_fake() -> (Fake, String) {
-    let fake = Fake::default();
-    let app = Router::new()
-        .route("/{*path}", any(api))
-        .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (fake, format!("http://{addr}"))
-}
-
-/// The bot running against the fake server, stopped on demand.
-struct RunningBot {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), teloxide::RequestError>>,
-}
-
-impl RunningBot {
-    fn start(url: &str) -> RunningBot {
-        let engine = Arc::new(Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap());
-        let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(summit_qa::telegram::run(bot, engine, async {
-            let _ = stopped.await;
-        }));
-        RunningBot { stop, task }
-    }
-
-    /// Asks it to stop and waits (at most 10 s) until it has.
-    async fn stop(self) {
-        self.stop.send(()).unwrap();
-        let finished = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-        finished.expect("bot stopped").unwrap().unwrap();
-    }
-}
-
-/// Waits (at most 30 s) until `count` messages have been delivered.
-async fn wait_for(fake: &Fake, count: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while fake.sent().len() < count && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn message(update_id: u64, message_id: u64, chat: Value, text: &str) -> Value {
-    json!({"update_id": update_id, "message": {"message_id": message_id, "date": 1761600000, "chat": chat,
-           "from": {"id": 7, "is_bot": false, "first_name": "Asker"}, "text": text}})
-}
+use crate::fake_api::*;
+use crate::util::{run, stderr};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_and_group_messages_are_answered_only_when_addressed() {
@@ -285,6 +150,7 @@ async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
         .current_dir(crate::util::root())
         .env("TELOXIDE_TOKEN", "123456:TEST-token_abcdefghijklmnop")
         .env("TELOXIDE_API_URL", &url)
+        .env("SUMMIT_QA_HTTP__LISTEN", "127.0.0.1:0")
         .env_remove("RUST_LOG")
         .spawn()
         .unwrap();
@@ -314,4 +180,311 @@ async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
     let sent = fake.sent();
     assert_eq!(sent.len(), 1, "the answer in flight was still sent");
     assert!(sent[0]["text"].as_str().unwrap().contains("50%~70%"));
+}
+
+/// The callback data of the button whose text is `label` under a sent message.
+fn button(sent: &Value, label: &str) -> String {
+    sent["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .find(|b| b["text"] == label)
+        .unwrap_or_else(|| panic!("no {label} button: {sent:#}"))["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn callback(update_id: u64, message: Value, data: &str) -> Value {
+    json!({"update_id": update_id, "callback_query": {"id": format!("cb{update_id}"),
+        "from": {"id": 7, "is_bot": false, "first_name": "Asker", "language_code": "zh-hans"},
+        "message": message, "chat_instance": "1", "data": data}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_show_more_sources_full_passages_and_count_votes() {
+    let (fake, url) = spawn_fake().await;
+    fake.push(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
+    let running = RunningBot::start(&url);
+    wait_for(&fake, 1).await;
+    let answer = fake.sent()[0].clone();
+    for data in answer["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+    {
+        let data = data["callback_data"].as_str().unwrap();
+        assert!(data.len() <= 64, "callback data over 64 bytes: {data}");
+    }
+    let shown = bot_message(&answer);
+
+    fake.push(callback(2, shown.clone(), &button(&answer, "完整段落")));
+    wait_for(&fake, 2).await;
+    fake.push(callback(3, shown.clone(), &button(&answer, "更多来源")));
+    wait_for(&fake, 3).await;
+    fake.push(callback(4, shown.clone(), &button(&answer, "👍")));
+    fake.push(callback(5, shown, "hm:9:not-ours"));
+    wait_until(|| fake.attempts("answercallbackquery") >= 4).await;
+    running.stop().await;
+
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let full = sent[1]["text"].as_str().unwrap();
+    let cited = answer["text"].as_str().unwrap();
+    assert!(full.contains("<blockquote expandable>"), "{full}");
+    assert!(
+        full.len() > cited.len() / 2,
+        "the passage with its neighbours: {full}"
+    );
+    assert_eq!(
+        sent[1]["reply_parameters"]["message_id"],
+        answer["message_id"]
+    );
+    let more = sent[2]["text"].as_str().unwrap();
+    assert!(more.contains("来源") && more.contains("¶"), "{more}");
+    let first_more = answer["text"].as_str().unwrap().matches("¶").count() + 1;
+    assert!(
+        more.contains(&format!("[{first_more}]")),
+        "numbering continues: {more}"
+    );
+
+    let acks = fake.calls_to("answercallbackquery");
+    assert!(acks.iter().any(|a| a["text"] == "谢谢反馈！"), "{acks:#?}");
+    assert!(acks
+        .iter()
+        .any(|a| a["text"].as_str().unwrap_or("").contains("失效")));
+    let edits = fake.calls_to("editmessagereplymarkup");
+    assert_eq!(edits.len(), 1, "the vote row is removed after a vote");
+    assert!(!edits[0]["reply_markup"].to_string().contains("👍"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_and_questions_show_in_metrics_and_readiness() {
+    let (fake, url) = spawn_fake().await;
+    let running = RunningBot::start(&url);
+    running.wait_ready().await;
+    assert_eq!(running.get("/healthz").await.0, 200);
+    fake.push(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
+    fake.push(message(2, 11, private_chat(7), "明天东京天气怎么样？"));
+    wait_for(&fake, 2).await;
+    let answer = fake.sent()[0].clone();
+    fake.push(callback(3, bot_message(&answer), &button(&answer, "👎")));
+    wait_until(|| fake.called("answercallbackquery")).await;
+    let (status, metrics) = running.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("summit_qa_questions_total 2"), "{metrics}");
+    assert!(metrics.contains("summit_qa_answers_total{outcome=\"answered\"} 1"));
+    assert!(metrics.contains("summit_qa_answers_total{outcome=\"refused\"} 1"));
+    assert!(metrics.contains("summit_qa_feedback_total{vote=\"down\"} 1"));
+    assert!(metrics.contains("summit_qa_answer_seconds_bucket"));
+    assert!(!metrics.contains("东京"), "no user content in metrics");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_queries_get_the_answer_and_its_sources() {
+    let (fake, url) = spawn_fake().await;
+    let from = json!({"id": 7, "is_bot": false, "first_name": "Asker", "language_code": "zh-hans"});
+    fake.push(
+        json!({"update_id": 1, "inline_query": {"id": "q1", "from": from,
+        "query": "日本承诺对美国投资多少？", "offset": ""}}),
+    );
+    fake.push(
+        json!({"update_id": 2, "inline_query": {"id": "q2", "from": from,
+        "query": "  ", "offset": ""}}),
+    );
+    let running = RunningBot::start(&url);
+    wait_until(|| fake.attempts("answerinlinequery") >= 2).await;
+    running.stop().await;
+
+    let calls = fake.calls_to("answerinlinequery");
+    let answer = calls.iter().find(|c| c["inline_query_id"] == "q1").unwrap();
+    assert_eq!(answer["cache_time"], 300);
+    let results = answer["results"].as_array().unwrap();
+    assert!(results.len() >= 2, "the answer, then one result per source");
+    let first = &results[0]["input_message_content"];
+    assert!(first["message_text"]
+        .as_str()
+        .unwrap()
+        .contains("5500亿美元"));
+    assert_eq!(first["parse_mode"], "HTML");
+    assert!(results[1]["title"].as_str().unwrap().contains("¶"));
+    let ids: std::collections::HashSet<&str> =
+        results.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), results.len(), "result ids are unique");
+
+    let hint = calls.iter().find(|c| c["inline_query_id"] == "q2").unwrap();
+    let hint = hint["results"].as_array().unwrap();
+    assert_eq!(hint.len(), 1);
+    assert!(
+        hint[0]["title"].as_str().unwrap().contains("问题"),
+        "{hint:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_4096_characters_is_sent_in_valid_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let body: Vec<String> = (1..=60)
+        .map(|i| {
+            format!(
+                "第{i}段：日本承诺对美国投资5500亿美元，重点领域包括造船、能源与半导体，细节<{i}>仍待谈判。\
+                 双方同意成立工作组，每季度检查进度并向两国首脑汇报。\
+                 分析人士认为，这笔投资的规模在美日关系史上前所未有，落实仍需时间。\
+                 日本国内对投资回报与风险分担的讨论也在持续升温，各方意见不一。"
+            )
+        })
+        .collect();
+    std::fs::write(dir.path().join("long.txt"), body.join("\n")).unwrap();
+    std::fs::write(
+        dir.path().join("articles.toml"),
+        "[[article]]\nid = \"long\"\nfile = \"long.txt\"\nscript = \"Hans\"\nauthor = \"测试\"\n",
+    )
+    .unwrap();
+    let limits = AnswerConfig {
+        max_sentences: 60,
+        max_chars: 100_000,
+        min_relative_score: 0.0,
+        max_sources: 60,
+        ..AnswerConfig::default()
+    };
+    let engine = Engine::from_dir(dir.path(), limits).unwrap();
+    let (fake, url) = spawn_fake().await;
+    fake.push(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
+    let running = RunningBot::start_with(&url, engine, settings());
+    wait_for(&fake, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    running.stop().await;
+
+    let sent = fake.sent();
+    assert!(sent.len() >= 2, "split into several messages");
+    for (i, part) in sent.iter().enumerate() {
+        let text = part["text"].as_str().unwrap();
+        assert!(text.encode_utf16().count() <= 4096, "part {i} too long");
+        for tag in ["b", "blockquote"] {
+            let opened = text.matches(&format!("<{tag}>")).count()
+                + text.matches(&format!("<{tag} ")).count();
+            assert_eq!(
+                opened,
+                text.matches(&format!("</{tag}>")).count(),
+                "part {i}: <{tag}>"
+            );
+        }
+        assert!(
+            !text.contains("<1>") && text.contains("&lt;"),
+            "corpus text escaped"
+        );
+        assert_eq!(part["parse_mode"], "HTML");
+        assert_eq!(
+            part["reply_parameters"]["message_id"], 10,
+            "every part threaded"
+        );
+        let last = i + 1 == sent.len();
+        assert_eq!(
+            !part["reply_markup"].is_null(),
+            last,
+            "buttons under the last part only"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_over_the_rate_limit_gets_one_notice_then_silence() {
+    let (fake, url) = spawn_fake().await;
+    for i in 1..=4 {
+        fake.push(message(
+            i,
+            10 + i,
+            private_chat(7),
+            "日本承诺对美国投资多少？",
+        ));
+    }
+    let mut settings = settings();
+    settings.questions_per_minute = 2;
+    let running = RunningBot::start_with(&url, default_engine(), settings);
+    wait_for(&fake, 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, metrics) = running.get("/metrics").await;
+    running.stop().await;
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 3, "two answers and one notice: {sent:#?}");
+    assert!(sent[2]["text"].as_str().unwrap().contains("提问太频繁"));
+    assert!(
+        metrics.contains("summit_qa_rate_limited_total 2"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_is_retried_and_a_repeated_update_is_answered_once() {
+    let (fake, url) = spawn_fake().await;
+    *fake.bad_gateway.lock().unwrap() = 1;
+    let question = message(1, 10, private_chat(7), "QUAD是什么时候复活的？");
+    fake.push(question.clone());
+    let running = RunningBot::start(&url);
+    wait_for(&fake, 1).await;
+    // The same update delivered again (as after a webhook retry).
+    fake.push(question);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, metrics) = running.get("/metrics").await;
+    running.stop().await;
+    assert_eq!(fake.attempts("sendmessage"), 2, "one 502, then the retry");
+    assert_eq!(fake.sent().len(), 1, "answered exactly once");
+    assert!(
+        metrics
+            .contains("summit_qa_telegram_api_errors_total{method=\"sendMessage\",code=\"5xx\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_requests_without_the_secret_get_401_and_are_never_processed() {
+    let (fake, url) = spawn_fake().await;
+    let mut settings = settings();
+    settings.webhook = webhook("s3cret_token-1");
+    let running = RunningBot::start_with(&url, default_engine(), settings);
+    running.wait_ready().await;
+    let set = fake.calls_to("setwebhook");
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0]["url"], "https://bot.example.org/hook");
+    assert_eq!(set[0]["secret_token"], "s3cret_token-1");
+    assert!(!fake.called("getupdates"), "no polling in webhook mode");
+
+    let hook = format!("http://{}/hook", running.listen);
+    let update = message(1, 10, private_chat(7), "日本承诺对美国投资多少？").to_string();
+    let post = |secret: Option<&str>| {
+        let mut request = client()
+            .post(&hook)
+            .header("content-type", "application/json")
+            .body(update.clone());
+        if let Some(s) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        request.send()
+    };
+    assert_eq!(post(None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(post(Some("wrong")).await.unwrap().status().as_u16(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(fake.sent().is_empty(), "rejected updates are not processed");
+
+    assert_eq!(
+        post(Some("s3cret_token-1"))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    wait_for(&fake, 1).await;
+    running.stop().await;
+    assert!(fake.sent()[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("5500亿美元"));
+    assert!(
+        !fake.called("deletewebhook"),
+        "stopping one replica keeps the webhook"
+    );
 }

@@ -1,0 +1,303 @@
+//! A fake Bot API server of our own on 127.0.0.1 (port 0) that hands out updates through
+//! getUpdates and records every call, and a helper running the bot against it. No network.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::any;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use summit_qa::config::AnswerConfig;
+use summit_qa::ops::Ops;
+use summit_qa::telegram::{Settings, Webhook};
+use summit_qa::Engine;
+use teloxide::Bot;
+
+use crate::util::corpus_dir;
+
+pub const BOT_ID: u64 = 4242;
+
+#[derive(Clone, Default)]
+pub struct Fake {
+    /// Every call: (method in lowercase, JSON body).
+    pub calls: Arc<Mutex<Vec<(String, Value)>>>,
+    /// Updates not yet delivered through getUpdates.
+    pub updates: Arc<Mutex<Vec<Value>>>,
+    /// How many sendMessage calls still get 429 Too Many Requests (retry after 1 s).
+    pub too_many: Arc<Mutex<u32>>,
+    /// How many sendMessage calls still get 502 Bad Gateway.
+    pub bad_gateway: Arc<Mutex<u32>>,
+    next_message_id: Arc<Mutex<i64>>,
+}
+
+impl Fake {
+    /// The messages delivered (sendMessage calls that succeeded), each with its `message_id`.
+    pub fn sent(&self) -> Vec<Value> {
+        self.calls_to("sendmessage")
+            .into_iter()
+            .filter(|b| b["rejected"].is_null())
+            .collect()
+    }
+
+    /// The bodies of every call to `method` (lowercase).
+    pub fn calls_to(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    pub fn attempts(&self, method: &str) -> usize {
+        self.calls_to(method).len()
+    }
+
+    pub fn called(&self, method: &str) -> bool {
+        self.attempts(method) > 0
+    }
+
+    pub fn push(&self, update: Value) {
+        self.updates.lock().unwrap().push(update);
+    }
+
+    /// Takes one from `counter` if it is positive.
+    fn take(counter: &Mutex<u32>) -> bool {
+        let mut left = counter.lock().unwrap();
+        let take = *left > 0;
+        if take {
+            *left -= 1;
+        }
+        take
+    }
+}
+
+async fn api(
+    State(fake): State<Fake>,
+    Path(path): Path<String>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
+    let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
+    let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&body));
+    if method == "sendmessage" {
+        let refusal = if Fake::take(&fake.too_many) {
+            Some((
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"ok": false, "error_code": 429,
+                "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}),
+            ))
+        } else if Fake::take(&fake.bad_gateway) {
+            Some((
+                StatusCode::BAD_GATEWAY,
+                json!({"ok": false, "error_code": 502,
+                "description": "Bad Gateway"}),
+            ))
+        } else {
+            None
+        };
+        if let Some((status, answer)) = refusal {
+            body["rejected"] = json!(status.as_u16());
+            fake.calls.lock().unwrap().push((method, body));
+            return (status, Json(answer));
+        }
+        let mut next = fake.next_message_id.lock().unwrap();
+        *next += 1;
+        body["message_id"] = json!(1000 + *next);
+    }
+    fake.calls
+        .lock()
+        .unwrap()
+        .push((method.clone(), body.clone()));
+    let result = match method.as_str() {
+        "getme" => {
+            json!({"id": BOT_ID, "is_bot": true, "first_name": "Summit", "username": "summit_qa_bot",
+                          "can_join_groups": true, "can_read_all_group_messages": false,
+                          "supports_inline_queries": true, "can_connect_to_business": false,
+                          "has_main_web_app": false})
+        }
+        "getupdates" => {
+            let pending: Vec<Value> = std::mem::take(&mut *fake.updates.lock().unwrap());
+            if pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            json!(pending)
+        }
+        "getwebhookinfo" => {
+            json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
+        }
+        "sendmessage" | "editmessagereplymarkup" => bot_message(&body),
+        _ => json!(true),
+    };
+    (StatusCode::OK, Json(json!({"ok": true, "result": result})))
+}
+
+/// The text fields of a multipart/form-data body (teloxide sends setWebhook that way), as
+/// a JSON object.
+fn multipart_fields(body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text
+        .split("Content-Disposition: form-data; name=\"")
+        .skip(1)
+    {
+        let Some((name, rest)) = part.split_once('"') else {
+            continue;
+        };
+        let Some((_, value)) = rest.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let value = value.split("\r\n--").next().unwrap_or("");
+        let value = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+        fields.insert(name.to_string(), value);
+    }
+    Value::Object(fields)
+}
+
+/// The message Telegram would return for a sent or edited message.
+pub fn bot_message(body: &Value) -> Value {
+    // A date of 0 would mark the message inaccessible.
+    let mut message = json!({"message_id": body["message_id"].as_i64().unwrap_or(1000), "date": 1761600000,
+        "chat": {"id": body["chat_id"], "type": "private", "first_name": "x"},
+        "from": {"id": BOT_ID, "is_bot": true, "first_name": "Summit", "username": "summit_qa_bot"},
+        "text": body["text"].as_str().unwrap_or("…")});
+    if !body["reply_markup"].is_null() {
+        message["reply_markup"] = body["reply_markup"].clone();
+    }
+    message
+}
+
+pub async fn spawn_fake() -> (Fake, String) {
+    let fake = Fake::default();
+    let app = Router::new()
+        .route("/{*path}", any(api))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, format!("http://{addr}"))
+}
+
+/// Settings for tests: polling, a generous rate limit, HTTP on a free local port.
+pub fn settings() -> Settings {
+    Settings {
+        questions_per_minute: 100,
+        inline_cache_seconds: 300,
+        webhook: None,
+        listen: free_port(),
+    }
+}
+
+/// A local address nobody listens on (yet).
+pub fn free_port() -> SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
+/// Webhook settings with the given secret.
+pub fn webhook(secret: &str) -> Option<Webhook> {
+    Some(Webhook {
+        url: "https://bot.example.org/hook".parse().unwrap(),
+        secret: Some(secret.to_string()),
+    })
+}
+
+/// The bot running against the fake server, stopped on demand.
+pub struct RunningBot {
+    pub listen: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<summit_qa::Result<()>>,
+}
+
+impl RunningBot {
+    pub fn start(url: &str) -> RunningBot {
+        Self::start_with(url, default_engine(), settings())
+    }
+
+    pub fn start_with(url: &str, engine: Engine, settings: Settings) -> RunningBot {
+        let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let ops = Ops::default();
+        let listen = settings.listen;
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(summit_qa::telegram::run(
+            bot,
+            Arc::new(engine),
+            settings,
+            ops,
+            shutdown,
+        ));
+        RunningBot { listen, stop, task }
+    }
+
+    /// Asks it to stop and waits (at most 10 s) until it has.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        let finished = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        finished.expect("bot stopped").unwrap().unwrap();
+    }
+
+    /// GET on the bot's HTTP endpoint: (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = client()
+            .get(format!("http://{}{path}", self.listen))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Waits (at most 30 s) until /readyz answers 200.
+    pub async fn wait_ready(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            let url = format!("http://{}/readyz", self.listen);
+            if let Ok(r) = client().get(url).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the bot never became ready");
+    }
+}
+
+/// An HTTP client (teloxide's reqwest, so no extra dependency).
+pub fn client() -> reqwest::Client {
+    teloxide::net::default_reqwest_settings().build().unwrap()
+}
+
+pub fn default_engine() -> Engine {
+    Engine::from_dir(&corpus_dir(), AnswerConfig::default()).unwrap()
+}
+
+/// Waits (at most 30 s) until `count` messages have been delivered.
+pub async fn wait_for(fake: &Fake, count: usize) {
+    wait_until(|| fake.sent().len() >= count).await;
+}
+
+/// Waits (at most 30 s) until `done` holds.
+pub async fn wait_until(done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn message(update_id: u64, message_id: u64, chat: Value, text: &str) -> Value {
+    json!({"update_id": update_id, "message": {"message_id": message_id, "date": 1761600000, "chat": chat,
+           "from": {"id": 7, "is_bot": false, "first_name": "Asker"}, "text": text}})
+}
+
+pub fn private_chat(id: i64) -> Value {
+    json!({"id": id, "type": "private", "first_name": "Asker"})
+}
