@@ -301,3 +301,58 @@ pub fn message(update_id: u64, message_id: u64, chat: Value, text: &str) -> Valu
 pub fn private_chat(id: i64) -> Value {
     json!({"id": id, "type": "private", "first_name": "Asker"})
 }
+
+/// Asserts that `text` is HTML Telegram's parser accepts: only its tags (properly nested),
+/// only its entities, no bare `<` or `&`, and at most 4096 UTF-16 units.
+pub fn assert_telegram_html(text: &str) {
+    const TAGS: [&str; 14] = [
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-spoiler",
+    ];
+    assert!(text.encode_utf16().count() <= 4096, "over 4096: {text}");
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['<', '&']) {
+        let after = &rest[i..];
+        if after.starts_with('&') {
+            let entity = after.split(';').next().unwrap_or("");
+            let known = ["&lt", "&gt", "&amp", "&quot"].contains(&entity)
+                || (entity.starts_with("&#") && entity[2..].chars().all(|c| c.is_ascii_digit()));
+            assert!(
+                known && after.contains(';'),
+                "bad entity at {after:.20}: {text}"
+            );
+            rest = &after[entity.len() + 1..];
+            continue;
+        }
+        let end = after
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed tag: {text}"));
+        let tag = &after[1..end];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name),
+                "misnested </{name}>: {text}"
+            );
+        } else {
+            let name = tag.split_whitespace().next().unwrap_or("");
+            assert!(TAGS.contains(&name), "tag <{tag}> not allowed: {text}");
+            open.push(name.to_string());
+        }
+        rest = &after[end + 1..];
+    }
+    assert!(open.is_empty(), "unclosed {open:?}: {text}");
+}

@@ -55,6 +55,7 @@ async fn private_and_group_messages_are_answered_only_when_addressed() {
         .unwrap()
         .contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03 · ¶"));
     assert_eq!(private_reply["parse_mode"], "HTML");
+    assert_telegram_html(private_reply["text"].as_str().unwrap());
     assert_eq!(private_reply["reply_parameters"]["message_id"], 10);
     assert_eq!(private_reply["link_preview_options"]["is_disabled"], true);
     let group_reply = sent
@@ -231,6 +232,9 @@ async fn buttons_show_more_sources_full_passages_and_count_votes() {
 
     let sent = fake.sent();
     assert_eq!(sent.len(), 3, "{sent:#?}");
+    for part in &sent {
+        assert_telegram_html(part["text"].as_str().unwrap());
+    }
     let full = sent[1]["text"].as_str().unwrap();
     let cited = answer["text"].as_str().unwrap();
     assert!(full.contains("<blockquote expandable>"), "{full}");
@@ -310,6 +314,13 @@ async fn inline_queries_get_the_answer_and_its_sources() {
         .unwrap()
         .contains("5500亿美元"));
     assert_eq!(first["parse_mode"], "HTML");
+    for result in results {
+        assert_telegram_html(
+            result["input_message_content"]["message_text"]
+                .as_str()
+                .unwrap(),
+        );
+    }
     assert!(results[1]["title"].as_str().unwrap().contains("¶"));
     let ids: std::collections::HashSet<&str> =
         results.iter().map(|r| r["id"].as_str().unwrap()).collect();
@@ -363,15 +374,7 @@ async fn an_answer_over_4096_characters_is_sent_in_valid_parts() {
     for (i, part) in sent.iter().enumerate() {
         let text = part["text"].as_str().unwrap();
         assert!(text.encode_utf16().count() <= 4096, "part {i} too long");
-        for tag in ["b", "blockquote"] {
-            let opened = text.matches(&format!("<{tag}>")).count()
-                + text.matches(&format!("<{tag} ")).count();
-            assert_eq!(
-                opened,
-                text.matches(&format!("</{tag}>")).count(),
-                "part {i}: <{tag}>"
-            );
-        }
+        assert_telegram_html(text);
         assert!(
             !text.contains("<1>") && text.contains("&lt;"),
             "corpus text escaped"
@@ -487,4 +490,19 @@ async fn webhook_requests_without_the_secret_get_401_and_are_never_processed() {
         !fake.called("deletewebhook"),
         "stopping one replica keeps the webhook"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_very_long_question_is_answered_from_its_beginning_with_a_note() {
+    let (fake, url) = spawn_fake().await;
+    // 720 characters: over answer.max_question_chars (500).
+    let long = "日本承诺对美国投资多少？".repeat(60);
+    fake.push(message(1, 10, private_chat(7), &long));
+    let running = RunningBot::start(&url);
+    wait_for(&fake, 1).await;
+    running.stop().await;
+    let text = fake.sent()[0]["text"].as_str().unwrap().to_string();
+    assert!(text.contains("5500亿美元"), "{text}");
+    assert!(text.contains("问题过长"), "the note on truncation: {text}");
+    assert_telegram_html(&text);
 }
