@@ -62,11 +62,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader went away (`summit-qa ask … | head -1`): not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Logs go to stderr, as text or JSON lines; RUST_LOG sets the level (default: info for
@@ -134,7 +144,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check => {
-            check(&engine, &config);
+            check(&engine, &config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { api_url, .. } => serve(engine, &config, api_url),
@@ -156,7 +166,7 @@ fn health(config: &Config) -> ExitCode {
         .and_then(|rt| rt.block_on(probe));
     match result {
         Ok(()) => {
-            println!("healthy: http://{addr}/healthz");
+            let _ = writeln!(std::io::stdout(), "healthy: http://{addr}/healthz");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -302,13 +312,15 @@ fn batch_line(engine: &Engine, line: &str) -> Result<String, (serde_json::Value,
     serde_json::to_string(&object).map_err(|e| fail(e.to_string()))
 }
 
-fn check(engine: &Engine, config: &Config) {
-    println!("config ok; corpus {}", config.corpus_dir.display());
+fn check(engine: &Engine, config: &Config) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "config ok; corpus {}", config.corpus_dir.display())?;
     for article in engine.articles() {
         let count = |k| article.blocks.iter().filter(|b| b.kind == k).count();
         use summit_qa::corpus::BlockKind::*;
         let sentences: usize = article.body().map(|b| b.sentences.len()).sum();
-        println!(
+        writeln!(
+            out,
             "{} ({:?}): {} body paragraphs, {} sentences, {} headings, {} captions, {} credits, {} byline",
             article.meta.file,
             article.meta.script,
@@ -318,7 +330,7 @@ fn check(engine: &Engine, config: &Config) {
             count(Caption),
             count(Credit),
             count(Byline),
-        );
+        )?;
     }
-    println!("{}", console::sources(engine));
+    writeln!(out, "{}", console::sources(engine))
 }

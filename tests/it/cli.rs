@@ -160,3 +160,22 @@ fn broken_config_file_is_named() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("broken.toml"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    for args in [&["check"][..], &["ask", "日本承诺对美国投资多少？"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+            .args(args)
+            .current_dir(crate::util::root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // like `summit-qa check | head -0`
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.status.success(), "{args:?}: {err}");
+    }
+}
