@@ -15,16 +15,9 @@ use crate::render::{self, labels, short_quote, source_line, telegram::MESSAGE_LI
 /// Longest description shown under a result title, in characters.
 const DESCRIPTION_CHARS: usize = 120;
 
-/// The results for an inline query. `language` is the asker's Telegram language code, used
-/// for the hint when the query is empty.
-pub fn results(engine: &Engine, query: &str, language: Option<&str>) -> Vec<InlineQueryResult> {
-    match engine.ask(query, None) {
-        Ok(answer) => answer_results(&answer, engine),
-        Err(_) => vec![hint(script_of_language(language))],
-    }
-}
-
-fn answer_results(answer: &Answer, engine: &Engine) -> Vec<InlineQueryResult> {
+/// The results for an answer: the answer with its sources, then one result per cited
+/// passage (a refusal is a single result).
+pub fn results(answer: &Answer, engine: &Engine) -> Vec<InlineQueryResult> {
     let l = labels(answer.script);
     let text = render::answer_text(answer, engine.articles());
     let message = render::telegram::messages(answer, engine.articles(), MESSAGE_LIMIT)

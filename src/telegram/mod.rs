@@ -456,28 +456,48 @@ async fn reply_with(
     Ok(sent)
 }
 
+/// Asks the engine, counting the question in the metrics and logging it by id (never its
+/// text); `None` when the engine rejects the question (e.g. nothing left after cleaning).
+fn ask(app: &Shared, question: &str, context: Option<&str>) -> Option<Answer> {
+    let started = Instant::now();
+    match app.engine.ask(question, context) {
+        Ok(answer) => {
+            let took = started.elapsed();
+            app.ops.metrics.answer(answer.answered, took);
+            tracing::info!(
+                question_id = %buttons::question_id(&answer.question),
+                answered = answer.answered,
+                coverage = answer.coverage,
+                took_us = took.as_micros() as u64,
+                follow_up = context.is_some(),
+                "answered"
+            );
+            Some(answer)
+        }
+        Err(e) => {
+            app.ops.metrics.answer_error();
+            tracing::info!(error = %e, "question rejected");
+            None
+        }
+    }
+}
+
 /// The answer as Telegram messages with its buttons; `context` is the previous question of a
-/// follow-up. Counted in the metrics; logged with the question's id, not its text.
+/// follow-up.
 fn answer(
     app: &Shared,
     question: &str,
     context: Option<&str>,
 ) -> (Vec<String>, Option<InlineKeyboardMarkup>) {
-    let started = Instant::now();
     let engine = &app.engine;
-    match engine.ask(question, context) {
-        Ok(answer) => {
-            let took = started.elapsed();
-            app.ops.metrics.answer(answer.answered, took);
-            let id = buttons::question_id(&answer.question);
-            tracing::info!(question_id = %id, answered = answer.answered, coverage = answer.coverage,
-                           took_us = took.as_micros() as u64, follow_up = context.is_some(), "answered");
+    match ask(app, question, context) {
+        Some(answer) => {
             let parts = render::telegram::messages(&answer, engine.articles(), MESSAGE_LIMIT);
             (parts, Some(keyboard(&answer, engine)))
         }
-        Err(e) => {
-            app.ops.metrics.answer_error();
-            (vec![html::escape(&e.to_string())], None)
+        None => {
+            let usage = command_text(&Command::Ask(String::new()), engine);
+            (vec![usage], None)
         }
     }
 }
@@ -503,14 +523,18 @@ async fn on_inline_query(
     query: InlineQuery,
     app: Arc<Shared>,
 ) -> ResponseResult<()> {
-    let language = query.from.language_code.as_deref();
+    let hint = || {
+        vec![inline::hint(inline::script_of_language(
+            query.from.language_code.as_deref(),
+        ))]
+    };
     let results = if query.query.trim().is_empty() {
-        vec![inline::hint(inline::script_of_language(language))]
+        hint()
     } else {
-        let started = Instant::now();
-        let results = inline::results(&app.engine, &query.query, language);
-        app.ops.metrics.answer(results.len() > 1, started.elapsed());
-        results
+        match ask(&app, &query.query, None) {
+            Some(answer) => inline::results(&answer, &app.engine),
+            None => hint(),
+        }
     };
     let request = bot
         .answer_inline_query(query.id, results)

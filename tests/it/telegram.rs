@@ -132,6 +132,10 @@ async fn follow_ups_are_asked_with_the_previous_question() {
     running.stop().await;
     let sent = fake.sent();
     assert_eq!(sent.len(), 4, "{sent:#?}");
+    assert_eq!(
+        sent[3]["reply_parameters"]["message_id"], 4,
+        "the reply-to-bot follow-up is answered as a reply"
+    );
     for reply in [&sent[1], &sent[3]] {
         let text = reply["text"].as_str().unwrap();
         assert!(
@@ -180,6 +184,7 @@ async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
     assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
     let sent = fake.sent();
     assert_eq!(sent.len(), 1, "the answer in flight was still sent");
+    assert_telegram_html(sent[0]["text"].as_str().unwrap());
     assert!(sent[0]["text"].as_str().unwrap().contains("50%~70%"));
 }
 
