@@ -68,6 +68,12 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether Telegram accepts `secret` as a webhook secret: 1–256 of `A-Z a-z 0-9 _ -`.
+pub fn valid_webhook_secret(secret: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    (1..=256).contains(&secret.len()) && secret.chars().all(allowed)
+}
+
 /// A string that is never shown: `Debug` prints `<redacted>`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -210,8 +216,7 @@ impl Config {
             }
         }
         if let Some(secret) = t.webhook_secret.expose() {
-            let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-            if secret.len() > 256 || !secret.chars().all(allowed) {
+            if !valid_webhook_secret(secret) {
                 return Err(Error::Config(
                     "telegram.webhook_secret must be 1–256 characters of A–Z, a–z, 0–9, _ and -"
                         .into(),

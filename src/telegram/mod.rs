@@ -260,6 +260,11 @@ async fn set_webhook(
 )> {
     let mut options = webhooks::Options::new(listen, webhook.url.clone());
     if let Some(secret) = &webhook.secret {
+        if !crate::config::valid_webhook_secret(secret) {
+            return Err(Error::Config(
+                "telegram.webhook_secret must be 1–256 characters of A–Z, a–z, 0–9, _ and -".into(),
+            ));
+        }
         options = options.secret_token(secret.clone());
     }
     let secret = options.get_or_gen_secret_token().to_string();
