@@ -450,7 +450,8 @@ async fn reply_with(
             .parse_mode(ParseMode::Html)
             .link_preview_options(no_preview())
             .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
-        if let Some(thread) = msg.thread_id {
+        // Forum topics only: in other groups a reply thread's id is not a valid target.
+        if let (true, Some(thread)) = (msg.is_topic_message, msg.thread_id) {
             request = request.message_thread_id(thread);
         }
         if let (true, Some(k)) = (i + 1 == count, &keyboard) {

@@ -122,6 +122,8 @@ async fn follow_ups_are_asked_with_the_previous_question() {
     ));
     wait_for(&fake, 3).await;
     let mut follow_up = message(4, 4, group, "那防卫装备呢？");
+    // A reply thread in a plain group carries a thread id that is not a forum topic.
+    follow_up["message"]["message_thread_id"] = json!(3);
     follow_up["message"]["reply_to_message"] = json!({"message_id": 1000, "date": 0,
         "chat": {"id": -2002, "type": "group", "title": "Summit"},
         "from": {"id": BOT_ID, "is_bot": true, "first_name": "Summit", "username": "summit_qa_bot"},
@@ -135,6 +137,10 @@ async fn follow_ups_are_asked_with_the_previous_question() {
     assert_eq!(
         sent[3]["reply_parameters"]["message_id"], 4,
         "the reply-to-bot follow-up is answered as a reply"
+    );
+    assert!(
+        sent[3]["message_thread_id"].is_null(),
+        "no topic outside forums"
     );
     for reply in [&sent[1], &sent[3]] {
         let text = reply["text"].as_str().unwrap();
