@@ -577,12 +577,11 @@ async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> 
             (parts.is_empty().then_some(l.stale), parts)
         }
         (Some(Action::Full(passages)), Some(_)) => {
-            let citations: Vec<Citation> = passages
+            let (citations, around): (Vec<Citation>, Vec<Vec<String>>) = passages
                 .iter()
                 .enumerate()
-                .filter_map(|(i, at)| engine.passage(*at, i + 1))
-                .collect();
-            let around: Vec<Vec<String>> = passages.iter().map(|at| engine.around(*at)).collect();
+                .filter_map(|(i, at)| Some((engine.passage(*at, i + 1)?, engine.around(*at))))
+                .unzip();
             let parts = render::telegram::in_context(&citations, &around, script, MESSAGE_LIMIT);
             (parts.is_empty().then_some(l.stale), parts)
         }
