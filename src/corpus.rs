@@ -311,6 +311,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn around_gives_neighbouring_body_paragraphs_only() {
+        let text = "引言\n第一段正文，内容较长的一句话。\n特朗普与高市早苗在赤坂检阅仪仗队\n(来源:NBC News)\n第二段正文，内容较长的一句话。\n第三段正文，内容较长的一句话。\n";
+        let blocks = parse(text);
+        let meta: Metadata =
+            toml::from_str("id = \"x\"\nfile = \"x.txt\"\nscript = \"Hans\"").unwrap();
+        let article = Article { meta, blocks };
+        let body: Vec<usize> = article.body().map(|b| b.paragraph).collect();
+        let around = |p| -> Vec<usize> { article.around(p).iter().map(|b| b.paragraph).collect() };
+        assert_eq!(around(body[1]), body, "caption and credit are skipped");
+        assert_eq!(around(body[0]), &body[..2]);
+        assert_eq!(around(body[2]), &body[1..]);
+        assert!(around(1).is_empty(), "a heading has no context");
+    }
+
+    #[test]
     fn classifies_structure_of_a_simplified_article() {
         let text = "作者:某人 发布时间:2025-11-03 来源:某刊\n引言\n正文第一句。第二句！\n\n特朗普与高市早苗在赤坂检阅仪仗队\n(来源:NBC News)\n读卖新闻的相关报道。\n来源:读卖新闻\n01\n";
         let kinds: Vec<_> = parse(text).iter().map(|b| b.kind).collect();

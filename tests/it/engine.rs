@@ -232,3 +232,33 @@ fn english_without_any_dictionary_hit_is_refused() {
         assert_eq!(a.script, Script::Latin);
     }
 }
+
+#[test]
+fn further_passages_are_strong_and_not_already_cited() {
+    let engine = engine();
+    let answer = engine.ask("日本承诺对美国投资多少？", None).unwrap();
+    assert!(
+        !answer.more.is_empty(),
+        "there is more than one passage on this"
+    );
+    for at in &answer.more {
+        let c = engine.passage(*at, 9).expect("a body paragraph");
+        assert_eq!(c.n, 9);
+        assert!(
+            !answer
+                .citations
+                .iter()
+                .any(|cited| cited.article == c.article && cited.paragraph == c.paragraph),
+            "¶{} is already a source",
+            c.paragraph
+        );
+    }
+    let cited = engine.locate(&answer.citations[0]).unwrap();
+    assert_eq!(
+        engine.passage(cited, 1).unwrap().text,
+        answer.citations[0].text
+    );
+    assert!(engine.around(cited).contains(&answer.citations[0].text));
+    let refused = engine.ask("明天东京天气怎么样？", None).unwrap();
+    assert!(refused.more.is_empty(), "a refusal offers nothing more");
+}
