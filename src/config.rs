@@ -74,12 +74,17 @@ pub fn valid_webhook_secret(secret: &str) -> bool {
     (1..=256).contains(&secret.len()) && secret.chars().all(allowed)
 }
 
-/// A string that is never shown: `Debug` prints `<redacted>`.
+/// A string that is never shown: `Debug` prints `<redacted>`. Empty means not set.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
     /// The secret itself, or `None` when empty.
     pub fn expose(&self) -> Option<&str> {
         Some(self.0.trim()).filter(|s| !s.is_empty())
@@ -253,12 +258,19 @@ mod tests {
         );
     }
 
+    /// Loads `text` as a config file named `name` in a fresh folder.
+    fn load_text(name: &str, text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path))
+    }
+
     #[test]
     fn bad_file_names_the_file_and_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.toml");
-        std::fs::write(&path, "[answer]\nmax_chars = \"lots\"\n").unwrap();
-        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        let err = load_text("bad.toml", "[answer]\nmax_chars = \"lots\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.toml"), "{err}");
         assert!(err.contains("max_chars"), "{err}");
     }
@@ -271,10 +283,7 @@ mod tests {
 
     #[test]
     fn out_of_range_threshold_is_rejected() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[answer]\nmin_coverage = 3.0\n").unwrap();
-        assert!(Config::load(Some(&path)).is_err());
+        assert!(load_text("c.toml", "[answer]\nmin_coverage = 3.0\n").is_err());
     }
 
     #[test]
@@ -288,20 +297,18 @@ mod tests {
 
     #[test]
     fn webhook_needs_https_and_a_valid_secret() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[telegram]\nwebhook_url = \"http://x.org/hook\"\n").unwrap();
-        let err = Config::load(Some(&path)).unwrap_err().to_string();
-        assert!(err.contains("https"), "{err}");
-        std::fs::write(&path, "[telegram]\nwebhook_secret = \"has space\"\n").unwrap();
-        let err = Config::load(Some(&path)).unwrap_err().to_string();
-        assert!(err.contains("webhook_secret"), "{err}");
-        std::fs::write(
-            &path,
+        let err = load_text(
+            "c.toml",
+            "[telegram]\nwebhook_url = \"http://x.org/hook\"\n",
+        );
+        assert!(err.unwrap_err().to_string().contains("https"));
+        let err = load_text("c.toml", "[telegram]\nwebhook_secret = \"has space\"\n");
+        assert!(err.unwrap_err().to_string().contains("webhook_secret"));
+        let config = load_text(
+            "c.toml",
             "[telegram]\nwebhook_url = \"https://bot.example.org/hook\"\nwebhook_secret = \"s3cret_-\"\n[log]\nformat = \"json\"\n",
         )
         .unwrap();
-        let config = Config::load(Some(&path)).unwrap();
         assert_eq!(config.webhook_url().unwrap().unwrap().path(), "/hook");
         assert_eq!(config.log.format, LogFormat::Json);
     }

@@ -213,24 +213,21 @@ async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
 
 /// Asks `/healthz` at `addr` (as the container's health check does); `Ok` on HTTP 200.
 pub async fn probe(addr: std::net::SocketAddr, timeout: Duration) -> Result<(), String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut head = vec![0; 12];
-        stream.read_exact(&mut head).await?;
-        Ok::<_, std::io::Error>(head)
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => Err(format!("no answer from {addr} within {timeout:?}")),
-        Ok(Err(e)) => Err(format!("cannot reach {addr}: {e}")),
-        Ok(Ok(head)) if head.ends_with(b" 200") => Ok(()),
-        Ok(Ok(head)) => Err(format!(
-            "{addr}/healthz answered {}",
-            String::from_utf8_lossy(&head)
-        )),
+    let url = format!("http://{addr}/healthz");
+    // A local probe must not go through an HTTP_PROXY set for the bot's outbound traffic.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    match response.status() {
+        status if status.is_success() => Ok(()),
+        status => Err(format!("{url} answered {status}")),
     }
 }
 

@@ -20,7 +20,7 @@ use teloxide::utils::command::BotCommands;
 use teloxide::utils::html;
 
 use crate::answer::{Answer, Citation, PassageRef};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::{self, Ops};
@@ -130,21 +130,12 @@ pub struct Settings {
 }
 
 /// Where Telegram posts updates in webhook mode.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Webhook {
     /// The public HTTPS URL; its path is served locally.
     pub url: url::Url,
-    /// The secret Telegram must send; random per start when `None`.
-    pub secret: Option<String>,
-}
-
-impl std::fmt::Debug for Webhook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Webhook")
-            .field("url", &self.url.as_str())
-            .field("secret", &"<redacted>")
-            .finish()
-    }
+    /// The secret Telegram must send; random per start when empty.
+    pub secret: Secret,
 }
 
 impl Settings {
@@ -153,7 +144,7 @@ impl Settings {
         let t = &config.telegram;
         let webhook = config.webhook_url()?.map(|url| Webhook {
             url,
-            secret: t.webhook_secret.expose().map(str::to_string),
+            secret: t.webhook_secret.clone(),
         });
         Ok(Settings {
             questions_per_minute: t.questions_per_minute,
@@ -259,13 +250,13 @@ async fn set_webhook(
     axum::Router,
 )> {
     let mut options = webhooks::Options::new(listen, webhook.url.clone());
-    if let Some(secret) = &webhook.secret {
+    if let Some(secret) = webhook.secret.expose() {
         if !crate::config::valid_webhook_secret(secret) {
             return Err(Error::Config(
                 "telegram.webhook_secret must be 1–256 characters of A–Z, a–z, 0–9, _ and -".into(),
             ));
         }
-        options = options.secret_token(secret.clone());
+        options = options.secret_token(secret.to_string());
     }
     let secret = options.get_or_gen_secret_token().to_string();
     let request = bot

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use summit_qa::config::AnswerConfig;
+use summit_qa::config::{AnswerConfig, Secret};
 use summit_qa::ops::Ops;
 use summit_qa::telegram::{Settings, Webhook};
 use summit_qa::Engine;
@@ -203,7 +203,7 @@ pub fn free_port() -> SocketAddr {
 pub fn webhook(secret: &str) -> Option<Webhook> {
     Some(Webhook {
         url: "https://bot.example.org/hook".parse().unwrap(),
-        secret: Some(secret.to_string()),
+        secret: Secret::new(secret),
     })
 }
 
