@@ -11,7 +11,7 @@ use crate::corpus::{Article, BlockKind, Script};
 use crate::error::Result;
 use crate::index::{QueryTerm, SearchIndex, Sentence};
 use crate::lexicon::{Bridge, Glossary, Lexicon};
-use crate::text::{self, Term};
+use crate::text::{self, Kind, Term};
 
 /// Where a sentence lives in the corpus.
 #[derive(Debug, Clone)]
@@ -40,6 +40,8 @@ pub struct Scored {
 pub struct Retrieval {
     /// Script of the question (labels follow it).
     pub script: Script,
+    /// What the question's form asks for.
+    pub kind: Kind,
     /// The content terms searched for.
     pub terms: Vec<Term>,
     /// Candidate sentences, best first.
@@ -58,6 +60,11 @@ const SYNONYM_CREDIT: f32 = 0.8;
 const PARAGRAPH_CREDIT: f32 = 0.7;
 /// How many sentences BM25 hands to re-ranking.
 const CANDIDATES: usize = 20;
+/// Candidates for a "who is" question: the introducing sentence may rank low on words alone.
+const ENTITY_CANDIDATES: usize = 60;
+/// Score factor for a sentence of the shape the question asks for: the first mention of the
+/// person asked about, reasoning for a why/opinion question, an enumeration for a list.
+const KIND_BONUS: f32 = 1.4;
 
 struct UnitText {
     at: Location,
@@ -144,29 +151,46 @@ impl Retriever {
     /// Finds the sentences that best answer `question`, using `context` (the previous
     /// question of a conversation) at a lower weight.
     pub fn retrieve(&self, question: &str, context: Option<&str>) -> Result<Retrieval> {
-        let normalized = text::normalize(question);
+        let normalized = text::normalize(&text::standardize(question));
+        let previous = context.map(|c| text::normalize(&text::standardize(c)));
         // A follow-up (那防卫装备呢？) asks for the same kind of answer as the question before it.
-        let expects = text::expects(&normalized)
-            .or_else(|| context.and_then(|c| text::expects(&text::normalize(c))));
+        let expects =
+            text::expects(&normalized).or_else(|| previous.as_deref().and_then(text::expects));
         let mut terms = self.terms(&normalized);
-        if let Some(previous) = context {
-            for mut t in self.terms(&text::normalize(previous)) {
+        if let Some(previous) = &previous {
+            for mut t in self.terms(previous) {
                 if !terms.iter().any(|own| own.text == t.text) {
                     t.weight *= CONTEXT_WEIGHT;
                     terms.push(t);
                 }
             }
         }
+        let kind = text::kind(&normalized);
         let prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
+        let introductions = match kind {
+            Kind::Entity => self.introductions(&prepared),
+            _ => Vec::new(),
+        };
+        let candidates = if kind == Kind::Entity {
+            ENTITY_CANDIDATES
+        } else {
+            CANDIDATES
+        };
         let mut hits: Vec<Scored> = self
             .index
-            .search(&query(&prepared), CANDIDATES)?
+            .search(&query(&prepared), candidates)?
             .into_iter()
             .map(|hit| {
                 let coverage = self.coverage(&prepared, hit.unit);
                 let unit = &self.units[hit.unit];
                 let fits = expects.is_some_and(|e| text::offers(e, &unit.sentence));
-                let prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
+                let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
+                prior *= match kind {
+                    Kind::Entity if introductions.contains(&hit.unit) => KIND_BONUS,
+                    Kind::Reason if text::reasons(&unit.sentence) => KIND_BONUS,
+                    Kind::List if text::enumerates(&unit.sentence) => KIND_BONUS,
+                    _ => 1.0,
+                };
                 Scored {
                     at: unit.at.clone(),
                     score: hit.score * (0.25 + coverage) * prior,
@@ -182,6 +206,7 @@ impl Retriever {
         );
         Ok(Retrieval {
             script: text::detect_script(question),
+            kind,
             terms,
             hits,
         })
@@ -196,6 +221,32 @@ impl Retriever {
                     && u.at.sentence == hit.at.sentence
             })
             .expect("hits come from units")
+    }
+
+    /// The units where the question's most informative term is first mentioned in each
+    /// article: where a writer introduces a person (官房长官木原稔).
+    fn introductions(&self, terms: &[Prepared]) -> Vec<usize> {
+        let Some(subject) = terms
+            .iter()
+            .filter(|t| !t.forms.is_empty())
+            .max_by(|a, b| (a.weight * a.info).total_cmp(&(b.weight * b.info)))
+        else {
+            return Vec::new();
+        };
+        let mut first: Vec<usize> = Vec::new();
+        for form in &subject.forms {
+            for &u in &form.units {
+                let article = self.units[u].at.article;
+                match first
+                    .iter_mut()
+                    .find(|f| self.units[**f].at.article == article)
+                {
+                    Some(f) => *f = (*f).min(u),
+                    None => first.push(u),
+                }
+            }
+        }
+        first
     }
 
     /// The question's terms: Chinese words (with synonyms when the corpus lacks the word)
@@ -218,15 +269,17 @@ impl Retriever {
             }
         }
         for t in self.bridge.translate(normalized) {
+            let kind_weight = if t.asked_kind {
+                text::ASKED_KIND_WEIGHT
+            } else {
+                1.0
+            };
             terms.push(Term {
+                weight: kind_weight,
+                info: english_background(&t.forms[..t.exact_forms]),
                 exact_forms: t.exact_forms,
                 text: t.source,
                 forms: t.forms,
-                weight: if t.asked_kind {
-                    text::ASKED_KIND_WEIGHT
-                } else {
-                    1.0
-                },
                 follows: None,
             });
         }
@@ -265,6 +318,7 @@ impl Retriever {
         let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
         Prepared {
             weight: term.weight,
+            info: term.info,
             idf: (1.0 + n / (1.0 + df)).ln(),
             query_weight: if completes.is_some() {
                 NAME_PART_WEIGHT
@@ -332,7 +386,7 @@ impl Retriever {
             let c = term
                 .completes
                 .map_or(credit[i], |p| credit[i].max(credit[p]));
-            let w = term.weight * term.idf;
+            let w = term.weight * term.info;
             total += w;
             found += w * c;
         }
@@ -346,6 +400,17 @@ impl Retriever {
     fn occurs(&self, text: &str) -> bool {
         self.locator.contains(text)
     }
+}
+
+/// How informative an English word is, by the most informative of its Chinese translations
+/// (japan → 日本 weighs little); 1 when none is Chinese (a name kept as itself).
+fn english_background(forms: &[String]) -> f32 {
+    forms
+        .iter()
+        .filter(|f| f.chars().any(text::is_cjk))
+        .map(|f| text::background_weight(f))
+        .reduce(f32::max)
+        .unwrap_or(1.0)
 }
 
 /// Where strings occur: a suffix table over all normalised sentences, one per line.
@@ -408,6 +473,8 @@ struct Prepared {
     text: String,
     /// Importance in the question.
     weight: f32,
+    /// Informativeness in everyday language.
+    info: f32,
     /// Rarity of its forms across body paragraphs.
     idf: f32,
     /// Weight factor in the BM25 query.

@@ -9,6 +9,13 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::corpus::Script;
 
+mod question;
+
+pub use question::{
+    background_weight, enumerates, is_frame_word, is_function_word, kind, reasons, standardize,
+    Kind,
+};
+
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
 /// half-width), Traditional → Simplified, lowercase. Display always uses the original.
 pub fn normalize(text: &str) -> String {
@@ -273,9 +280,10 @@ const MEASURE_WORDS: &[&str] = &[
     "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国",
 ];
 
-/// True for words that carry no evidence.
+/// True for words that carry no evidence: function words, question words and the words that
+/// frame a question (说说, 那块, stuff).
 pub fn is_stop_word(word: &str) -> bool {
-    STOP_WORDS.contains(&word)
+    STOP_WORDS.contains(&word) || is_frame_word(word)
 }
 
 /// A content word of a question with its weight.
@@ -288,8 +296,10 @@ pub struct Term {
     pub forms: Vec<String>,
     /// How many leading `forms` count fully; the rest are synonyms and count less.
     pub exact_forms: usize,
-    /// Relative importance in the question.
+    /// Relative importance in the question (its role: subject, asked-for kind, context).
     pub weight: f32,
+    /// How informative the word is in everyday language (see [`background_weight`]).
+    pub info: f32,
     /// The content word written right before it, if any (高市 for 早苗 in 高市早苗): lets a
     /// match of one part of a split name count for the other.
     pub follows: Option<String>,
@@ -298,7 +308,8 @@ pub struct Term {
 /// Weight of a noun that names the asked-for kind (礼物 in 什么礼物).
 pub const ASKED_KIND_WEIGHT: f32 = 0.5;
 
-/// The content words of a normalised question, each once, with weights.
+/// The content words of a normalised question, each once, weighted by how informative they are
+/// in everyday Chinese (and less for the noun naming the kind of answer asked for).
 pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
     let mut terms: Vec<Term> = Vec::new();
     let mut after_question_word = false;
@@ -309,20 +320,25 @@ pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
             previous = None;
             continue;
         }
-        if is_stop_word(word) || (after_question_word && MEASURE_WORDS.contains(&word)) {
+        if is_stop_word(word)
+            || is_function_word(word)
+            || (after_question_word && MEASURE_WORDS.contains(&word))
+        {
             previous = None;
             continue;
         }
-        let weight = if after_question_word {
+        let kind_weight = if after_question_word {
             ASKED_KIND_WEIGHT
         } else {
             1.0
         };
+        let weight = kind_weight;
         after_question_word = false;
         let follows = previous.replace(word).map(str::to_string);
         match terms.iter_mut().find(|t| t.text == word) {
             Some(t) => t.weight = t.weight.max(weight),
             None => terms.push(Term {
+                info: background_weight(word),
                 text: word.to_string(),
                 forms: vec![word.to_string()],
                 exact_forms: 1,
@@ -354,6 +370,8 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "哪一年",
         "几月",
         "几号",
+        "多久",
+        "多长时间",
         "哪天",
         "when ",
         "what year",

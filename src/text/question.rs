@@ -1,0 +1,483 @@
+//! How people ask: colloquial and regional forms folded to standard Mandarin, how informative a
+//! word is in everyday Chinese (jieba's dictionary frequencies and part-of-speech tags), and the
+//! kind of answer a question's form asks for. Pure functions over embedded tables.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use unicode_normalization::UnicodeNormalization;
+
+/// Colloquial/regional form → standard form (see the file's header).
+static COLLOQUIAL: &str = include_str!("colloquial.tsv");
+
+struct Table {
+    matcher: AhoCorasick,
+    replacements: Vec<String>,
+    latin: Vec<bool>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut entries: HashMap<String, String> = HashMap::new();
+        for line in COLLOQUIAL.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let (from, to) = line.split_once('\t').unwrap_or((line, ""));
+            entries.insert(from.to_string(), to.to_string());
+            let simplified = fast2s::convert(from);
+            if from.chars().count() > 1 && simplified != from {
+                entries.entry(simplified).or_insert_with(|| to.to_string());
+            }
+        }
+        let (patterns, replacements): (Vec<String>, Vec<String>) = entries.into_iter().unzip();
+        let latin = patterns
+            .iter()
+            .map(|p| p.chars().all(|c| c.is_ascii()))
+            .collect();
+        Table {
+            matcher: AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .expect("the colloquial table builds"),
+            replacements,
+            latin,
+        }
+    })
+}
+
+/// Rewrites colloquial and regional forms as standard written Mandarin (啥 → 什么, 嗰啲 → 那些,
+/// 老美 → 美国, ppl → people) in a question, after NFKC folding and lowercasing; the caller
+/// then normalises the script as usual.
+pub fn standardize(question: &str) -> String {
+    let folded: String = question.nfkc().collect::<String>().to_lowercase();
+    let t = table();
+    let mut out = String::with_capacity(folded.len());
+    let mut last = 0;
+    for m in t.matcher.find_iter(&folded) {
+        let i = m.pattern().as_usize();
+        if t.latin[i] && !whole_word(&folded, m.start(), m.end()) {
+            continue;
+        }
+        out.push_str(&folded[last..m.start()]);
+        out.push_str(&t.replacements[i]);
+        if t.replacements[i].is_empty() {
+            out.push(' ');
+        }
+        last = m.end();
+    }
+    out.push_str(&folded[last..]);
+    out
+}
+
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    let joins = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '\'');
+    !joins(before) && !joins(after)
+}
+
+/// A word of jieba's dictionary: frequency in its general corpus and part-of-speech tag.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    freq: u32,
+    tag: &'static str,
+}
+
+fn dictionary() -> &'static HashMap<&'static str, Entry> {
+    static MAP: OnceLock<HashMap<&'static str, Entry>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        super::DICTIONARY
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.split(' ');
+                let word = parts.next()?;
+                let freq = parts.next()?.parse().ok()?;
+                let tag = parts.next().unwrap_or("");
+                Some((word, Entry { freq, tag }))
+            })
+            .collect()
+    })
+}
+
+/// Sum of the frequencies of jieba's full dictionary (the general corpus it was counted on).
+const TOTAL_FREQUENCY: f32 = 60_101_964.0;
+/// Frequency assumed for a word the (small) dictionary lacks: rarer than any word it keeps.
+const UNSEEN_FREQUENCY: f32 = 10.0;
+/// Information (−ln p) at and below which a word counts least: everyday words (说, 日本).
+const COMMON_INFORMATION: f32 = 6.5;
+/// Information span from everyday words to rare ones (稀土, 卢特尼克) that count fully.
+const INFORMATION_SPAN: f32 = 5.5;
+/// Least weight of a content word.
+const MIN_BACKGROUND: f32 = 0.15;
+
+/// How informative `word` is in everyday Chinese, 0.15 (very common) to 1 (rare or unknown),
+/// from its frequency in jieba's dictionary — independent of the corpus. Words the corpus lacks
+/// weigh as much as those it has: a rare word it lacks is evidence the question is off-topic.
+pub fn background_weight(word: &str) -> f32 {
+    let freq = dictionary()
+        .get(word)
+        .map_or(UNSEEN_FREQUENCY, |e| e.freq as f32);
+    let information = (TOTAL_FREQUENCY / freq.max(1.0)).ln();
+    ((information - COMMON_INFORMATION) / INFORMATION_SPAN).clamp(MIN_BACKGROUND, 1.0)
+}
+
+/// True for function words by jieba's part-of-speech tags: pronouns and question words (r),
+/// adverbs, conjunctions, prepositions, particles, interjections, onomatopoeia, measure words,
+/// numerals written in characters, and locatives (之内, 以前).
+pub fn is_function_word(word: &str) -> bool {
+    if word.chars().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let Some(entry) = dictionary().get(word) else {
+        return false;
+    };
+    let tag = entry.tag;
+    matches!(
+        tag,
+        "r" | "d" | "c" | "p" | "e" | "o" | "y" | "q" | "mq" | "m" | "f"
+    ) || tag.starts_with('u')
+}
+
+/// Words that frame a question without naming its subject, in standard form: verbs of
+/// telling and asking (说说, 展开讲讲), vague nouns (那块, 情况), hedges (听说, 到底), and
+/// their casual English equivalents (stuff, anything, again).
+const FRAME_WORDS: &[&str] = &[
+    "说说",
+    "讲讲",
+    "谈谈",
+    "聊聊",
+    "展开",
+    "详细",
+    "详细点",
+    "介绍",
+    "简单",
+    "解释",
+    "讲",
+    "聊",
+    "讲一讲",
+    "说一说",
+    "情况",
+    "怎么回事",
+    "回事",
+    "这事",
+    "那事",
+    "这件事",
+    "那件事",
+    "这块",
+    "那块",
+    "这段",
+    "那段",
+    "这部分",
+    "那部分",
+    "这方面",
+    "那方面",
+    "东西",
+    "来着",
+    "听说",
+    "据说",
+    "到底",
+    "究竟",
+    "其实",
+    "知道",
+    "想知道",
+    "问问",
+    "呗",
+    "嘛",
+    "呀",
+    "啦",
+    "哈",
+    "嗯",
+    "哦",
+    "喔",
+    "欸",
+    "诶",
+    "哎",
+    "唉",
+    "咯",
+    "嘞",
+    "喽",
+    "相关",
+    "有关",
+    "一些",
+    "原话",
+    "说法",
+    "咋",
+    "那个",
+    "这个",
+    "那些",
+    "这些",
+    "人家",
+    "大概",
+    "好像",
+    "一下子",
+    "提到",
+    "提过",
+    "讲过",
+    "说过",
+    "文章",
+    "文中",
+    "里面",
+    "里头",
+    "当时",
+    "时候",
+    "一点",
+    // casual English
+    "so",
+    "anything",
+    "something",
+    "stuff",
+    "thing",
+    "things",
+    "again",
+    "wait",
+    "like",
+    "just",
+    "really",
+    "actually",
+    "any",
+    "some",
+    "say",
+    "says",
+    "said",
+    "talk",
+    "talked",
+    "know",
+    "hey",
+    "hi",
+    "ok",
+    "okay",
+    "um",
+    "uh",
+    "yeah",
+    "basically",
+    "exactly",
+    "kind",
+    "sort",
+    "bit",
+    "lot",
+    "lots",
+    "people",
+    "guys",
+    "guy",
+    "folks",
+    "article",
+    "articles",
+    "they",
+    "mention",
+    "mentioned",
+    "happen",
+    "happened",
+    "went",
+    "go",
+    "going",
+    "got",
+    "get",
+    "whole",
+    "part",
+    "bits",
+    "piece",
+    "anyone",
+    "anybody",
+    "someone",
+    "somebody",
+];
+
+/// True for words that frame a question without naming its subject.
+pub fn is_frame_word(word: &str) -> bool {
+    FRAME_WORDS.contains(&word)
+}
+
+/// What a question's form asks for, beyond its subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A single fact (the default).
+    Fact,
+    /// What the articles say about a subject (说说X, X那块说了什么, what about X).
+    Topic,
+    /// Who or what someone is (X是谁, who is X): the sentence that introduces them.
+    Entity,
+    /// Why, or what the author thinks: the author's reasoning.
+    Reason,
+    /// Which things, which ones: the sentence that enumerates them.
+    List,
+}
+
+/// Reads the kind of question from its standardised, normalised form.
+pub fn kind(normalized: &str) -> Kind {
+    const ENTITY: &[&str] = &[
+        "是谁",
+        "谁啊",
+        "谁呀",
+        "是做什么的",
+        "是什么人",
+        "是何人",
+        "谁是",
+        "who is ",
+        "who was ",
+        "who are ",
+    ];
+    const REASON: &[&str] = &[
+        "为什么",
+        "为何",
+        "什么原因",
+        "怎么看",
+        "作者认为",
+        "作者觉得",
+        "笔者",
+        "管用",
+        "why ",
+        "how come",
+        "what does the author think",
+        "author",
+    ];
+    const LIST: &[&str] = &[
+        "哪些",
+        "哪几",
+        "都有什么",
+        "都有哪",
+        "有几个",
+        "which ",
+        "what are the",
+        "list ",
+    ];
+    const TOPIC: &[&str] = &[
+        "说说",
+        "讲讲",
+        "谈谈",
+        "聊聊",
+        "展开",
+        "介绍",
+        "怎么说",
+        "说了什么",
+        "讲了什么",
+        "讲什么",
+        "说什么",
+        "什么情况",
+        "怎么回事",
+        "那块",
+        "这块",
+        "那段",
+        "这事",
+        "what about",
+        "tell me about",
+        "anything on",
+        "anything about",
+        "say about",
+        "what happened",
+        "went down",
+        "what's up with",
+        "how about",
+    ];
+    let q = format!("{normalized} ");
+    let has = |list: &[&str]| list.iter().any(|w| q.contains(w));
+    if has(ENTITY) {
+        Kind::Entity
+    } else if has(REASON) {
+        Kind::Reason
+    } else if has(LIST) {
+        Kind::List
+    } else if has(TOPIC) || is_bare_topic(normalized) {
+        Kind::Topic
+    } else {
+        Kind::Fact
+    }
+}
+
+/// X呢？ on its own, or a bare noun phrase with no question word.
+fn is_bare_topic(normalized: &str) -> bool {
+    let q = normalized
+        .trim()
+        .trim_end_matches(['?', '。', '.', '!', ' ']);
+    q.ends_with('呢') && q.chars().count() <= 12
+}
+
+/// Words that mark a sentence as reasoning or opinion (the author's view, a cause).
+const REASONING_MARKERS: &[&str] = &[
+    "因为",
+    "由于",
+    "原因",
+    "所以",
+    "因此",
+    "为了",
+    "目的",
+    "是因",
+    "笔者",
+    "认为",
+    "看来",
+    "可见",
+    "意味着",
+    "实际上",
+    "事实上",
+    "显然",
+    "恐怕",
+    "难以",
+    "不过",
+    "然而",
+    "但是",
+    "因而",
+    "because",
+    "due to",
+];
+
+/// True when a normalised sentence reasons (gives a cause or the author's view).
+pub fn reasons(normalized_sentence: &str) -> bool {
+    REASONING_MARKERS
+        .iter()
+        .any(|m| normalized_sentence.contains(m))
+}
+
+/// True when a normalised sentence enumerates (A、B、C; 包括…; 等领域).
+pub fn enumerates(normalized_sentence: &str) -> bool {
+    normalized_sentence.matches('、').count() >= 2
+        || normalized_sentence.contains("包括")
+        || normalized_sentence.contains("以及")
+        || normalized_sentence.matches(['等', ',']).count() >= 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colloquial_forms_become_standard() {
+        assert_eq!(standardize("稀土那块说了啥"), "稀土那块说了什么");
+        assert_eq!(standardize("嗰啲係咩"), "那些是什么");
+        assert_eq!(standardize("華爾茲係邊個？"), "華爾茲是谁?");
+        assert_eq!(standardize("why are ppl mad lol"), "why are people mad  ");
+        // Latin entries only replace whole words; single Chinese characters only as written.
+        assert_eq!(standardize("cups"), "cups");
+        assert_eq!(standardize("关系"), "关系");
+    }
+
+    #[test]
+    fn everyday_words_weigh_less_than_rare_ones() {
+        assert!(background_weight("说") < 0.2);
+        assert!(background_weight("日本") < background_weight("稀土"));
+        assert_eq!(background_weight("卢特尼克"), 1.0);
+        assert!(is_function_word("什么"));
+        assert!(is_function_word("已经"));
+        assert!(!is_function_word("稀土"));
+        assert!(!is_function_word("2.5"));
+    }
+
+    #[test]
+    fn kinds_from_the_form_of_the_question() {
+        assert_eq!(kind("华尔兹是谁?"), Kind::Entity);
+        assert_eq!(kind("who is bessent"), Kind::Entity);
+        assert_eq!(kind("稀土那块说了什么"), Kind::Topic);
+        assert_eq!(kind("what about the rice?"), Kind::Topic);
+        assert_eq!(kind("为什么取消了记者会?"), Kind::Reason);
+        assert_eq!(kind("日本要买哪些东西?"), Kind::List);
+        assert_eq!(kind("日本承诺对美国投资多少?"), Kind::Fact);
+    }
+
+    #[test]
+    fn reasoning_and_enumerating_sentences() {
+        assert!(reasons("笔者认为这更多是日方的单方面让步"));
+        assert!(enumerates("半导体、制药、关键矿产等领域"));
+        assert!(!enumerates("日本承诺投资"));
+    }
+}
