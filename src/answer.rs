@@ -4,6 +4,7 @@
 use crate::config::AnswerConfig;
 use crate::corpus::{Article, Block, Script};
 use crate::retrieve::{Retrieval, Scored};
+use crate::text::Kind;
 
 /// One sentence of an answer, quoted verbatim, with the number of its citation.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +59,9 @@ pub struct Answer {
     pub truncated: bool,
     /// Share of the question's weighted terms found by the best passage (0–1).
     pub coverage: f32,
+    /// Confidence that the best passage answers the question (0–1); refused below the
+    /// configured threshold.
+    pub confidence: f32,
     /// Further strong passages not listed in `citations`, best first (for "more sources").
     pub more: Vec<PassageRef>,
 }
@@ -101,12 +105,13 @@ pub fn compose(
         citations: Vec::new(),
         truncated: false,
         coverage: retrieval.hits.first().map_or(0.0, |h| h.coverage),
+        confidence: retrieval.hits.first().map_or(0.0, |h| h.confidence),
         more: Vec::new(),
     };
     let strong: Vec<&Scored> = retrieval
         .hits
         .iter()
-        .filter(|h| h.coverage >= limits.min_coverage)
+        .filter(|h| h.confidence >= limits.min_confidence)
         .collect();
     let Some(best) = strong.first() else {
         return answer;
@@ -126,12 +131,11 @@ pub fn compose(
         if answer.quotes.iter().any(|q| q.text == sentence) {
             continue;
         }
-        let n = cite(&mut answer.citations, articles, hit);
         length += chars;
-        answer.quotes.push(Quote {
-            text: sentence.to_string(),
-            citation: n,
-        });
+        quote(&mut answer, articles, hit);
+    }
+    if retrieval.kind == Kind::Topic {
+        add_other_article(&mut answer, articles, &strong, best.score, limits);
     }
     let related: Vec<&Scored> = strong
         .iter()
@@ -205,6 +209,43 @@ fn add_further_sources(
             break;
         }
         cite(citations, articles, hit);
+    }
+}
+
+/// Quotes the hit's sentence with its citation marker.
+fn quote(answer: &mut Answer, articles: &[Article], hit: &Scored) {
+    let n = cite(&mut answer.citations, articles, hit);
+    answer.quotes.push(Quote {
+        text: sentence_of(articles, hit).to_string(),
+        citation: n,
+    });
+}
+
+/// For a topic question: when every quote comes from one article and another article speaks
+/// of the topic too (a strong hit scoring at least [`RELATED_SHARE`] of the best), quotes its
+/// best sentence as well, if that sentence alone fits the length limit.
+fn add_other_article(
+    answer: &mut Answer,
+    articles: &[Article],
+    strong: &[&Scored],
+    best: f32,
+    limits: &AnswerConfig,
+) {
+    let quoted: Vec<&str> = answer
+        .quotes
+        .iter()
+        .filter_map(|q| answer.citations.iter().find(|c| c.n == q.citation))
+        .map(|c| c.article.as_str())
+        .collect();
+    let other = strong.iter().find(|h| {
+        h.score >= best * RELATED_SHARE
+            && !quoted.contains(&articles[h.at.article].meta.id.as_str())
+            && sentence_of(articles, h).chars().count() <= limits.max_chars
+    });
+    if let Some(hit) = other {
+        if answer.quotes.len() < limits.max_sentences + 1 {
+            quote(answer, articles, hit);
+        }
     }
 }
 

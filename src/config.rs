@@ -141,8 +141,8 @@ pub struct AnswerConfig {
     pub min_relative_score: f32,
     /// Most sources listed.
     pub max_sources: usize,
-    /// Refusal threshold on weighted term coverage (0–1).
-    pub min_coverage: f32,
+    /// Refusal threshold on the answer confidence (0–1).
+    pub min_confidence: f32,
     /// Longer questions are truncated to this many characters.
     pub max_question_chars: usize,
 }
@@ -166,7 +166,7 @@ impl Default for AnswerConfig {
             max_chars: 160,
             min_relative_score: 0.8,
             max_sources: 3,
-            min_coverage: 0.5,
+            min_confidence: 0.5,
             max_question_chars: 500,
         }
     }
@@ -202,9 +202,11 @@ impl Config {
                     .into(),
             ));
         }
-        if !(0.0..=1.0).contains(&a.min_coverage) || !(0.0..=1.0).contains(&a.min_relative_score) {
+        if !(0.0..=1.0).contains(&a.min_confidence) || !(0.0..=1.0).contains(&a.min_relative_score)
+        {
             return Err(Error::Config(
-                "answer.min_coverage and answer.min_relative_score must be between 0 and 1".into(),
+                "answer.min_confidence and answer.min_relative_score must be between 0 and 1"
+                    .into(),
             ));
         }
         let t = &self.telegram;
@@ -283,7 +285,7 @@ mod tests {
 
     #[test]
     fn out_of_range_threshold_is_rejected() {
-        assert!(load_text("c.toml", "[answer]\nmin_coverage = 3.0\n").is_err());
+        assert!(load_text("c.toml", "[answer]\nmin_confidence = 3.0\n").is_err());
     }
 
     #[test]

@@ -31,8 +31,12 @@ pub struct Scored {
     pub at: Location,
     /// Ranking score (BM25, scaled by coverage and answer type).
     pub score: f32,
-    /// Rarity-weighted share of the question's terms found in the sentence or its paragraph.
+    /// Share of the question's terms (weighted by how informative they are) found in the
+    /// sentence or its paragraph.
     pub coverage: f32,
+    /// How sure we are that this sentence answers the question (0–1): the coverage, with words
+    /// the corpus lacks counting more and a penalty when it lacks what was asked for.
+    pub confidence: f32,
 }
 
 /// What retrieval found for one question.
@@ -65,6 +69,12 @@ const ENTITY_CANDIDATES: usize = 60;
 /// Score factor for a sentence of the shape the question asks for: the first mention of the
 /// person asked about, reasoning for a why/opinion question, an enumeration for a list.
 const KIND_BONUS: f32 = 1.4;
+/// In the confidence, an informative word the corpus lacks altogether counts this many times.
+const ABSENT_FACTOR: f32 = 2.0;
+/// Least informativeness of a missing word that counts as evidence of another topic.
+const ABSENT_INFO: f32 = 0.5;
+/// Confidence factor when the best sentence lacks what was asked (no number for 多少).
+const MISFIT_FACTOR: f32 = 0.85;
 
 struct UnitText {
     at: Location,
@@ -81,8 +91,6 @@ pub struct Retriever {
     units: Vec<UnitText>,
     /// Where strings occur in the normalised sentences.
     locator: Locator,
-    /// Number of body paragraphs (for rarity).
-    paragraph_count: usize,
 }
 
 impl Retriever {
@@ -144,7 +152,6 @@ impl Retriever {
             index,
             units,
             locator,
-            paragraph_count: paragraphs.len(),
         })
     }
 
@@ -181,9 +188,10 @@ impl Retriever {
             .search(&query(&prepared), candidates)?
             .into_iter()
             .map(|hit| {
-                let coverage = self.coverage(&prepared, hit.unit);
                 let unit = &self.units[hit.unit];
                 let fits = expects.is_some_and(|e| text::offers(e, &unit.sentence));
+                let (coverage, confidence) =
+                    self.coverage(&prepared, hit.unit, fits || expects.is_none());
                 let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
                 prior *= match kind {
                     Kind::Entity if introductions.contains(&hit.unit) => KIND_BONUS,
@@ -195,6 +203,7 @@ impl Retriever {
                     at: unit.at.clone(),
                     score: hit.score * (0.25 + coverage) * prior,
                     coverage,
+                    confidence,
                 }
             })
             .collect();
@@ -252,14 +261,15 @@ impl Retriever {
     /// The question's terms: Chinese words (with synonyms when the corpus lacks the word)
     /// and English words or phrases translated into the corpus's words.
     fn terms(&self, normalized: &str) -> Vec<Term> {
-        let mut terms: Vec<Term> = text::question_terms(&self.jieba, normalized)
-            .into_iter()
-            .filter(|t| {
-                !t.text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '\'')
-            })
-            .collect();
+        let mut terms: Vec<Term> =
+            text::question_terms(&self.jieba, normalized, &|w| self.occurs(w))
+                .into_iter()
+                .filter(|t| {
+                    !t.text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '\'')
+                })
+                .collect();
         for term in &mut terms {
             term.forms.extend(self.bridge.aliases(&term.text));
             term.exact_forms = term.forms.len();
@@ -302,14 +312,6 @@ impl Retriever {
             })
             .filter(|f| !f.units.is_empty())
             .collect();
-        let mut paragraphs: Vec<usize> = forms
-            .iter()
-            .flat_map(|f| f.paragraphs.iter().copied())
-            .collect();
-        paragraphs.sort_unstable();
-        paragraphs.dedup();
-        let n = self.paragraph_count as f32;
-        let df = paragraphs.len() as f32;
         let completes = term.follows.as_ref().and_then(|previous| {
             let p = all.iter().position(|t| &t.text == previous)?;
             self.occurs(&format!("{previous}{}", term.text))
@@ -319,7 +321,6 @@ impl Retriever {
         Prepared {
             weight: term.weight,
             info: term.info,
-            idf: (1.0 + n / (1.0 + df)).ln(),
             query_weight: if completes.is_some() {
                 NAME_PART_WEIGHT
             } else {
@@ -378,10 +379,13 @@ impl Retriever {
     /// Share of the terms' weight × rarity found for a sentence: whole in the sentence (full
     /// credit), in its paragraph (most), or in part (a little). A term written right after
     /// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
-    fn coverage(&self, terms: &[Prepared], unit: usize) -> f32 {
+    /// Returns the coverage and the confidence: the same share with every informative word
+    /// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
+    /// lowered when the sentence does not offer what the question asks for.
+    fn coverage(&self, terms: &[Prepared], unit: usize, offers: bool) -> (f32, f32) {
         let paragraph = self.units[unit].paragraph;
         let credit: Vec<f32> = terms.iter().map(|t| t.credit(unit, paragraph)).collect();
-        let (mut found, mut total) = (0.0, 0.0);
+        let (mut found, mut total, mut strict_total) = (0.0, 0.0, 0.0);
         for (i, term) in terms.iter().enumerate() {
             let c = term
                 .completes
@@ -389,12 +393,17 @@ impl Retriever {
             let w = term.weight * term.info;
             total += w;
             found += w * c;
+            strict_total += if term.is_absent() {
+                w * ABSENT_FACTOR
+            } else {
+                w
+            };
         }
         if total == 0.0 {
-            0.0
-        } else {
-            found / total
+            return (0.0, 0.0);
         }
+        let fit = if offers { 1.0 } else { MISFIT_FACTOR };
+        (found / total, fit * found / strict_total)
     }
 
     fn occurs(&self, text: &str) -> bool {
@@ -475,8 +484,6 @@ struct Prepared {
     weight: f32,
     /// Informativeness in everyday language.
     info: f32,
-    /// Rarity of its forms across body paragraphs.
-    idf: f32,
     /// Weight factor in the BM25 query.
     query_weight: f32,
     /// Forms the corpus has.
@@ -490,6 +497,11 @@ struct Prepared {
 }
 
 impl Prepared {
+    /// True for an informative word of which the corpus has no form, piece or synonym.
+    fn is_absent(&self) -> bool {
+        self.forms.is_empty() && self.pieces.is_empty() && self.info >= ABSENT_INFO
+    }
+
     fn credit(&self, unit: usize, paragraph: usize) -> f32 {
         let mut best: f32 = 0.0;
         for form in &self.forms {

@@ -197,6 +197,7 @@ pub struct JsonAnswer<'a> {
     took_us: u64,
     truncated: bool,
     coverage: f64,
+    confidence: f64,
 }
 
 /// Builds the JSON contract object for one answer; `id` is echoed when given.
@@ -229,6 +230,7 @@ pub fn json<'a>(
         took_us,
         truncated: answer.truncated,
         coverage: (f64::from(answer.coverage) * 100.0).round() / 100.0,
+        confidence: (f64::from(answer.confidence) * 1000.0).round() / 1000.0,
     }
 }
 
@@ -278,6 +280,7 @@ mod tests {
             citations: vec![citation(None)],
             truncated: false,
             coverage: 0.8,
+            confidence: 0.8,
             more: Vec::new(),
         };
         let id = serde_json::json!("d01");

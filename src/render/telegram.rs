@@ -252,6 +252,7 @@ mod tests {
             }],
             truncated: false,
             coverage: 1.0,
+            confidence: 1.0,
             more: Vec::new(),
         }
     }

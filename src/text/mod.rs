@@ -310,11 +310,33 @@ pub const ASKED_KIND_WEIGHT: f32 = 0.5;
 
 /// The content words of a normalised question, each once, weighted by how informative they are
 /// in everyday Chinese (and less for the noun naming the kind of answer asked for).
-pub fn question_terms(jieba: &Jieba, normalized: &str) -> Vec<Term> {
+/// `in_corpus` tells whether the corpus contains a string: a word jieba guessed (not in its
+/// dictionary) that the corpus lacks is cut again by the dictionary alone (一到 → 一/到), so that
+/// a guess never stands for a rare word.
+pub fn question_terms(
+    jieba: &Jieba,
+    normalized: &str,
+    in_corpus: &dyn Fn(&str) -> bool,
+) -> Vec<Term> {
     let mut terms: Vec<Term> = Vec::new();
     let mut after_question_word = false;
     let mut previous: Option<&str> = None;
-    for word in words(jieba, normalized) {
+    let words = words(jieba, normalized).into_iter().flat_map(|word| {
+        let guessed = word.chars().filter(|c| is_cjk(*c)).count() > 1
+            && !question::is_dictionary_word(word)
+            && !in_corpus(word);
+        if guessed {
+            jieba
+                .cut(word, false)
+                .into_iter()
+                .map(|t| t.word)
+                .filter(|w| is_word(w))
+                .collect()
+        } else {
+            vec![word]
+        }
+    });
+    for word in words {
         if ASKS_FOR.contains(&word) {
             after_question_word = true;
             previous = None;
@@ -508,7 +530,11 @@ mod tests {
 
     #[test]
     fn question_terms_drop_question_words_and_weaken_asked_kind() {
-        let t = question_terms(jieba(), &normalize("高市早苗送给特朗普什么礼物？"));
+        let t = question_terms(
+            jieba(),
+            &normalize("高市早苗送给特朗普什么礼物？"),
+            &|_| false,
+        );
         let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
         assert!(!texts.contains(&"什么"), "{texts:?}");
         let gift = t.iter().find(|t| t.text == "礼物").expect("礼物 kept");
@@ -528,7 +554,11 @@ mod tests {
 
     #[test]
     fn adjacent_content_words_are_linked() {
-        let t = question_terms(jieba(), &normalize("高市早苗送给特朗普什么礼物？"));
+        let t = question_terms(
+            jieba(),
+            &normalize("高市早苗送给特朗普什么礼物？"),
+            &|_| false,
+        );
         let second = &t[1];
         assert_eq!(t[0].follows, None);
         assert_eq!(second.follows.as_deref(), Some(t[0].text.as_str()));
@@ -578,7 +608,7 @@ mod tests {
             let n = normalize(q);
             let _ = words(jieba(), &n);
             let _ = grams(&n);
-            let _ = question_terms(jieba(), &n);
+            let _ = question_terms(jieba(), &n, &|_| false);
             let _ = detect_script(q);
         }
     }

@@ -102,6 +102,11 @@ fn dictionary() -> &'static HashMap<&'static str, Entry> {
     })
 }
 
+/// True when `word` is in the segmentation dictionary.
+pub(crate) fn is_dictionary_word(word: &str) -> bool {
+    dictionary().contains_key(word)
+}
+
 /// Sum of the frequencies of jieba's full dictionary (the general corpus it was counted on).
 const TOTAL_FREQUENCY: f32 = 60_101_964.0;
 /// Frequency assumed for a word the (small) dictionary lacks: rarer than any word it keeps.
@@ -450,6 +455,7 @@ mod tests {
         // Latin entries only replace whole words; single Chinese characters only as written.
         assert_eq!(standardize("cups"), "cups");
         assert_eq!(standardize("关系"), "关系");
+        assert_eq!(standardize("中日關係"), "中日關係");
     }
 
     #[test]

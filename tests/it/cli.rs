@@ -147,7 +147,7 @@ fn environment_overrides_the_config_file() {
     let default = ask(&[]);
     assert_eq!(default["answered"], true);
     assert!(default["coverage"].as_f64().unwrap() < 0.9, "{default}");
-    let strict = ask(&[("SUMMIT_QA_ANSWER__MIN_COVERAGE", "0.9")]);
+    let strict = ask(&[("SUMMIT_QA_ANSWER__MIN_CONFIDENCE", "0.9")]);
     assert_eq!(strict["answered"], false, "{strict}");
 }
 
