@@ -59,8 +59,8 @@ pub struct Answer {
     pub truncated: bool,
     /// Share of the question's weighted terms found by the best passage (0–1).
     pub coverage: f32,
-    /// Confidence that the best passage answers the question (0–1); refused below the
-    /// configured threshold.
+    /// Confidence that the most convincing passage answers the question (0–1); refused below
+    /// the configured threshold.
     pub confidence: f32,
     /// Further strong passages not listed in `citations`, best first (for "more sources").
     pub more: Vec<PassageRef>,
@@ -105,7 +105,11 @@ pub fn compose(
         citations: Vec::new(),
         truncated: false,
         coverage: retrieval.hits.first().map_or(0.0, |h| h.coverage),
-        confidence: retrieval.hits.first().map_or(0.0, |h| h.confidence),
+        confidence: retrieval
+            .hits
+            .iter()
+            .map(|h| h.confidence)
+            .fold(0.0, f32::max),
         more: Vec::new(),
     };
     let strong: Vec<&Scored> = retrieval

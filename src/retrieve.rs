@@ -291,6 +291,7 @@ impl Retriever {
                 text: t.source,
                 forms: t.forms,
                 follows: None,
+                asked: t.asked_kind,
             });
         }
         terms
@@ -320,6 +321,7 @@ impl Retriever {
         let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
         Prepared {
             weight: term.weight,
+            asked: term.asked,
             info: term.info,
             query_weight: if completes.is_some() {
                 NAME_PART_WEIGHT
@@ -385,7 +387,8 @@ impl Retriever {
     fn coverage(&self, terms: &[Prepared], unit: usize, offers: bool) -> (f32, f32) {
         let paragraph = self.units[unit].paragraph;
         let credit: Vec<f32> = terms.iter().map(|t| t.credit(unit, paragraph)).collect();
-        let (mut found, mut total, mut strict_total) = (0.0, 0.0, 0.0);
+        let (mut found, mut total) = (0.0, 0.0);
+        let (mut strict_found, mut strict_total) = (0.0, 0.0);
         for (i, term) in terms.iter().enumerate() {
             let c = term
                 .completes
@@ -393,17 +396,26 @@ impl Retriever {
             let w = term.weight * term.info;
             total += w;
             found += w * c;
-            strict_total += if term.is_absent() {
-                w * ABSENT_FACTOR
+            // What was asked for counts fully: 什么音乐 is not answered by a sentence that
+            // merely names the person.
+            let strict = if term.asked {
+                w / text::ASKED_KIND_WEIGHT
             } else {
                 w
             };
+            let strict = if term.is_absent() {
+                strict * ABSENT_FACTOR
+            } else {
+                strict
+            };
+            strict_total += strict;
+            strict_found += strict * c;
         }
         if total == 0.0 {
             return (0.0, 0.0);
         }
         let fit = if offers { 1.0 } else { MISFIT_FACTOR };
-        (found / total, fit * found / strict_total)
+        (found / total, fit * strict_found / strict_total)
     }
 
     fn occurs(&self, text: &str) -> bool {
@@ -484,6 +496,8 @@ struct Prepared {
     weight: f32,
     /// Informativeness in everyday language.
     info: f32,
+    /// Names the kind of answer asked for.
+    asked: bool,
     /// Weight factor in the BM25 query.
     query_weight: f32,
     /// Forms the corpus has.

@@ -303,6 +303,9 @@ pub struct Term {
     /// The content word written right before it, if any (高市 for 早苗 in 高市早苗): lets a
     /// match of one part of a split name count for the other.
     pub follows: Option<String>,
+    /// True when it names the kind of answer asked for (礼物 in 什么礼物): weak evidence for
+    /// ranking, but what the answer must offer.
+    pub asked: bool,
 }
 
 /// Weight of a noun that names the asked-for kind (礼物 in 什么礼物).
@@ -349,12 +352,12 @@ pub fn question_terms(
             previous = None;
             continue;
         }
-        let kind_weight = if after_question_word {
+        let after_question_word_before = after_question_word;
+        let weight = if after_question_word {
             ASKED_KIND_WEIGHT
         } else {
             1.0
         };
-        let weight = kind_weight;
         after_question_word = false;
         let follows = previous.replace(word).map(str::to_string);
         match terms.iter_mut().find(|t| t.text == word) {
@@ -366,6 +369,7 @@ pub fn question_terms(
                 exact_forms: 1,
                 weight,
                 follows,
+                asked: after_question_word_before,
             }),
         }
     }
@@ -533,7 +537,7 @@ mod tests {
         let t = question_terms(
             jieba(),
             &normalize("高市早苗送给特朗普什么礼物？"),
-            &|_| false,
+            &|w| "高市早苗赠送特朗普".contains(w),
         );
         let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
         assert!(!texts.contains(&"什么"), "{texts:?}");
@@ -542,6 +546,15 @@ mod tests {
         assert!(t
             .iter()
             .any(|t| t.text.contains("特朗普") && t.weight == 1.0));
+    }
+
+    #[test]
+    fn guessed_words_the_corpus_lacks_are_cut_by_the_dictionary() {
+        let q = normalize("特朗普一到东京先见的谁？");
+        let guessed = question_terms(jieba(), &q, &|_| false);
+        let texts: Vec<_> = guessed.iter().map(|t| t.text.as_str()).collect();
+        assert!(!texts.contains(&"一到"), "{texts:?}");
+        assert!(texts.contains(&"东京"), "{texts:?}");
     }
 
     #[test]

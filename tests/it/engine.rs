@@ -262,3 +262,54 @@ fn further_passages_are_strong_and_not_already_cited() {
     let refused = engine.ask("明天东京天气怎么样？", None).unwrap();
     assert!(refused.more.is_empty(), "a refusal offers nothing more");
 }
+
+#[test]
+fn colloquial_topic_question_quotes_the_rare_earth_passages() {
+    let a = engine().ask("稀土那块说了什么", None).unwrap();
+    assert!(a.answered, "refused: confidence {}", a.confidence);
+    assert!(fold(&a.text()).contains("稀土"), "{}", a.text());
+    assert!(
+        a.citations.iter().all(|c| !c.text.is_empty()),
+        "every quote is cited"
+    );
+}
+
+#[test]
+fn who_is_questions_get_the_sentence_that_introduces_the_person() {
+    let a = engine().ask("高市早苗是谁？", None).unwrap();
+    assert!(a.answered);
+    assert!(fold(&a.text()).contains("首相"), "{}", a.text());
+    let b = engine().ask("Who is Bessent?", None).unwrap();
+    assert!(b.answered);
+    assert!(b.text().contains("财长"), "{}", b.text());
+    let c = engine().ask("華爾茲係邊個？", None).unwrap();
+    assert!(fold(&c.text()).contains("国家安全事务助理"), "{}", c.text());
+}
+
+#[test]
+fn everyday_off_topic_questions_are_refused() {
+    for q in [
+        "今天北京天气怎么样？",
+        "梅西现在效力于哪个俱乐部？",
+        "did melania come on the trip?",
+    ] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(!a.answered, "{q} answered: {}", a.text());
+        assert!(a.citations.is_empty());
+    }
+}
+
+#[test]
+fn a_topic_question_quotes_both_articles_when_both_speak_of_it() {
+    let a = engine().ask("说说稀土", None).unwrap();
+    assert!(a.answered);
+    let quoted: Vec<&str> = a
+        .quotes
+        .iter()
+        .map(|q| a.citations[q.citation - 1].article.as_str())
+        .collect();
+    assert!(
+        quoted.contains(&SIMPLIFIED_ARTICLE) && quoted.contains(&TRADITIONAL_ARTICLE),
+        "{quoted:?}"
+    );
+}
