@@ -1,4 +1,5 @@
-//! Speed of the engine on the dev questions: one question end to end (retrieval + answer),
+//! Speed of the engine on the dev and colloquial questions: one question end to end (retrieval
+//! + answer),
 //! and the start-up cost (jieba dictionary, corpus, index, bridge).
 //! Run: cargo bench --bench answer
 
@@ -9,9 +10,14 @@ use summit_qa::config::AnswerConfig;
 use summit_qa::Engine;
 
 const DEV: &str = include_str!("../tests/fixtures/dev.jsonl");
+const COLLOQUIAL: &str = include_str!("../tests/fixtures/dev_colloquial.jsonl");
 
 fn questions() -> Vec<String> {
-    DEV.lines()
+    questions_of(DEV)
+}
+
+fn questions_of(set: &str) -> Vec<String> {
+    set.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("dev.jsonl is JSONL");
@@ -35,6 +41,15 @@ fn answer(c: &mut Criterion) {
         b.iter(|| {
             let q = &questions[i % questions.len()];
             i += 1;
+            engine.ask(q, None).unwrap()
+        })
+    });
+    let colloquial = questions_of(COLLOQUIAL);
+    let mut j = 0;
+    c.bench_function("ask/one colloquial question (round robin)", |b| {
+        b.iter(|| {
+            let q = &colloquial[j % colloquial.len()];
+            j += 1;
             engine.ask(q, None).unwrap()
         })
     });

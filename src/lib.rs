@@ -6,10 +6,11 @@
 //! - [`error`]: the library's one error type.
 //! - [`corpus`]: article files + `articles.toml` → articles split into bylines, headings,
 //!   captions, credits and body paragraphs (only body text is ever cited).
-//! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams.
+//! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams;
+//!   how people ask: colloquial/regional forms, everyday word weights, question kinds.
 //! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
 //! - [`index`]: tantivy schema, named analyzers, in-memory index, long-lived reader.
-//! - [`retrieve`]: question (+ context) → scored sentences with coverage.
+//! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence.
 //! - [`answer`]: scored sentences → short verbatim answer with citations, or a refusal.
 //! - [`engine`]: the above wired together behind `Engine::ask`.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
