@@ -1,5 +1,5 @@
 //! Speed of the engine on the dev and colloquial questions: one question end to end (retrieval
-//! + answer),
+//! and answer),
 //! and the start-up cost (jieba dictionary, corpus, index, bridge).
 //! Run: cargo bench --bench answer
 

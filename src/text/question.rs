@@ -33,10 +33,7 @@ fn table() -> &'static Table {
             }
         }
         let (patterns, replacements): (Vec<String>, Vec<String>) = entries.into_iter().unzip();
-        let latin = patterns
-            .iter()
-            .map(|p| p.chars().all(|c| c.is_ascii()))
-            .collect();
+        let latin = patterns.iter().map(|p| p.is_ascii()).collect();
         Table {
             matcher: AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
