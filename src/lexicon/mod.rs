@@ -305,8 +305,9 @@ impl Bridge {
     }
 
     /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
-    /// present" → 赠送 "to present as a gift"), for a Chinese word the corpus does not
-    /// contain; a Latin corpus word found among the glosses (北约 "NATO" → nato) counts too.
+    /// present" → 赠送 "to present as a gift"), or one and a character (应付 → 应对), for a
+    /// Chinese word the corpus does not contain; a Latin corpus word found among the glosses
+    /// (北约 "NATO" → nato) counts too.
     pub fn synonyms(&self, lexicon: &Lexicon, word: &str) -> Vec<String> {
         let mine: HashSet<String> = lexicon
             .glosses(word)
@@ -332,14 +333,20 @@ impl Bridge {
                 *shared.entry(candidate).or_default() += 1;
             }
         }
+        let shares_a_character = |c: &str| {
+            c.chars().count() > 1 && c.chars().any(|ch| text::is_cjk(ch) && word.contains(ch))
+        };
         let mut best: Vec<(&str, f32)> = shared
             .into_iter()
-            .filter(|(_, n)| *n >= 2)
             .map(|(c, n)| {
                 let theirs = self.stems_of.get(c).map_or(0, HashSet::len);
-                (c, n as f32 / mine.len().max(theirs) as f32)
+                (c, n, n as f32 / mine.len().max(theirs) as f32)
             })
-            .filter(|(_, overlap)| *overlap >= MIN_SYNONYM_OVERLAP)
+            .filter(|&(c, n, overlap)| {
+                (n >= 2 && overlap >= MIN_SYNONYM_OVERLAP)
+                    || (shares_a_character(c) && overlap >= MIN_KIN_OVERLAP)
+            })
+            .map(|(c, _, overlap)| (c, overlap))
             .collect();
         best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         found.extend(best.into_iter().take(3).map(|(w, _)| w.to_string()));
@@ -349,6 +356,10 @@ impl Bridge {
 
 /// Share of gloss words two words must have in common to count as synonyms.
 const MIN_SYNONYM_OVERLAP: f32 = 0.6;
+/// The same for two words that also share a character (应付 "to deal with" ~ 应对 "to deal
+/// with; to handle", 没法 "unable" ~ 无法 "unable"): form and meaning agree, so less overlap
+/// of glosses is needed.
+const MIN_KIN_OVERLAP: f32 = 0.2;
 
 /// Words that fill glosses without meaning ("sb", "sth", "etc").
 const GLOSS_NOISE: &[&str] = &[
