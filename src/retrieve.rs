@@ -75,6 +75,9 @@ const ABSENT_FACTOR: f32 = 2.0;
 const ABSENT_INFO: f32 = 0.5;
 /// Confidence factor when the best sentence lacks what was asked (no number for 多少).
 const MISFIT_FACTOR: f32 = 0.85;
+/// Confidence factor when the question asks for a kind of thing the corpus never names
+/// (什么牌子 where no brand is named anywhere): a near-miss.
+const UNNAMED_KIND_FACTOR: f32 = 0.6;
 
 struct UnitText {
     at: Location,
@@ -383,7 +386,8 @@ impl Retriever {
     /// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
     /// Returns the coverage and the confidence: the same share with every informative word
     /// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
-    /// lowered when the sentence does not offer what the question asks for.
+    /// lowered when the sentence does not offer what the question asks for — a number for 多少,
+    /// or anything at all of a kind the corpus never names (什么牌子 where no brand is named).
     fn coverage(&self, terms: &[Prepared], unit: usize, offers: bool) -> (f32, f32) {
         let paragraph = self.units[unit].paragraph;
         let credit: Vec<f32> = terms.iter().map(|t| t.credit(unit, paragraph)).collect();
@@ -414,7 +418,12 @@ impl Retriever {
         if total == 0.0 {
             return (0.0, 0.0);
         }
-        let fit = if offers { 1.0 } else { MISFIT_FACTOR };
+        let unnamed_kind = terms.iter().any(|t| t.asked && t.is_absent());
+        let fit = match (offers, unnamed_kind) {
+            (_, true) => UNNAMED_KIND_FACTOR,
+            (false, false) => MISFIT_FACTOR,
+            (true, false) => 1.0,
+        };
         (found / total, fit * strict_found / strict_total)
     }
 

@@ -2,7 +2,8 @@
 //! Traditional → Simplified, lowercase Latin), script detection, word segmentation with jieba
 //! and character n-grams. Pure functions; the jieba dictionary is loaded once by the caller.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use jieba_rs::Jieba;
 use unicode_normalization::UnicodeNormalization;
@@ -12,8 +13,7 @@ use crate::corpus::Script;
 mod question;
 
 pub use question::{
-    background_weight, enumerates, is_frame_word, is_function_word, kind, reasons, standardize,
-    Kind,
+    background_weight, enumerates, is_function_word, kind, reasons, standardize, Kind,
 };
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
@@ -277,13 +277,21 @@ const ASKS_FOR: &[&str] = &[
 
 /// Measure words skipped between a question word and the noun it asks about (哪 艘 航母).
 const MEASURE_WORDS: &[&str] = &[
-    "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国",
+    "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国", "间", "款", "条", "只",
 ];
 
 /// True for words that carry no evidence: function words, question words and the words that
 /// frame a question (说说, 那块, stuff).
 pub fn is_stop_word(word: &str) -> bool {
-    STOP_WORDS.contains(&word) || is_frame_word(word)
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        STOP_WORDS
+            .iter()
+            .chain(question::FRAME_WORDS)
+            .copied()
+            .collect()
+    })
+    .contains(word)
 }
 
 /// A content word of a question with its weight.
@@ -489,7 +497,6 @@ pub fn load_jieba<'a>(extra: impl IntoIterator<Item = &'a str>) -> Arc<Jieba> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::OnceLock;
 
     fn jieba() -> &'static Jieba {
         static J: OnceLock<Arc<Jieba>> = OnceLock::new();

@@ -146,7 +146,7 @@ pub fn is_function_word(word: &str) -> bool {
 /// Words that frame a question without naming its subject, in standard form: verbs of
 /// telling and asking (说说, 展开讲讲), vague nouns (那块, 情况), hedges (听说, 到底), and
 /// their casual English equivalents (stuff, anything, again).
-const FRAME_WORDS: &[&str] = &[
+pub(crate) const FRAME_WORDS: &[&str] = &[
     "说说",
     "讲讲",
     "谈谈",
@@ -286,11 +286,6 @@ const FRAME_WORDS: &[&str] = &[
     "someone",
     "somebody",
 ];
-
-/// True for words that frame a question without naming its subject.
-pub fn is_frame_word(word: &str) -> bool {
-    FRAME_WORDS.contains(&word)
-}
 
 /// What a question's form asks for, beyond its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
