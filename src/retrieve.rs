@@ -267,10 +267,15 @@ impl Retriever {
         let mut terms: Vec<Term> =
             text::question_terms(&self.jieba, normalized, &|w| self.occurs(w))
                 .into_iter()
+                // Latin words are the English path's; a hyphenated one (cvn-73) stays when
+                // the corpus has it as written.
                 .filter(|t| {
-                    !t.text
+                    let latin = t
+                        .text
                         .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '\'')
+                        .all(|c| c.is_ascii_alphanumeric() || c == '\'');
+                    let compound = t.text.chars().all(|c| c.is_ascii() && c != ' ');
+                    !latin && (!compound || self.occurs(&t.text))
                 })
                 .collect();
         for term in &mut terms {
