@@ -33,11 +33,19 @@ pub struct TelegramConfig {
     pub token: Secret,
     /// Questions one user may ask per minute.
     pub questions_per_minute: u32,
+    /// Inline queries one user may send per minute (clients send one per keystroke).
+    pub inline_queries_per_minute: u32,
+    /// Button presses one user may make per minute.
+    pub button_presses_per_minute: u32,
+    /// Long polling: how long one getUpdates call waits for updates, in seconds.
+    pub poll_timeout_seconds: u32,
+    /// Long polling: delete a webhook found registered for this token (off: refuse to start).
+    pub replace_webhook: bool,
     /// How long Telegram may cache inline results, in seconds.
     pub inline_cache_seconds: u32,
     /// Public HTTPS URL for webhook mode; empty for long polling.
     pub webhook_url: String,
-    /// Secret Telegram sends with every webhook request; empty for a random one per start.
+    /// Secret Telegram sends with every webhook request; required in webhook mode.
     pub webhook_secret: Secret,
 }
 
@@ -106,6 +114,10 @@ impl Default for TelegramConfig {
         TelegramConfig {
             token: Secret::default(),
             questions_per_minute: 10,
+            inline_queries_per_minute: 30,
+            button_presses_per_minute: 30,
+            poll_timeout_seconds: 30,
+            replace_webhook: false,
             inline_cache_seconds: 300,
             webhook_url: String::new(),
             webhook_secret: Secret::default(),
@@ -210,12 +222,25 @@ impl Config {
             ));
         }
         let t = &self.telegram;
-        if t.questions_per_minute == 0 {
+        if t.questions_per_minute == 0
+            || t.inline_queries_per_minute == 0
+            || t.button_presses_per_minute == 0
+        {
             return Err(Error::Config(
-                "telegram.questions_per_minute must be at least 1".into(),
+                "telegram.questions_per_minute, inline_queries_per_minute and button_presses_per_minute must be at least 1".into(),
+            ));
+        }
+        if !(1..=50).contains(&t.poll_timeout_seconds) {
+            return Err(Error::Config(
+                "telegram.poll_timeout_seconds must be between 1 and 50 (Telegram holds getUpdates at most 50 s)".into(),
             ));
         }
         if let Some(url) = self.webhook_url()? {
+            if t.webhook_secret.expose().is_none() {
+                return Err(Error::Config(
+                    "webhook mode needs telegram.webhook_secret (SUMMIT_QA_TELEGRAM__WEBHOOK_SECRET): choose 1–256 characters of A–Z, a–z, 0–9, _ and -, and give every replica the same one".into(),
+                ));
+            }
             if url.scheme() != "https" {
                 return Err(Error::Config(format!(
                     "telegram.webhook_url must be an https:// URL (Telegram only calls HTTPS webhooks), got {url}"

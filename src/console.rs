@@ -2,9 +2,9 @@
 
 use std::io::{BufRead, Write};
 
+use crate::conversation;
 use crate::engine::Engine;
 use crate::render;
-use crate::text;
 
 const GREETING: &str = "summit-qa — 关于 2025-10-28 特朗普与高市早苗东京会谈的问答。\n\
 直接输入问题（简体、繁體或 English 均可）；/sources 列出文章，/quit 退出。";
@@ -27,11 +27,11 @@ pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> std:
             _ => {
                 let context = previous
                     .as_deref()
-                    .filter(|_| text::is_elliptical(question));
+                    .filter(|_| conversation::is_follow_up(question));
                 match engine.ask(question, context) {
                     Ok(answer) => {
                         writeln!(output, "{}\n", render::console(&answer, engine.articles()))?;
-                        previous = answer.answered.then(|| question.to_string());
+                        previous = conversation::remembers(&answer).then(|| question.to_string());
                     }
                     Err(e) => writeln!(output, "{e}\n")?,
                 }

@@ -36,16 +36,6 @@ pub enum Error {
     /// The question cannot be answered as given.
     #[error("{0}")]
     Question(String),
-    /// The Telegram Bot API refused or could not be reached while starting the bot.
-    #[error("Telegram: {0}")]
-    Telegram(String),
-    /// The HTTP endpoint cannot listen on its address.
-    #[error("cannot listen on {addr}: {source} (set http.listen or SUMMIT_QA_HTTP__LISTEN)")]
-    Listen {
-        addr: std::net::SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
     /// The search index failed.
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),

@@ -15,6 +15,7 @@
 //! - [`engine`]: the above wired together behind `Engine::ask`.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
 //!   labels in the asker's script.
+//! - [`conversation`]: the follow-up rule every transport shares.
 //! - [`console`]: the interactive `chat` transport.
 //! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
 //! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, polling or
@@ -23,6 +24,7 @@
 pub mod answer;
 pub mod config;
 pub mod console;
+pub mod conversation;
 pub mod corpus;
 pub mod engine;
 pub mod error;

@@ -190,15 +190,22 @@ fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::
         return Ok(ExitCode::from(EXIT_SETUP));
     };
     let settings = telegram::Settings::from_config(config)?;
-    let mut bot = teloxide::Bot::new(token.clone());
-    if let Some(url) = api_url {
-        bot = bot.set_api_url(url);
-    }
+    let bot = telegram::bot(&token, api_url, settings.poll_timeout);
     let runtime = tokio::runtime::Runtime::new()?;
     let engine = std::sync::Arc::new(engine);
     let ops = ops::Ops::default();
+    let listen = config.http.listen;
     runtime
-        .block_on(telegram::run(bot, engine, settings, ops, shutdown_signal()))
+        .block_on(async {
+            let http = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {listen}: {e} (set http.listen or SUMMIT_QA_HTTP__LISTEN)"
+                )
+            })?;
+            telegram::run(bot, engine, settings, ops, http, shutdown_signal())
+                .await
+                .map_err(anyhow::Error::from)
+        })
         // teloxide hides the token in network errors; this is a second guard.
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace(&token, "<token>")))?;
     Ok(ExitCode::SUCCESS)

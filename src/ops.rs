@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
@@ -43,7 +44,15 @@ pub struct Metrics {
     latency: Histogram,
     api_errors: Family<ApiErrorLabels, Counter>,
     feedback: Family<VoteLabels, Counter>,
-    rate_limited: Counter,
+    rate_limited: Family<KindLabels, Counter>,
+    unconfirmed: Family<ApiErrorLabels, Counter>,
+    telegram_up: Gauge,
+    telegram_seen_up: AtomicBool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
 }
 
 impl Default for Metrics {
@@ -62,7 +71,9 @@ impl Metrics {
         let latency = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let api_errors = Family::<ApiErrorLabels, Counter>::default();
         let feedback = Family::<VoteLabels, Counter>::default();
-        let rate_limited = Counter::default();
+        let rate_limited = Family::<KindLabels, Counter>::default();
+        let unconfirmed = Family::<ApiErrorLabels, Counter>::default();
+        let telegram_up = Gauge::default();
         registry.register("questions", "Questions received", questions.clone());
         registry.register(
             "answers",
@@ -86,8 +97,18 @@ impl Metrics {
         );
         registry.register(
             "rate_limited",
-            "Questions dropped by the per-user rate limit",
+            "Requests dropped by a per-user limit (kind = question, inline, button)",
             rate_limited.clone(),
+        );
+        registry.register(
+            "telegram_unconfirmed",
+            "Bot API calls that may or may not have taken effect (5xx, timeout, unreadable answer) and were not repeated, by method and reason",
+            unconfirmed.clone(),
+        );
+        registry.register(
+            "telegram_reachable",
+            "1 when the last call to Telegram succeeded, 0 when it failed",
+            telegram_up.clone(),
         );
         Metrics {
             registry,
@@ -97,7 +118,29 @@ impl Metrics {
             api_errors,
             feedback,
             rate_limited,
+            unconfirmed,
+            telegram_up,
+            telegram_seen_up: AtomicBool::new(true),
         }
+    }
+
+    /// Records whether the last call to Telegram succeeded; logs each change.
+    pub fn telegram_reachable(&self, ok: bool) {
+        self.telegram_up.set(i64::from(ok));
+        if self.telegram_seen_up.swap(ok, Ordering::Relaxed) != ok {
+            if ok {
+                tracing::info!("Telegram reachable again");
+            } else {
+                tracing::warn!("Telegram not reachable; still answering what arrives");
+            }
+        }
+    }
+
+    /// Counts a call that may have taken effect and was deliberately not repeated.
+    pub fn unconfirmed(&self, method: &'static str, code: &'static str) {
+        self.unconfirmed
+            .get_or_create(&ApiErrorLabels { method, code })
+            .inc();
     }
 
     /// Counts one answered (or refused) question and how long it took.
@@ -129,9 +172,9 @@ impl Metrics {
         self.feedback.get_or_create(&VoteLabels { vote }).inc();
     }
 
-    /// Counts a question dropped by the rate limit.
-    pub fn rate_limited(&self) {
-        self.rate_limited.inc();
+    /// Counts a request dropped by a per-user limit (`question`, `inline`, `button`).
+    pub fn rate_limited(&self, kind: &'static str) {
+        self.rate_limited.get_or_create(&KindLabels { kind }).inc();
     }
 
     /// The metrics in the Prometheus (OpenMetrics) text format.
@@ -143,11 +186,13 @@ impl Metrics {
     }
 }
 
-/// What `/readyz` reports: ready once the engine is loaded and Telegram answered recently.
+/// What `/readyz` reports: "this process can answer" — the engine is loaded and the update
+/// listener is up. Whether Telegram answers is not readiness (in webhook mode an outage would
+/// pull every replica out of the load balancer at once); it is a metric and a log line.
 #[derive(Default)]
 pub struct Readiness {
     engine: AtomicBool,
-    telegram: AtomicBool,
+    listening: AtomicBool,
 }
 
 impl Readiness {
@@ -156,18 +201,18 @@ impl Readiness {
         self.engine.store(true, Ordering::Relaxed);
     }
 
-    /// Records whether the last call to Telegram succeeded.
-    pub fn telegram_reachable(&self, ok: bool) {
-        self.telegram.store(ok, Ordering::Relaxed);
+    /// Marks the update listener (polling or the webhook route) as up or stopped.
+    pub fn listening(&self, up: bool) {
+        self.listening.store(up, Ordering::Relaxed);
     }
 
-    /// Whether both hold, with a reason when not.
+    /// Whether this process can answer, with a reason when not.
     pub fn check(&self) -> Result<(), &'static str> {
         if !self.engine.load(Ordering::Relaxed) {
             return Err("index not loaded");
         }
-        if !self.telegram.load(Ordering::Relaxed) {
-            return Err("Telegram not reachable");
+        if !self.listening.load(Ordering::Relaxed) {
+            return Err("update listener not running");
         }
         Ok(())
     }
@@ -254,13 +299,17 @@ mod tests {
     }
 
     #[test]
-    fn ready_only_with_engine_and_telegram() {
+    fn ready_means_engine_loaded_and_listener_up_whatever_telegram_does() {
         let r = Readiness::default();
         assert_eq!(r.check(), Err("index not loaded"));
         r.engine_loaded();
-        assert_eq!(r.check(), Err("Telegram not reachable"));
-        r.telegram_reachable(true);
+        assert_eq!(r.check(), Err("update listener not running"));
+        r.listening(true);
         assert_eq!(r.check(), Ok(()));
+        let m = Metrics::new();
+        m.telegram_reachable(false);
+        assert_eq!(r.check(), Ok(()));
+        assert!(m.encode().contains("summit_qa_telegram_reachable 0"));
     }
 
     #[tokio::test]

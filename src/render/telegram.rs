@@ -100,7 +100,51 @@ fn source_segments(citations: &[Citation], l: &Labels) -> Vec<Segment> {
     segments
 }
 
-/// Length as Telegram counts it (UTF-16 code units).
+/// The text of a message rendered as Telegram HTML, without its tags and with its entities
+/// decoded: what is sent when Telegram refuses the HTML.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(['<', '&']) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if after.starts_with('<') {
+            match after.find('>') {
+                Some(end) => rest = &after[end + 1..],
+                None => {
+                    out.push_str(after);
+                    rest = "";
+                }
+            }
+            continue;
+        }
+        let entity = after.split(';').next().unwrap_or("");
+        let decoded = match entity {
+            "&lt" => Some('<'),
+            "&gt" => Some('>'),
+            "&amp" => Some('&'),
+            "&quot" => Some('"'),
+            _ => entity
+                .strip_prefix("&#")
+                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) if after.len() > entity.len() => {
+                out.push(c);
+                rest = &after[entity.len() + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Length of `text` as Telegram counts it (UTF-16 code units).
 pub fn telegram_len(text: &str) -> usize {
     text.encode_utf16().count()
 }
@@ -225,6 +269,15 @@ fn hard_split(text: &str, budget: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_drops_tags_and_decodes_entities() {
+        assert_eq!(
+            plain_text("<b>日本</b> &lt;5500&gt; &amp; &#8220;x&#8221; & 1"),
+            "日本 <5500> & \u{201c}x\u{201d} & 1"
+        );
+        assert_eq!(plain_text("<blockquote expandable>引用</blockquote>"), "引用");
+    }
     use crate::answer::{Citation, Quote};
     use crate::corpus::Script;
 

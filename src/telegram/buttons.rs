@@ -10,6 +10,9 @@ use crate::render::labels;
 
 /// Telegram's limit for callback data, in bytes.
 pub const DATA_LIMIT: usize = 64;
+/// Largest citation number a button may carry (answers list a handful): forged data with a
+/// larger one is rejected, so numbering from it can never overflow.
+pub const MAX_CITATION: usize = 1000;
 
 /// What a pressed button asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,8 +81,9 @@ impl Action {
         match kind {
             "m" => {
                 let (first, list) = rest.split_once(':')?;
+                let first: usize = first.parse().ok().filter(|f| *f <= MAX_CITATION)?;
                 Some(Action::More {
-                    first: first.parse().ok()?,
+                    first,
                     passages: refs(list)?,
                 })
             }
@@ -244,9 +248,44 @@ mod tests {
     fn foreign_or_broken_data_is_rejected() {
         for data in [
             "", "x", "hm:", "hm:1", "hm:4:", "hm:a.b", "hm:x:1.2", "hf:x:12", "hf:u:", "hf:u:<b>",
-            "hz:1.2", "xm:4:1.2", "m:4:1.2",
+            "hz:1.2", "xm:4:1.2", "m:4:1.2", "hm:18446744073709551615:1.2",
         ] {
             assert_eq!(Pressed::decode(data), None, "{data}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn encoded_actions_decode_to_themselves(
+            first in 0usize..=MAX_CITATION,
+            refs in proptest::collection::vec((0usize..100, 1usize..10_000), 1..4),
+            up: bool,
+        ) {
+            let passages: Vec<PassageRef> = refs.iter().map(|&(a, p)| at(a, p)).collect();
+            for action in [
+                Action::More { first, passages: passages.clone() },
+                Action::Full(passages.clone()),
+                Action::Vote { up, question: question_id(&format!("{first}")) },
+            ] {
+                let pressed = Pressed { script: Script::Hans, action };
+                let data = pressed.encode();
+                proptest::prop_assert!(data.len() <= DATA_LIMIT);
+                proptest::prop_assert_eq!(Pressed::decode(&data), Some(pressed));
+            }
+        }
+
+        #[test]
+        fn any_64_bytes_decode_without_panic_or_overflow(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=DATA_LIMIT),
+            text in "[htlx][mpf:0-9.,ud]{0,63}",
+        ) {
+            for data in [String::from_utf8_lossy(&bytes).into_owned(), text] {
+                if let Some(Pressed { action: Action::More { first, passages }, .. }) =
+                    Pressed::decode(&data)
+                {
+                    proptest::prop_assert!(first.checked_add(passages.len()).is_some());
+                }
+            }
         }
     }
 

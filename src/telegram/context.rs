@@ -2,9 +2,10 @@
 //! the bot's answer, or a short elliptical message right after one in a private chat) is asked
 //! with it. Behind a trait: in memory now, a shared store when several replicas run.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
 
 /// What a remembered question is attached to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -28,34 +29,44 @@ pub trait ContextStore: Send + Sync {
     fn recall(&self, key: &ContextKey) -> Option<String>;
 }
 
-/// An in-process store with a time to live.
+/// An in-process store with a time to live and a capacity (least recently used go first).
 pub struct MemoryContext {
-    ttl: Duration,
-    entries: Mutex<HashMap<ContextKey, (Instant, String)>>,
+    entries: Cache<ContextKey, Arc<str>>,
 }
 
+/// Questions remembered at once by default.
+pub const CONTEXT_CAPACITY: u64 = 100_000;
+
 impl MemoryContext {
-    /// Entries live for `ttl`.
-    pub fn new(ttl: Duration) -> MemoryContext {
+    /// Entries live for `ttl`; at most `capacity` are kept.
+    pub fn new(ttl: Duration, capacity: u64) -> MemoryContext {
         MemoryContext {
-            ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
         }
+    }
+
+    /// How many questions are remembered (after pending evictions).
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
 impl ContextStore for MemoryContext {
     fn remember(&self, key: ContextKey, question: &str) {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, (at, _)| now.duration_since(*at) < self.ttl);
-        entries.insert(key, (now, question.to_string()));
+        self.entries.insert(key, Arc::from(question));
     }
 
     fn recall(&self, key: &ContextKey) -> Option<String> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, question) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| question.clone())
+        self.entries.get(key).map(|q| q.to_string())
     }
 }
 
@@ -65,7 +76,7 @@ mod tests {
 
     #[test]
     fn remembers_until_the_ttl() {
-        let store = MemoryContext::new(Duration::from_millis(50));
+        let store = MemoryContext::new(Duration::from_millis(50), 10);
         let key = ContextKey::LastInChat(1);
         store.remember(key.clone(), "日本承诺对美国投资多少？");
         assert_eq!(

@@ -1,49 +1,56 @@
-//! Protection against repeats and floods: each update is handled once, and each user may
-//! ask a configured number of questions per minute (one polite notice, then silence).
+//! Protection against repeats and floods: each update is handled once, and each user may send
+//! a configured number of questions, inline queries or button presses per minute (one polite
+//! notice, then silence). Every structure here is a bounded cache with a time to live, so
+//! memory stays flat however many users come and go.
 
-use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use moka::sync::Cache;
 
-/// Remembers the most recent update ids, so an update delivered twice (a webhook retry, a
-/// restart before the offset was confirmed) is answered once.
+/// Remembers recent update ids, so an update delivered twice (a webhook retry, a restart
+/// before the offset was confirmed) is answered once.
 pub struct Seen {
-    recent: Mutex<(HashSet<u32>, VecDeque<u32>)>,
-    capacity: usize,
+    recent: Cache<u32, ()>,
 }
+
+/// How long an update id is remembered: Telegram redelivers within minutes, not hours.
+const SEEN_TTL: Duration = Duration::from_secs(60 * 60);
 
 impl Seen {
-    /// Remembers up to `capacity` update ids.
-    pub fn new(capacity: usize) -> Seen {
+    /// Remembers up to `capacity` update ids, each for an hour.
+    pub fn new(capacity: u64) -> Seen {
         Seen {
-            recent: Mutex::new((HashSet::new(), VecDeque::new())),
-            capacity,
+            recent: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(SEEN_TTL)
+                .build(),
         }
     }
 
-    /// True the first time `id` is seen.
+    /// True the first time `id` is seen (atomic: two deliveries racing get one `true`).
     pub fn first_time(&self, id: u32) -> bool {
-        let mut guard = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        let (set, order) = &mut *guard;
-        if !set.insert(id) {
-            return false;
-        }
-        order.push_back(id);
-        if order.len() > self.capacity {
-            if let Some(old) = order.pop_front() {
-                set.remove(&old);
-            }
-        }
-        true
+        self.recent.entry(id).or_insert(()).is_fresh()
+    }
+
+    /// How many ids are remembered (after pending evictions).
+    pub fn len(&self) -> u64 {
+        self.recent.run_pending_tasks();
+        self.recent.entry_count()
+    }
+
+    /// True when nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-/// What to do with a user's question.
+/// What to do with a user's request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Answer it.
+    /// Serve it.
     Answer,
     /// Over the limit for the first time: say so once.
     Notify,
@@ -51,40 +58,62 @@ pub enum Verdict {
     Silent,
 }
 
-/// A per-user question budget: `per_minute` questions, refilled evenly over the minute.
+/// A per-user budget: `per_minute` requests, refilled evenly over the minute.
 pub struct RateLimit {
-    limiter: DefaultKeyedRateLimiter<u64>,
-    notified: Mutex<HashSet<u64>>,
+    quota: Quota,
+    limiters: Cache<u64, Arc<DefaultDirectRateLimiter>>,
+    notified: Cache<u64, ()>,
 }
 
-/// Users tracked before idle ones are forgotten.
-const TRACKED_USERS: usize = 10_000;
+/// Users tracked at once by one limit; the least recently seen are forgotten first (a
+/// forgotten user starts again with a full budget, which only errs on the generous side).
+pub const TRACKED_USERS: u64 = 50_000;
+/// A user idle this long has a full budget again anyway, so is forgotten.
+const IDLE: Duration = Duration::from_secs(2 * 60);
 
 impl RateLimit {
-    /// `per_minute` questions per user (at least 1).
-    pub fn new(per_minute: u32) -> RateLimit {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
+    /// `per_minute` requests per user (at least 1), tracking up to `capacity` users.
+    pub fn new(per_minute: u32, capacity: u64) -> RateLimit {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         RateLimit {
-            limiter: RateLimiter::keyed(quota),
-            notified: Mutex::new(HashSet::new()),
+            quota: Quota::per_minute(per_minute),
+            limiters: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(IDLE)
+                .build(),
+            notified: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(IDLE)
+                .build(),
         }
     }
 
-    /// Takes one question from `user`'s budget.
+    /// Takes one request from `user`'s budget.
     pub fn check(&self, user: u64) -> Verdict {
-        if self.limiter.len() > TRACKED_USERS {
-            self.limiter.retain_recent();
-        }
-        let mut notified = self.notified.lock().unwrap_or_else(|e| e.into_inner());
-        if self.limiter.check_key(&user).is_ok() {
-            notified.remove(&user);
+        let limiter = self
+            .limiters
+            .get_with(user, || Arc::new(RateLimiter::direct(self.quota)));
+        if limiter.check().is_ok() {
+            self.notified.invalidate(&user);
             return Verdict::Answer;
         }
-        if notified.insert(user) {
+        if self.notified.entry(user).or_insert(()).is_fresh() {
             Verdict::Notify
         } else {
             Verdict::Silent
         }
+    }
+
+    /// How many users are tracked (after pending evictions).
+    pub fn len(&self) -> u64 {
+        self.limiters.run_pending_tasks();
+        self.notified.run_pending_tasks();
+        self.limiters.entry_count().max(self.notified.entry_count())
+    }
+
+    /// True when no user is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -94,18 +123,15 @@ mod tests {
 
     #[test]
     fn an_update_is_handled_once() {
-        let seen = Seen::new(2);
+        let seen = Seen::new(100);
         assert!(seen.first_time(1));
         assert!(!seen.first_time(1));
         assert!(seen.first_time(2));
-        assert!(seen.first_time(3));
-        // 1 was forgotten to keep memory bounded
-        assert!(seen.first_time(1));
     }
 
     #[test]
     fn over_the_limit_one_notice_then_silence() {
-        let limit = RateLimit::new(2);
+        let limit = RateLimit::new(2, 100);
         assert_eq!(limit.check(7), Verdict::Answer);
         assert_eq!(limit.check(7), Verdict::Answer);
         assert_eq!(limit.check(7), Verdict::Notify);

@@ -6,7 +6,7 @@ use teloxide::types::{
     ParseMode,
 };
 
-use super::no_preview;
+use super::handlers::no_preview;
 use crate::answer::Answer;
 use crate::corpus::Script;
 use crate::engine::Engine;

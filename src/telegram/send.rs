@@ -1,7 +1,10 @@
-//! Calling the Bot API reliably: 5xx answers and failed connections are retried with
-//! backoff (429 is retried by the Throttle adaptor), and every failure is counted by method
-//! and code.
+//! Calling the Bot API at most once per reply: a call is repeated only when Telegram surely
+//! did not act on it (the connection never carried it; 429 is retried by the Throttle
+//! adaptor). A 5xx, a timeout, a hung call or an unreadable answer may come after Telegram
+//! delivered the message, so it is logged, counted as unconfirmed and not repeated. Every
+//! failure is counted by method and code.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::errors::{ApiError, RequestError};
@@ -9,14 +12,27 @@ use teloxide::requests::{Output, Request};
 
 use crate::ops::Metrics;
 
-/// Attempts per call, the first included.
+/// Attempts per call, the first included (only calls that surely failed are repeated).
 const ATTEMPTS: u32 = 4;
 /// Wait before the first retry; doubled for each further one.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// A call not answered within this is abandoned (it may still take effect).
+pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
 
-/// Sends `request`, retrying only when Telegram cannot have acted on it: the connection
-/// failed, or the server answered 5xx / not with JSON. A timeout is not retried (the message
-/// may have been delivered, and a retry would send it twice).
+/// What a failed call tells about its effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Telegram cannot have acted (the connection failed before carrying the request):
+    /// sending again is safe.
+    None,
+    /// Telegram answered with a refusal (4xx): it did not act, and the same request would be
+    /// refused again.
+    Refused,
+    /// Telegram may have acted (5xx, timeout, hung, unreadable answer): not sent again.
+    Unknown,
+}
+
+/// Sends `request`, repeating it only when Telegram cannot have acted on it.
 pub async fn send<R>(
     request: R,
     method: &'static str,
@@ -28,37 +44,66 @@ where
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        let error = match request.send_ref().await {
-            Ok(output) => return Ok(output),
-            Err(error) => error,
+        let error = match tokio::time::timeout(CALL_DEADLINE, request.send_ref()).await {
+            Ok(Ok(output)) => {
+                metrics.telegram_reachable(true);
+                return Ok(output);
+            }
+            Ok(Err(error)) => error,
+            Err(_) => hung(),
         };
         let code = code(&error);
         metrics.api_error(method, code);
-        if attempt == ATTEMPTS || !retryable(&error) {
-            tracing::warn!(method, code, attempt, error = %error, "Telegram call failed");
-            return Err(error);
+        let effect = effect(&error);
+        if effect != Effect::Refused {
+            metrics.telegram_reachable(false);
         }
-        tracing::info!(
-            method,
-            code,
-            attempt,
-            ?backoff,
-            "Telegram call failed; retrying"
-        );
-        tokio::time::sleep(backoff).await;
-        backoff *= 2;
-        attempt += 1;
+        match effect {
+            Effect::None if attempt < ATTEMPTS => {
+                tracing::info!(method, code, attempt, ?backoff, "Telegram call did not go through; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            Effect::Unknown => {
+                metrics.unconfirmed(method, code);
+                tracing::warn!(method, code, error = %error, "Telegram call may have taken effect; not repeated (at most once)");
+                return Err(error);
+            }
+            _ => {
+                tracing::warn!(method, code, attempt, error = %error, "Telegram call failed");
+                return Err(error);
+            }
+        }
     }
 }
 
-/// True when the request certainly did not take effect and may be sent again.
-pub fn retryable(error: &RequestError) -> bool {
+/// The error of a call abandoned after [`CALL_DEADLINE`].
+fn hung() -> RequestError {
+    RequestError::Io(Arc::new(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer from Telegram within the call deadline",
+    )))
+}
+
+/// What `error` tells about whether Telegram acted on the request.
+pub fn effect(error: &RequestError) -> Effect {
     match error {
-        RequestError::Network(e) => e.is_connect(),
-        RequestError::InvalidJson { .. } => true,
-        RequestError::Api(ApiError::Unknown(description)) => is_server_error(description),
-        _ => false,
+        RequestError::Network(e) if e.is_connect() => Effect::None,
+        RequestError::Network(_) | RequestError::InvalidJson { .. } | RequestError::Io(_) => {
+            Effect::Unknown
+        }
+        RequestError::Api(ApiError::Unknown(description)) if is_server_error(description) => {
+            Effect::Unknown
+        }
+        _ => Effect::Refused,
     }
+}
+
+/// True for a 400 "can't parse entities": the HTML was refused, the same text as plain text
+/// would not be.
+pub fn is_bad_markup(error: &RequestError) -> bool {
+    matches!(error, RequestError::Api(ApiError::CantParseEntities(_)))
 }
 
 /// A short code for a failure, used as a metrics label (never user content).
@@ -70,6 +115,7 @@ pub fn code(error: &RequestError) -> &'static str {
         RequestError::Network(e) if e.is_timeout() => "timeout",
         RequestError::Network(_) => "network",
         RequestError::InvalidJson { .. } => "bad_response",
+        RequestError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => "hung",
         RequestError::Io(_) => "io",
     }
 }
@@ -108,14 +154,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_errors_are_retried_and_client_errors_are_not() {
+    fn only_calls_telegram_cannot_have_seen_are_repeated() {
         let bad_gateway = RequestError::Api(ApiError::Unknown("Bad Gateway".into()));
-        assert!(retryable(&bad_gateway));
+        assert_eq!(effect(&bad_gateway), Effect::Unknown);
         assert_eq!(code(&bad_gateway), "5xx");
-        assert!(!retryable(&RequestError::Api(ApiError::BotBlocked)));
+        assert_eq!(effect(&hung()), Effect::Unknown);
+        assert_eq!(code(&hung()), "hung");
+        assert_eq!(
+            effect(&RequestError::Api(ApiError::BotBlocked)),
+            Effect::Refused
+        );
         assert_eq!(code(&RequestError::Api(ApiError::BotBlocked)), "403");
         let parse = RequestError::Api(ApiError::CantParseEntities("x".into()));
-        assert!(!retryable(&parse));
+        assert_eq!(effect(&parse), Effect::Refused);
+        assert!(is_bad_markup(&parse));
         assert_eq!(code(&parse), "400");
         assert_eq!(
             code(&RequestError::Api(ApiError::TerminatedByOtherGetUpdates)),

@@ -1,0 +1,398 @@
+//! The update handler tree ([`schema`]) and its handlers: text messages (questions and
+//! commands), button presses and inline queries. Each update is handled once; each user is
+//! limited per kind of request; the engine runs on the blocking pool, never on the async workers.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{
+    InlineKeyboardButton, InlineKeyboardButtonKind, InlineKeyboardMarkup, LinkPreviewOptions, Me,
+    MessageId, ParseMode, ReplyParameters,
+};
+use teloxide::utils::command::BotCommands;
+use teloxide::utils::html;
+
+use super::buttons::{self, Action, Pressed};
+use super::context::{ContextKey, ContextStore, MemoryContext, CONTEXT_CAPACITY};
+use super::guard::{RateLimit, Seen, Verdict, TRACKED_USERS};
+use super::send::{is_bad_markup, send};
+use super::{inline, route, Command, Route, Settings, Throttled};
+use crate::answer::{Answer, Citation, PassageRef};
+use crate::conversation;
+use crate::engine::Engine;
+use crate::ops::Ops;
+use crate::render::{self, labels, telegram::MESSAGE_LIMIT};
+use crate::text;
+
+/// How long a question stays available as the context of a follow-up.
+const CONTEXT_TTL: Duration = Duration::from_secs(30 * 60);
+/// Update ids remembered to drop a repeated delivery.
+const REMEMBERED_UPDATES: u64 = 100_000;
+
+/// What every handler shares (passed through `deps!`).
+pub struct Shared {
+    engine: Arc<Engine>,
+    store: Arc<dyn ContextStore>,
+    ops: Ops,
+    questions: RateLimit,
+    inline_queries: RateLimit,
+    presses: RateLimit,
+    seen: Seen,
+    inline_cache_seconds: u32,
+}
+
+impl Shared {
+    /// The handlers' state for `engine` under `settings`, counting into `ops`.
+    pub fn new(engine: Arc<Engine>, settings: &Settings, ops: Ops) -> Shared {
+        Shared {
+            engine,
+            store: Arc::new(MemoryContext::new(CONTEXT_TTL, CONTEXT_CAPACITY)),
+            ops,
+            questions: RateLimit::new(settings.questions_per_minute, TRACKED_USERS),
+            inline_queries: RateLimit::new(settings.inline_queries_per_minute, TRACKED_USERS),
+            presses: RateLimit::new(settings.button_presses_per_minute, TRACKED_USERS),
+            seen: Seen::new(REMEMBERED_UPDATES),
+            inline_cache_seconds: settings.inline_cache_seconds,
+        }
+    }
+}
+
+/// The handler tree: a repeated update is dropped, then messages, inline queries and button
+/// presses go to their handlers. Needs `Arc<Shared>`, the bot and `Me` as dependencies.
+pub fn schema() -> UpdateHandler<teloxide::RequestError> {
+    dptree::entry()
+        .filter(|update: Update, shared: Arc<Shared>| shared.seen.first_time(update.id.0))
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_inline_query().endpoint(on_inline_query))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
+}
+
+async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
+    let Some(text) = msg.text() else {
+        return Ok(());
+    };
+    let replied = msg
+        .reply_to_message()
+        .filter(|m| m.from.as_ref().is_some_and(|u| u.id == me.id));
+    let private = msg.chat.is_private();
+    let (question, follow_up) = match route(text, private, me.username(), replied.is_some()) {
+        Route::Ignore => return Ok(()),
+        Route::Command(Command::Ask(q)) if !q.trim().is_empty() => (q, false),
+        Route::Command(command) => {
+            let reply = vec![command_text(&command, &app.engine)];
+            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+        }
+        Route::Question(q) => (q, true),
+    };
+    let user = msg.from.as_ref().map_or(msg.chat.id.0 as u64, |u| u.id.0);
+    match app.questions.check(user) {
+        Verdict::Answer => {}
+        Verdict::Notify => {
+            app.ops.metrics.rate_limited("question");
+            let notice = labels(text::detect_script(&question)).slow_down;
+            let reply = vec![html::escape(notice)];
+            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+        }
+        Verdict::Silent => {
+            app.ops.metrics.rate_limited("question");
+            return Ok(());
+        }
+    }
+    let chat = msg.chat.id.0;
+    let context = match replied {
+        _ if !follow_up => None,
+        Some(previous) => app.store.recall(&ContextKey::Message {
+            chat,
+            message: previous.id.0,
+        }),
+        None if private && conversation::is_follow_up(&question) => {
+            app.store.recall(&ContextKey::LastInChat(chat))
+        }
+        None => None,
+    };
+    let answer = ask(&app, &question, context).await;
+    let (parts, keyboard) = render_answer(&app, answer.as_ref());
+    let sent = reply_with(&bot, &msg, &app, parts, keyboard).await?;
+    if answer.as_ref().is_some_and(conversation::remembers) {
+        for id in sent {
+            let key = ContextKey::Message {
+                chat,
+                message: id.0,
+            };
+            app.store.remember(key, &question);
+        }
+        app.store.remember(ContextKey::LastInChat(chat), &question);
+    }
+    Ok(())
+}
+
+/// Sends `parts` as replies to `msg` (in its forum topic), the keyboard under the last one;
+/// returns the ids of the messages sent. A part whose HTML Telegram refuses (400 "can't
+/// parse entities") is sent once more as plain text rather than lost.
+async fn reply_with(
+    bot: &Throttled,
+    msg: &Message,
+    app: &Shared,
+    parts: Vec<String>,
+    keyboard: Option<InlineKeyboardMarkup>,
+) -> ResponseResult<Vec<MessageId>> {
+    let count = parts.len();
+    let mut sent = Vec::with_capacity(count);
+    for (i, part) in parts.into_iter().enumerate() {
+        let markup = keyboard.as_ref().filter(|_| i + 1 == count);
+        let html = reply(bot, msg, part.clone(), markup).parse_mode(ParseMode::Html);
+        let message = match send(html, "sendMessage", &app.ops.metrics).await {
+            Err(e) if is_bad_markup(&e) => {
+                tracing::warn!("Telegram refused the reply's HTML; sending it as plain text");
+                let plain = reply(bot, msg, render::telegram::plain_text(&part), markup);
+                send(plain, "sendMessage", &app.ops.metrics).await?
+            }
+            other => other?,
+        };
+        sent.push(message.id);
+    }
+    Ok(sent)
+}
+
+/// A reply to `msg` with `text`, in its forum topic, without link previews.
+fn reply(
+    bot: &Throttled,
+    msg: &Message,
+    text: String,
+    keyboard: Option<&InlineKeyboardMarkup>,
+) -> <Throttled as Requester>::SendMessage {
+    let mut request = bot
+        .send_message(msg.chat.id, text)
+        .link_preview_options(no_preview())
+        .reply_parameters(ReplyParameters::new(msg.id).allow_sending_without_reply());
+    // Forum topics only: in other groups a reply thread's id is not a valid target.
+    if let (true, Some(thread)) = (msg.is_topic_message, msg.thread_id) {
+        request = request.message_thread_id(thread);
+    }
+    if let Some(k) = keyboard {
+        request = request.reply_markup(k.clone());
+    }
+    request
+}
+
+/// Asks the engine on the blocking pool (a long question can take a millisecond of CPU),
+/// counting it in the metrics and logging it by id, never its text; `None` when the engine
+/// rejects the question (e.g. nothing left after cleaning).
+async fn ask(app: &Shared, question: &str, context: Option<String>) -> Option<Answer> {
+    let started = Instant::now();
+    let engine = app.engine.clone();
+    let q = question.to_string();
+    let follow_up = context.is_some();
+    let result = tokio::task::spawn_blocking(move || engine.ask(&q, context.as_deref())).await;
+    match result {
+        Ok(Ok(answer)) => {
+            let took = started.elapsed();
+            app.ops.metrics.answer(answer.answered, took);
+            tracing::info!(
+                question_id = %buttons::question_id(&answer.question),
+                answered = answer.answered,
+                confidence = answer.confidence,
+                took_us = took.as_micros() as u64,
+                follow_up,
+                "answered"
+            );
+            Some(answer)
+        }
+        Ok(Err(e)) => {
+            app.ops.metrics.answer_error();
+            tracing::info!(error = %e, "question rejected");
+            None
+        }
+        Err(e) => {
+            app.ops.metrics.answer_error();
+            tracing::error!(error = %e, "the engine failed on a question");
+            None
+        }
+    }
+}
+
+/// The answer as Telegram messages with its buttons, or the usage note when the engine
+/// rejected the question.
+fn render_answer(
+    app: &Shared,
+    answer: Option<&Answer>,
+) -> (Vec<String>, Option<InlineKeyboardMarkup>) {
+    let engine = &app.engine;
+    match answer {
+        Some(answer) => {
+            let parts = render::telegram::messages(answer, engine.articles(), MESSAGE_LIMIT);
+            (parts, Some(keyboard(answer, engine)))
+        }
+        None => {
+            let usage = command_text(&Command::Ask(String::new()), engine);
+            (vec![usage], None)
+        }
+    }
+}
+
+fn keyboard(answer: &Answer, engine: &Engine) -> InlineKeyboardMarkup {
+    let quoted: Vec<PassageRef> = answer
+        .citations
+        .iter()
+        .filter(|c| answer.quotes.iter().any(|q| q.citation == c.n))
+        .filter_map(|c| engine.locate(c))
+        .collect();
+    buttons::keyboard(
+        &quoted,
+        &answer.more,
+        answer.citations.len(),
+        &answer.question,
+        answer.script,
+    )
+}
+
+async fn on_inline_query(
+    bot: Throttled,
+    query: InlineQuery,
+    app: Arc<Shared>,
+) -> ResponseResult<()> {
+    let hint = || {
+        vec![inline::hint(inline::script_of_language(
+            query.from.language_code.as_deref(),
+        ))]
+    };
+    let results = if query.query.trim().is_empty() {
+        hint()
+    } else if app.inline_queries.check(query.from.id.0) != Verdict::Answer {
+        app.ops.metrics.rate_limited("inline");
+        Vec::new()
+    } else {
+        match ask(&app, &query.query, None).await {
+            Some(answer) => inline::results(&answer, &app.engine),
+            None => hint(),
+        }
+    };
+    let request = bot
+        .answer_inline_query(query.id, results)
+        .cache_time(app.inline_cache_seconds)
+        .is_personal(false);
+    send(request, "answerInlineQuery", &app.ops.metrics).await?;
+    Ok(())
+}
+
+async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> ResponseResult<()> {
+    let message = query.regular_message().cloned();
+    let pressed = query.data.as_deref().and_then(Pressed::decode);
+    let script = pressed.as_ref().map_or_else(
+        || inline::script_of_language(query.from.language_code.as_deref()),
+        |p| p.script,
+    );
+    let l = labels(script);
+    let (notice, parts) = if app.presses.check(query.from.id.0) != Verdict::Answer {
+        app.ops.metrics.rate_limited("button");
+        (Some(l.slow_down), Vec::new())
+    } else {
+        pressed_button(&bot, &app, pressed.map(|p| p.action), message.as_ref(), script).await
+    };
+    let mut ack = bot.answer_callback_query(query.id.clone());
+    if let Some(text) = notice {
+        ack = ack.text(text);
+    }
+    // A failed acknowledgement ("query is too old" after a restart or a slow answer) only
+    // leaves the button's spinner on a little longer: the passage is still sent.
+    if send(ack, "answerCallbackQuery", &app.ops.metrics)
+        .await
+        .is_err()
+    {
+        tracing::info!("button press not acknowledged; sending what it asked for anyway");
+    }
+    if let (Some(m), false) = (&message, parts.is_empty()) {
+        reply_with(&bot, m, &app, parts, None).await?;
+    }
+    Ok(())
+}
+
+/// What a button press shows: a notice for the acknowledgement and/or messages to send.
+async fn pressed_button(
+    bot: &Throttled,
+    app: &Shared,
+    action: Option<Action>,
+    message: Option<&Message>,
+    script: crate::corpus::Script,
+) -> (Option<&'static str>, Vec<String>) {
+    let l = labels(script);
+    let engine = &app.engine;
+    match (action, message) {
+        (Some(Action::Vote { up, question }), Some(m)) => {
+            app.ops.metrics.vote(up);
+            tracing::info!(question_id = %question, vote = if up { "up" } else { "down" }, "feedback");
+            remove_votes(bot, m, app).await;
+            (Some(l.thanks), Vec::new())
+        }
+        (Some(Action::More { first, passages }), Some(_)) => {
+            let citations: Vec<Citation> = passages
+                .iter()
+                .enumerate()
+                .filter_map(|(i, at)| engine.passage(*at, first.checked_add(i)?))
+                .collect();
+            let parts = render::telegram::sources(&citations, script, MESSAGE_LIMIT);
+            (parts.is_empty().then_some(l.stale), parts)
+        }
+        (Some(Action::Full(passages)), Some(_)) => {
+            let (citations, around): (Vec<Citation>, Vec<Vec<String>>) = passages
+                .iter()
+                .enumerate()
+                .filter_map(|(i, at)| Some((engine.passage(*at, i + 1)?, engine.around(*at))))
+                .unzip();
+            let parts = render::telegram::in_context(&citations, &around, script, MESSAGE_LIMIT);
+            (parts.is_empty().then_some(l.stale), parts)
+        }
+        _ => (Some(l.stale), Vec::new()),
+    }
+}
+
+/// Drops the 👍/👎 row under an answer once someone voted (one vote per answer).
+async fn remove_votes(bot: &Throttled, message: &Message, app: &Shared) {
+    let Some(markup) = message.reply_markup() else {
+        return;
+    };
+    let rows: Vec<Vec<InlineKeyboardButton>> = markup
+        .inline_keyboard
+        .iter()
+        .filter(|row| !row.iter().any(is_vote))
+        .cloned()
+        .collect();
+    let request = bot
+        .edit_message_reply_markup(message.chat.id, message.id)
+        .reply_markup(InlineKeyboardMarkup::new(rows));
+    let _ = send(request, "editMessageReplyMarkup", &app.ops.metrics).await;
+}
+
+fn is_vote(button: &InlineKeyboardButton) -> bool {
+    matches!(&button.kind, InlineKeyboardButtonKind::CallbackData(d)
+        if matches!(Pressed::decode(d), Some(Pressed { action: Action::Vote { .. }, .. })))
+}
+
+fn command_text(command: &Command, engine: &Engine) -> String {
+    use html::escape;
+    match command {
+        Command::Ask(_) => escape("用法 / Usage: /ask 日本承诺对美国投资多少？"),
+        Command::Start | Command::Help => escape(&format!(
+            "我回答关于 2025 年 10 月 28 日特朗普与高市早苗东京会谈的问题，引用文章原句并注明出处。\n\
+             I answer questions about the Trump–Takaichi summit, quoting the articles.\n\n\
+             例如 / e.g.:\n日本承诺对美国投资多少？\n美日稀土協議的內容是什麼？\nWhat gift did Takaichi give Trump?\n\n{}",
+            Command::descriptions()
+        )),
+        Command::Sources => escape(&crate::console::sources(engine)),
+        Command::About => escape(
+            "summit-qa: answers only from the indexed articles, offline; says so when they do not cover a question.",
+        ),
+    }
+}
+
+pub(crate) fn no_preview() -> LinkPreviewOptions {
+    LinkPreviewOptions {
+        is_disabled: true,
+        url: None,
+        prefer_small_media: false,
+        prefer_large_media: false,
+        show_above_text: false,
+    }
+}
