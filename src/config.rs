@@ -236,15 +236,15 @@ impl Config {
             ));
         }
         if let Some(url) = self.webhook_url()? {
-            if t.webhook_secret.expose().is_none() {
-                return Err(Error::Config(
-                    "webhook mode needs telegram.webhook_secret (SUMMIT_QA_TELEGRAM__WEBHOOK_SECRET): choose 1–256 characters of A–Z, a–z, 0–9, _ and -, and give every replica the same one".into(),
-                ));
-            }
             if url.scheme() != "https" {
                 return Err(Error::Config(format!(
                     "telegram.webhook_url must be an https:// URL (Telegram only calls HTTPS webhooks), got {url}"
                 )));
+            }
+            if t.webhook_secret.expose().is_none() {
+                return Err(Error::Config(
+                    "webhook mode needs telegram.webhook_secret (SUMMIT_QA_TELEGRAM__WEBHOOK_SECRET): choose 1–256 characters of A–Z, a–z, 0–9, _ and -, and give every replica the same one".into(),
+                ));
             }
         }
         if let Some(secret) = t.webhook_secret.expose() {
@@ -329,6 +329,11 @@ mod tests {
             "[telegram]\nwebhook_url = \"http://x.org/hook\"\n",
         );
         assert!(err.unwrap_err().to_string().contains("https"));
+        let err = load_text(
+            "c.toml",
+            "[telegram]\nwebhook_url = \"https://x.org/hook\"\n",
+        );
+        assert!(err.unwrap_err().to_string().contains("webhook_secret"));
         let err = load_text("c.toml", "[telegram]\nwebhook_secret = \"has space\"\n");
         assert!(err.unwrap_err().to_string().contains("webhook_secret"));
         let config = load_text(

@@ -276,7 +276,10 @@ mod tests {
             plain_text("<b>日本</b> &lt;5500&gt; &amp; &#8220;x&#8221; & 1"),
             "日本 <5500> & \u{201c}x\u{201d} & 1"
         );
-        assert_eq!(plain_text("<blockquote expandable>引用</blockquote>"), "引用");
+        assert_eq!(
+            plain_text("<blockquote expandable>引用</blockquote>"),
+            "引用"
+        );
     }
     use crate::answer::{Citation, Quote};
     use crate::corpus::Script;

@@ -247,8 +247,20 @@ mod tests {
     #[test]
     fn foreign_or_broken_data_is_rejected() {
         for data in [
-            "", "x", "hm:", "hm:1", "hm:4:", "hm:a.b", "hm:x:1.2", "hf:x:12", "hf:u:", "hf:u:<b>",
-            "hz:1.2", "xm:4:1.2", "m:4:1.2", "hm:18446744073709551615:1.2",
+            "",
+            "x",
+            "hm:",
+            "hm:1",
+            "hm:4:",
+            "hm:a.b",
+            "hm:x:1.2",
+            "hf:x:12",
+            "hf:u:",
+            "hf:u:<b>",
+            "hz:1.2",
+            "xm:4:1.2",
+            "m:4:1.2",
+            "hm:18446744073709551615:1.2",
         ] {
             assert_eq!(Pressed::decode(data), None, "{data}");
         }

@@ -289,7 +289,14 @@ async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> 
         app.ops.metrics.rate_limited("button");
         (Some(l.slow_down), Vec::new())
     } else {
-        pressed_button(&bot, &app, pressed.map(|p| p.action), message.as_ref(), script).await
+        pressed_button(
+            &bot,
+            &app,
+            pressed.map(|p| p.action),
+            message.as_ref(),
+            script,
+        )
+        .await
     };
     let mut ack = bot.answer_callback_query(query.id.clone());
     if let Some(text) = notice {

@@ -110,7 +110,12 @@ async fn refuse_to_take_a_webhook(
 
 /// A webhook URL for messages: scheme, host and path, never a query (which may hold a secret).
 fn redact(url: &url::Url) -> String {
-    format!("{}://{}{}", url.scheme(), url.host_str().unwrap_or(""), url.path())
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.path()
+    )
 }
 
 /// Registers the webhook (with its secret and the update kinds we handle) and returns the
@@ -142,8 +147,7 @@ async fn set_webhook(
     let local = http
         .local_addr()
         .map_err(|e| TransportError::Http(e.to_string()))?;
-    let options =
-        webhooks::Options::new(local, webhook.url.clone()).secret_token(secret.clone());
+    let options = webhooks::Options::new(local, webhook.url.clone()).secret_token(secret.clone());
     let request = bot
         .set_webhook(webhook.url.clone())
         .secret_token(secret)
@@ -208,9 +212,7 @@ fn serve_http(
     })
 }
 
-async fn finish(
-    http: tokio::task::JoinHandle<std::io::Result<()>>,
-) -> Result<(), TransportError> {
+async fn finish(http: tokio::task::JoinHandle<std::io::Result<()>>) -> Result<(), TransportError> {
     match http.await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(TransportError::Http(e.to_string())),

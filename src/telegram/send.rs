@@ -60,7 +60,13 @@ where
         }
         match effect {
             Effect::None if attempt < ATTEMPTS => {
-                tracing::info!(method, code, attempt, ?backoff, "Telegram call did not go through; retrying");
+                tracing::info!(
+                    method,
+                    code,
+                    attempt,
+                    ?backoff,
+                    "Telegram call did not go through; retrying"
+                );
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
                 attempt += 1;

@@ -1,5 +1,9 @@
 //! A fake Bot API server of our own on 127.0.0.1 (port 0) that hands out updates through
 //! getUpdates and records every call, and a helper running the bot against it. No network.
+//! It behaves like Telegram where it matters: getUpdates is a long poll (held until an update
+//! arrives or its `timeout` passes), and it can fail the ways Telegram does — 429 with
+//! retry_after, 502 before or after delivering, a call that hangs, HTML it cannot parse, a
+//! callback query too old to acknowledge, a webhook registered by another deployment.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -15,11 +19,12 @@ use summit_qa::config::{AnswerConfig, Secret};
 use summit_qa::ops::Ops;
 use summit_qa::telegram::{Settings, Webhook};
 use summit_qa::Engine;
-use teloxide::Bot;
 
 use crate::util::corpus_dir;
 
 pub const BOT_ID: u64 = 4242;
+/// The token the tests' bot uses; it must never appear in logs.
+pub const TOKEN: &str = "123456:TEST-token_abcdefghijklmnop";
 
 #[derive(Clone, Default)]
 pub struct Fake {
@@ -29,8 +34,18 @@ pub struct Fake {
     pub updates: Arc<Mutex<Vec<Value>>>,
     /// How many sendMessage calls still get 429 Too Many Requests (retry after 1 s).
     pub too_many: Arc<Mutex<u32>>,
-    /// How many sendMessage calls still get 502 Bad Gateway.
+    /// How many sendMessage calls still get 502 Bad Gateway (not delivered).
     pub bad_gateway: Arc<Mutex<u32>>,
+    /// How many sendMessage calls are delivered, then answered 502 (a proxy error after the fact).
+    pub deliver_then_fail: Arc<Mutex<u32>>,
+    /// How many sendMessage calls hang (no answer for a minute; not delivered).
+    pub hang: Arc<Mutex<u32>>,
+    /// How many HTML sendMessage calls get 400 "can't parse entities".
+    pub bad_markup: Arc<Mutex<u32>>,
+    /// How many answerCallbackQuery calls get 400 "query is too old".
+    pub stale_callbacks: Arc<Mutex<u32>>,
+    /// The webhook URL getWebhookInfo reports (empty: none).
+    pub webhook_url: Arc<Mutex<String>>,
     next_message_id: Arc<Mutex<i64>>,
 }
 
@@ -85,6 +100,30 @@ async fn api(
     // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
     let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
     let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&body));
+    if method == "answercallbackquery" && Fake::take(&fake.stale_callbacks) {
+        body["rejected"] = json!(400);
+        fake.calls.lock().unwrap().push((method, body));
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error_code": 400,
+                "description": "Bad Request: query is too old and response timeout expired or query ID is invalid"})),
+        );
+    }
+    if method == "sendmessage" && body["parse_mode"] == "HTML" && Fake::take(&fake.bad_markup) {
+        body["rejected"] = json!(400);
+        fake.calls.lock().unwrap().push((method, body));
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"ok": false, "error_code": 400,
+                "description": "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 0"})),
+        );
+    }
+    if method == "sendmessage" && Fake::take(&fake.hang) {
+        body["rejected"] = json!("hung");
+        fake.calls.lock().unwrap().push((method, body));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        return (StatusCode::GATEWAY_TIMEOUT, Json(json!({"ok": false})));
+    }
     if method == "sendmessage" {
         let refusal = if Fake::take(&fake.too_many) {
             Some((
@@ -109,6 +148,13 @@ async fn api(
         let mut next = fake.next_message_id.lock().unwrap();
         *next += 1;
         body["message_id"] = json!(1000 + *next);
+        if Fake::take(&fake.deliver_then_fail) {
+            fake.calls.lock().unwrap().push((method, body));
+            return (
+                StatusCode::BAD_GATEWAY,
+                Json(json!({"ok": false, "error_code": 502, "description": "Bad Gateway"})),
+            );
+        }
     }
     fake.calls
         .lock()
@@ -122,14 +168,20 @@ async fn api(
                           "has_main_web_app": false})
         }
         "getupdates" => {
-            let pending: Vec<Value> = std::mem::take(&mut *fake.updates.lock().unwrap());
-            if pending.is_empty() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
+            // A long poll, as Telegram does it: held until an update arrives or `timeout`
+            // seconds pass (0 or absent: answer at once).
+            let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0));
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                let pending: Vec<Value> = std::mem::take(&mut *fake.updates.lock().unwrap());
+                if !pending.is_empty() || tokio::time::Instant::now() >= deadline {
+                    break json!(pending);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            json!(pending)
         }
         "getwebhookinfo" => {
-            json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0})
+            json!({"url": *fake.webhook_url.lock().unwrap(), "has_custom_certificate": false, "pending_update_count": 0})
         }
         "sendmessage" | "editmessagereplymarkup" => bot_message(&body),
         _ => json!(true),
@@ -183,20 +235,14 @@ pub async fn spawn_fake() -> (Fake, String) {
     (fake, format!("http://{addr}"))
 }
 
-/// Settings for tests: polling, a generous rate limit, HTTP on a free local port.
+/// Settings for tests: the defaults (polling with a 30 s long poll), generous rate limits.
 pub fn settings() -> Settings {
     Settings {
         questions_per_minute: 100,
-        inline_cache_seconds: 300,
-        webhook: None,
-        listen: free_port(),
+        inline_queries_per_minute: 100,
+        button_presses_per_minute: 100,
+        ..Settings::default()
     }
-}
-
-/// A local address nobody listens on (yet).
-pub fn free_port() -> SocketAddr {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap()
 }
 
 /// Webhook settings with the given secret.
@@ -211,7 +257,7 @@ pub fn webhook(secret: &str) -> Option<Webhook> {
 pub struct RunningBot {
     pub listen: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<summit_qa::Result<()>>,
+    task: tokio::task::JoinHandle<Result<(), summit_qa::telegram::TransportError>>,
 }
 
 impl RunningBot {
@@ -220,10 +266,14 @@ impl RunningBot {
     }
 
     pub fn start_with(url: &str, engine: Engine, settings: Settings) -> RunningBot {
-        let bot = Bot::new("123456:TEST-token_abcdefghijklmnop").set_api_url(url.parse().unwrap());
+        let bot =
+            summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), settings.poll_timeout);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let ops = Ops::default();
-        let listen = settings.listen;
+        let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        http.set_nonblocking(true).unwrap();
+        let listen = http.local_addr().unwrap();
+        let http = tokio::net::TcpListener::from_std(http).unwrap();
         let shutdown = async {
             let _ = stopped.await;
         };
@@ -232,9 +282,16 @@ impl RunningBot {
             Arc::new(engine),
             settings,
             ops,
+            http,
             shutdown,
         ));
         RunningBot { listen, stop, task }
+    }
+
+    /// Waits (at most 10 s) for the bot to end on its own, returning how it ended.
+    pub async fn ended(self) -> Result<(), summit_qa::telegram::TransportError> {
+        let finished = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        finished.expect("bot ended").unwrap()
     }
 
     /// Asks it to stop and waits (at most 10 s) until it has.

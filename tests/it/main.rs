@@ -5,6 +5,7 @@ mod cli;
 mod corpus_errors;
 mod engine;
 mod fake_api;
+mod production;
 mod quality;
 mod telegram;
 mod util;
