@@ -1,5 +1,5 @@
 """A minimal fake Telegram Bot API for the container smoke test: every method succeeds,
-getUpdates returns no updates. Prints the port it listens on (127.0.0.1, port 0)."""
+getUpdates returns no updates, getWebhookInfo reports no webhook. Prints the port it listens on (127.0.0.1, port 0)."""
 import json
 import sys
 import time
@@ -21,6 +21,8 @@ class Api(BaseHTTPRequestHandler):
         elif method == "getupdates":
             time.sleep(0.2)
             result = []
+        elif method == "getwebhookinfo":
+            result = {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
         else:
             result = True
         body = json.dumps({"ok": True, "result": result}).encode()
