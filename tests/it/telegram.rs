@@ -530,3 +530,49 @@ async fn a_very_long_question_is_answered_from_its_beginning_with_a_note() {
     assert!(text.contains("问题过长"), "the note on truncation: {text}");
     assert_telegram_html(&text);
 }
+
+/// The handler tree alone, wired with `deps!` as the dispatcher wires it: a question gets one
+/// reply, the same update again is filtered out before any handler runs, and a group message
+/// that does not address the bot is handled silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
+    use std::sync::Arc;
+    use summit_qa::ops::Ops;
+    use summit_qa::telegram::handlers::{schema, Shared};
+    use teloxide::prelude::*;
+    use teloxide::types::{Me, Update};
+
+    let (fake, url) = spawn_fake().await;
+    let bot = summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), Duration::from_secs(1))
+        .throttle(teloxide::adaptors::throttle::Limits::default());
+    let me: Me = serde_json::from_value(json!({"id": BOT_ID, "is_bot": true, "first_name": "Summit",
+        "username": "summit_qa_bot", "can_join_groups": true, "can_read_all_group_messages": false,
+        "supports_inline_queries": true, "can_connect_to_business": false, "has_main_web_app": false}))
+    .unwrap();
+    let shared = Arc::new(Shared::new(
+        Arc::new(default_engine()),
+        &settings(),
+        Ops::default(),
+    ));
+    let update = |value: Value| -> Update { serde_json::from_str(&value.to_string()).unwrap() };
+    let question = update(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
+    let run = |u: Update| {
+        let deps = dptree::deps![bot.clone(), me.clone(), shared.clone(), u];
+        async move { schema().dispatch(deps).await }
+    };
+    assert!(run(question.clone()).await.is_break(), "handled");
+    assert_eq!(fake.sent().len(), 1);
+    assert!(
+        run(question).await.is_continue(),
+        "a repeated update is filtered out"
+    );
+    let group = json!({"id": -100, "type": "supergroup", "title": "g"});
+    assert!(run(update(message(2, 11, group, "大家好")))
+        .await
+        .is_break());
+    assert_eq!(
+        fake.sent().len(),
+        1,
+        "nothing sent for a message not addressed to the bot"
+    );
+}
