@@ -68,3 +68,27 @@ pub fn sources(engine: &Engine) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// What `check` prints: the config's corpus, how each article was read (body paragraphs,
+/// sentences, headings, captions, credits, byline), then the sources.
+pub fn report(engine: &Engine, config: &crate::Config) -> String {
+    use crate::corpus::BlockKind::*;
+    let mut out = format!("config ok; corpus {}\n", config.corpus_dir.display());
+    for article in engine.articles() {
+        let count = |k| article.blocks.iter().filter(|b| b.kind == k).count();
+        let sentences: usize = article.body().map(|b| b.sentences.len()).sum();
+        out.push_str(&format!(
+            "{} ({:?}): {} body paragraphs, {} sentences, {} headings, {} captions, {} credits, {} byline\n",
+            article.meta.file,
+            article.meta.script,
+            count(Body),
+            sentences,
+            count(Heading),
+            count(Caption),
+            count(Credit),
+            count(Byline),
+        ));
+    }
+    out.push_str(&sources(engine));
+    out
+}

@@ -16,12 +16,14 @@
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
 //!   labels in the asker's script.
 //! - [`conversation`]: the follow-up rule every transport shares.
-//! - [`console`]: the interactive `chat` transport.
+//! - [`console`]: the interactive `chat` transport and the `check` report.
+//! - [`batch`]: `ask --batch`, JSONL in, the JSON contract out.
 //! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
 //! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, polling or
 //!   webhook; calls the engine and the renderer only.
 
 pub mod answer;
+pub mod batch;
 pub mod config;
 pub mod console;
 pub mod conversation;

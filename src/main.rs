@@ -182,7 +182,7 @@ fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::
     let Some(token) = std::env::var("TELOXIDE_TOKEN")
         .ok()
         .or(configured)
-        .and_then(|t| valid_token(&t))
+        .and_then(|t| telegram::valid_token(&t))
     else {
         eprintln!(
             "error: TELOXIDE_TOKEN is missing or malformed: set it to the token BotFather gave you (digits, a colon, then letters)"
@@ -209,18 +209,6 @@ fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::
         // teloxide hides the token in network errors; this is a second guard.
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace(&token, "<token>")))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The token when it has the shape `123456:ABC-…`; never printed.
-fn valid_token(token: &str) -> Option<String> {
-    let (id, secret) = token.trim().split_once(':')?;
-    let valid = !id.is_empty()
-        && id.chars().all(|c| c.is_ascii_digit())
-        && secret.len() >= 20
-        && secret
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    valid.then(|| token.trim().to_string())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`).
@@ -265,8 +253,7 @@ fn ask(engine: &Engine, question: &str, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One JSON line per input line, in order. A bad line gets an `error` object in its place
-/// (so lines stay aligned) and makes the exit status non-zero.
+/// One JSON line per input line, in order; non-zero exit status when a line was bad.
 fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if file == Path::new("-") {
         Box::new(std::io::stdin().lock())
@@ -275,25 +262,14 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         Box::new(BufReader::new(f))
     };
-    let mut out = std::io::stdout().lock();
-    let mut failed = 0;
-    for (i, line) in reader.lines().enumerate() {
-        let line =
-            line.with_context(|| format!("{} line {}: not UTF-8 text", file.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match batch_line(engine, &line) {
-            Ok(json) => writeln!(out, "{json}")?,
-            Err((id, message)) => {
-                failed += 1;
-                eprintln!("error: {} line {}: {message}", file.display(), i + 1);
-                let object = serde_json::json!({"id": id, "answered": false, "error": message,
-                                                "answer": "", "citations": []});
-                writeln!(out, "{object}")?;
-            }
-        }
-    }
+    let source = file.display().to_string();
+    let failed = summit_qa::batch::run(
+        engine,
+        &source,
+        reader,
+        std::io::stdout().lock(),
+        std::io::stderr(),
+    )?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -301,43 +277,10 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn batch_line(engine: &Engine, line: &str) -> Result<String, (serde_json::Value, String)> {
-    let value: serde_json::Value = serde_json::from_str(line)
-        .map_err(|e| (serde_json::Value::Null, format!("not JSON: {e}")))?;
-    let id = value.get("id").cloned();
-    let fail = |m: String| (id.clone().unwrap_or_default(), m);
-    let question = value
-        .get("q")
-        .and_then(|q| q.as_str())
-        .ok_or_else(|| fail("no string field \"q\"".into()))?;
-    let started = Instant::now();
-    let answer = engine
-        .ask(question, None)
-        .map_err(|e| fail(e.to_string()))?;
-    let took_us = started.elapsed().as_micros() as u64;
-    let object = render::json(&answer, engine.articles(), id.as_ref(), took_us);
-    serde_json::to_string(&object).map_err(|e| fail(e.to_string()))
-}
-
 fn check(engine: &Engine, config: &Config) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "config ok; corpus {}", config.corpus_dir.display())?;
-    for article in engine.articles() {
-        let count = |k| article.blocks.iter().filter(|b| b.kind == k).count();
-        use summit_qa::corpus::BlockKind::*;
-        let sentences: usize = article.body().map(|b| b.sentences.len()).sum();
-        writeln!(
-            out,
-            "{} ({:?}): {} body paragraphs, {} sentences, {} headings, {} captions, {} credits, {} byline",
-            article.meta.file,
-            article.meta.script,
-            count(Body),
-            sentences,
-            count(Heading),
-            count(Caption),
-            count(Credit),
-            count(Byline),
-        )?;
-    }
-    writeln!(out, "{}", console::sources(engine))
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        console::report(engine, config)
+    )
 }

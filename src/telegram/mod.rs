@@ -171,6 +171,18 @@ impl Settings {
     }
 }
 
+/// The token when it has the shape `123456:ABC-…`; never printed.
+pub fn valid_token(token: &str) -> Option<String> {
+    let (id, secret) = token.trim().split_once(':')?;
+    let valid = !id.is_empty()
+        && id.chars().all(|c| c.is_ascii_digit())
+        && secret.len() >= 20
+        && secret
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    valid.then(|| token.trim().to_string())
+}
+
 /// A bot for `token` whose HTTP client waits longer than a long poll (teloxide's default
 /// client gives up after ~17 s, which would cut every 30 s getUpdates short).
 pub fn bot(token: &str, api_url: Option<url::Url>, poll_timeout: Duration) -> Bot {

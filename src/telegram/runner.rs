@@ -20,6 +20,8 @@ use super::{Command, Settings, Throttled, TransportError, Webhook};
 use crate::engine::Engine;
 use crate::ops::{self, Metrics, Ops};
 
+/// Largest webhook request accepted (an update is a few KB); larger ones get 413.
+const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 /// How often a quiet bot checks that Telegram still answers (a metric and a log line).
 const TELEGRAM_PROBE: Duration = Duration::from_secs(30);
 
@@ -162,7 +164,9 @@ async fn set_webhook(
         ))
     })?;
     tracing::info!(path = webhook.url.path(), "webhook registered");
-    Ok(webhooks::axum_no_setup(options))
+    let (listener, stopped, router) = webhooks::axum_no_setup(options);
+    let router = router.layer(axum::extract::DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT));
+    Ok((listener, stopped, router))
 }
 
 /// Handles updates from `listener` until `shutdown`, then waits for the answers in flight.

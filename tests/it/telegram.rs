@@ -492,6 +492,15 @@ async fn webhook_requests_without_the_secret_get_401_and_are_never_processed() {
         request.send()
     };
     assert_eq!(post(None).await.unwrap().status().as_u16(), 401);
+    let huge = client()
+        .post(&hook)
+        .header("content-type", "application/json")
+        .header("X-Telegram-Bot-Api-Secret-Token", "s3cret_token-1")
+        .body("x".repeat(1 << 20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status().as_u16(), 413, "a 1 MB body is refused");
     assert_eq!(post(Some("wrong")).await.unwrap().status().as_u16(), 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(fake.sent().is_empty(), "rejected updates are not processed");
