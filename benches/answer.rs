@@ -55,6 +55,19 @@ fn answer(c: &mut Criterion) {
     });
 }
 
+/// The worst case a Telegram user can send: a 500-character question mixing English and
+/// Chinese (the longest the engine accepts), with many English words to translate.
+fn worst_case(c: &mut Criterion) {
+    let engine = Engine::from_dir(corpus(), AnswerConfig::default()).expect("corpus loads");
+    let unit = "What did Japan promise about rare earth magnets and 5500亿美元 investment, 高市早苗和特朗普在横须贺说了什么? ";
+    let question: String = unit.chars().cycle().take(500).collect();
+    assert!(engine.ask(&question, None).is_ok());
+    c.bench_function(
+        "ask/500-character mixed English and Chinese question",
+        |b| b.iter(|| engine.ask(&question, None).unwrap()),
+    );
+}
+
 fn startup(c: &mut Criterion) {
     let mut group = c.benchmark_group("startup");
     group.sample_size(10);
@@ -64,5 +77,5 @@ fn startup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, answer, startup);
+criterion_group!(benches, answer, worst_case, startup);
 criterion_main!(benches);

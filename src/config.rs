@@ -23,6 +23,17 @@ pub struct Config {
     pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
+    /// State shared by several replicas.
+    pub redis: RedisConfig,
+}
+
+/// Where replicas share their state (update de-duplication, follow-up context, limits).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`; empty: everything stays in this process. May hold a password,
+    /// so it is never logged.
+    pub url: Secret,
 }
 
 /// Settings of the Telegram transport.
@@ -167,6 +178,7 @@ impl Default for Config {
             telegram: TelegramConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
+            redis: RedisConfig::default(),
         }
     }
 }

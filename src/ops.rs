@@ -48,6 +48,12 @@ pub struct Metrics {
     unconfirmed: Family<ApiErrorLabels, Counter>,
     telegram_up: Gauge,
     telegram_seen_up: AtomicBool,
+    redis_errors: Family<OpLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -74,6 +80,12 @@ impl Metrics {
         let rate_limited = Family::<KindLabels, Counter>::default();
         let unconfirmed = Family::<ApiErrorLabels, Counter>::default();
         let telegram_up = Gauge::default();
+        let redis_errors = Family::<OpLabels, Counter>::default();
+        registry.register(
+            "redis_errors",
+            "Redis calls that failed or timed out and fell back to this replica's own state (op = dedup, context, limit)",
+            redis_errors.clone(),
+        );
         registry.register("questions", "Questions received", questions.clone());
         registry.register(
             "answers",
@@ -121,7 +133,13 @@ impl Metrics {
             unconfirmed,
             telegram_up,
             telegram_seen_up: AtomicBool::new(true),
+            redis_errors,
         }
+    }
+
+    /// Counts a Redis call that failed or timed out.
+    pub fn redis_error(&self, op: &'static str) {
+        self.redis_errors.get_or_create(&OpLabels { op }).inc();
     }
 
     /// Records whether the last call to Telegram succeeded; logs each change.

@@ -1,6 +1,6 @@
 //! Conversation context: the question each answer was for, so that a follow-up (a reply to
 //! the bot's answer, or a short elliptical message right after one in a private chat) is asked
-//! with it. Behind a trait: in memory now, a shared store when several replicas run.
+//! with it. In process here; shared between replicas through [`super::state`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,14 +19,6 @@ pub enum ContextKey {
     },
     /// The last answered question of a chat.
     LastInChat(i64),
-}
-
-/// A store of recent questions, each forgotten after a while.
-pub trait ContextStore: Send + Sync {
-    /// Remembers `question` under `key`.
-    fn remember(&self, key: ContextKey, question: &str);
-    /// The question under `key`, unless it has expired.
-    fn recall(&self, key: &ContextKey) -> Option<String>;
 }
 
 /// An in-process store with a time to live and a capacity (least recently used go first).
@@ -60,12 +52,14 @@ impl MemoryContext {
     }
 }
 
-impl ContextStore for MemoryContext {
-    fn remember(&self, key: ContextKey, question: &str) {
+impl MemoryContext {
+    /// Remembers `question` under `key`.
+    pub fn remember(&self, key: ContextKey, question: &str) {
         self.entries.insert(key, Arc::from(question));
     }
 
-    fn recall(&self, key: &ContextKey) -> Option<String> {
+    /// The question under `key`, unless it has expired.
+    pub fn recall(&self, key: &ContextKey) -> Option<String> {
         self.entries.get(key).map(|q| q.to_string())
     }
 }

@@ -3,7 +3,7 @@
 //! limited per kind of request; the engine runs on the blocking pool, never on the async workers.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
@@ -15,9 +15,10 @@ use teloxide::utils::command::BotCommands;
 use teloxide::utils::html;
 
 use super::buttons::{self, Action, Pressed};
-use super::context::{ContextKey, ContextStore, MemoryContext, CONTEXT_CAPACITY};
-use super::guard::{RateLimit, Seen, Verdict, TRACKED_USERS};
+use super::context::ContextKey;
+use super::guard::Verdict;
 use super::send::{is_bad_markup, send};
+use super::state::{Budgets, Kind, SharedState};
 use super::{inline, route, Command, Route, Settings, Throttled};
 use crate::answer::{Answer, Citation, PassageRef};
 use crate::conversation;
@@ -26,36 +27,39 @@ use crate::ops::Ops;
 use crate::render::{self, labels, telegram::MESSAGE_LIMIT};
 use crate::text;
 
-/// How long a question stays available as the context of a follow-up.
-const CONTEXT_TTL: Duration = Duration::from_secs(30 * 60);
-/// Update ids remembered to drop a repeated delivery.
-const REMEMBERED_UPDATES: u64 = 100_000;
-
 /// What every handler shares (passed through `deps!`).
 pub struct Shared {
     engine: Arc<Engine>,
-    store: Arc<dyn ContextStore>,
+    state: SharedState,
     ops: Ops,
-    questions: RateLimit,
-    inline_queries: RateLimit,
-    presses: RateLimit,
-    seen: Seen,
     inline_cache_seconds: u32,
 }
 
 impl Shared {
-    /// The handlers' state for `engine` under `settings`, counting into `ops`.
-    pub fn new(engine: Arc<Engine>, settings: &Settings, ops: Ops) -> Shared {
-        Shared {
+    /// The handlers' state for `engine` under `settings`, counting into `ops`; shared through
+    /// Redis (keys namespaced by `bot_id`) when `settings.redis_url` is set.
+    pub fn new(
+        engine: Arc<Engine>,
+        settings: &Settings,
+        ops: Ops,
+        bot_id: &str,
+    ) -> Result<Shared, super::TransportError> {
+        let budgets = Budgets {
+            questions: settings.questions_per_minute,
+            inline: settings.inline_queries_per_minute,
+            buttons: settings.button_presses_per_minute,
+        };
+        let state = match settings.redis_url.expose() {
+            None => SharedState::local(budgets),
+            Some(url) => SharedState::with_redis(budgets, url, bot_id, ops.metrics.clone())
+                .map_err(super::TransportError::Config)?,
+        };
+        Ok(Shared {
             engine,
-            store: Arc::new(MemoryContext::new(CONTEXT_TTL, CONTEXT_CAPACITY)),
+            state,
             ops,
-            questions: RateLimit::new(settings.questions_per_minute, TRACKED_USERS),
-            inline_queries: RateLimit::new(settings.inline_queries_per_minute, TRACKED_USERS),
-            presses: RateLimit::new(settings.button_presses_per_minute, TRACKED_USERS),
-            seen: Seen::new(REMEMBERED_UPDATES),
             inline_cache_seconds: settings.inline_cache_seconds,
-        }
+        })
     }
 }
 
@@ -63,7 +67,9 @@ impl Shared {
 /// presses go to their handlers. Needs `Arc<Shared>`, the bot and `Me` as dependencies.
 pub fn schema() -> UpdateHandler<teloxide::RequestError> {
     dptree::entry()
-        .filter(|update: Update, shared: Arc<Shared>| shared.seen.first_time(update.id.0))
+        .filter_async(|update: Update, shared: Arc<Shared>| async move {
+            shared.state.first_time(update.id.0).await
+        })
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_inline_query().endpoint(on_inline_query))
         .branch(Update::filter_callback_query().endpoint(on_callback))
@@ -87,7 +93,7 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
         Route::Question(q) => (q, true),
     };
     let user = msg.from.as_ref().map_or(msg.chat.id.0 as u64, |u| u.id.0);
-    match app.questions.check(user) {
+    match app.state.check(Kind::Question, user).await {
         Verdict::Answer => {}
         Verdict::Notify => {
             app.ops.metrics.rate_limited("question");
@@ -103,12 +109,15 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
     let chat = msg.chat.id.0;
     let context = match replied {
         _ if !follow_up => None,
-        Some(previous) => app.store.recall(&ContextKey::Message {
-            chat,
-            message: previous.id.0,
-        }),
+        Some(previous) => {
+            let key = ContextKey::Message {
+                chat,
+                message: previous.id.0,
+            };
+            app.state.recall(&key).await
+        }
         None if private && conversation::is_follow_up(&question) => {
-            app.store.recall(&ContextKey::LastInChat(chat))
+            app.state.recall(&ContextKey::LastInChat(chat)).await
         }
         None => None,
     };
@@ -121,9 +130,10 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
                 chat,
                 message: id.0,
             };
-            app.store.remember(key, &question);
+            app.state.remember(key, &question).await;
         }
-        app.store.remember(ContextKey::LastInChat(chat), &question);
+        let last = ContextKey::LastInChat(chat);
+        app.state.remember(last, &question).await;
     }
     Ok(())
 }
@@ -260,7 +270,7 @@ async fn on_inline_query(
     };
     let results = if query.query.trim().is_empty() {
         hint()
-    } else if app.inline_queries.check(query.from.id.0) != Verdict::Answer {
+    } else if app.state.check(Kind::Inline, query.from.id.0).await != Verdict::Answer {
         app.ops.metrics.rate_limited("inline");
         Vec::new()
     } else {
@@ -285,7 +295,8 @@ async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> 
         |p| p.script,
     );
     let l = labels(script);
-    let (notice, parts) = if app.presses.check(query.from.id.0) != Verdict::Answer {
+    let (notice, parts) = if app.state.check(Kind::Button, query.from.id.0).await != Verdict::Answer
+    {
         app.ops.metrics.rate_limited("button");
         (Some(l.slow_down), Vec::new())
     } else {

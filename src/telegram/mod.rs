@@ -6,7 +6,8 @@
 //!   button presses and inline queries.
 //! - [`runner`]: long polling or the webhook, the HTTP endpoint, shutdown ([`run`]).
 //! - [`send`]: calling the Bot API at most once per reply.
-//! - [`guard`], [`context`]: bounded per-user limits, update de-duplication, follow-up context.
+//! - [`state`]: what replicas share (de-duplication, follow-up context, limits), on Redis or
+//!   in process; [`guard`] and [`context`] are the bounded in-process parts.
 //! - [`buttons`], [`inline`]: callback data and inline results.
 
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub mod handlers;
 pub mod inline;
 pub mod runner;
 pub mod send;
+pub mod state;
 
 pub use handlers::schema;
 pub use runner::run;
@@ -134,6 +136,8 @@ pub struct Settings {
     pub replace_webhook: bool,
     /// Webhook mode when set; long polling otherwise.
     pub webhook: Option<Webhook>,
+    /// Redis shared by replicas (empty: state stays in this process).
+    pub redis_url: Secret,
 }
 
 impl Default for Settings {
@@ -167,6 +171,7 @@ impl Settings {
             poll_timeout: Duration::from_secs(u64::from(t.poll_timeout_seconds)),
             replace_webhook: t.replace_webhook,
             webhook,
+            redis_url: config.redis.url.clone(),
         })
     }
 }

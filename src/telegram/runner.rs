@@ -47,7 +47,14 @@ pub async fn run(
                 "setMyCommands failed: {e} (check the token and TELOXIDE_API_URL)"
             ))
         })?;
-    let shared = Arc::new(Shared::new(engine, &settings, ops.clone()));
+    let bot_id = bot
+        .inner()
+        .token()
+        .split(':')
+        .next()
+        .unwrap_or("bot")
+        .to_string();
+    let shared = Arc::new(Shared::new(engine, &settings, ops.clone(), &bot_id)?);
     let probe = tokio::spawn(probe_telegram(bot.clone(), ops.clone()));
     let routes = ops::router(ops.clone());
     let result = match &settings.webhook {

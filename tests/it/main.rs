@@ -7,5 +7,6 @@ mod engine;
 mod fake_api;
 mod production;
 mod quality;
+mod replicas;
 mod telegram;
 mod util;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use summit_qa::telegram::context::{ContextKey, ContextStore, MemoryContext};
+use summit_qa::telegram::context::{ContextKey, MemoryContext};
 use summit_qa::telegram::guard::{RateLimit, Seen};
 
 use crate::fake_api::*;

@@ -558,11 +558,15 @@ async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
         "username": "summit_qa_bot", "can_join_groups": true, "can_read_all_group_messages": false,
         "supports_inline_queries": true, "can_connect_to_business": false, "has_main_web_app": false}))
     .unwrap();
-    let shared = Arc::new(Shared::new(
-        Arc::new(default_engine()),
-        &settings(),
-        Ops::default(),
-    ));
+    let shared = Arc::new(
+        Shared::new(
+            Arc::new(default_engine()),
+            &settings(),
+            Ops::default(),
+            "4242",
+        )
+        .unwrap(),
+    );
     let update = |value: Value| -> Update { serde_json::from_str(&value.to_string()).unwrap() };
     let question = update(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
     let run = |u: Update| {

@@ -1,0 +1,237 @@
+//! Two replicas in webhook mode sharing state through a real `redis-server` (started by the
+//! test on a free port, in a temporary folder): one reply per update, follow-ups answered by
+//! either replica, one limit per user, keys that expire, and life without Redis.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use summit_qa::config::Secret;
+
+use crate::fake_api::*;
+
+/// A `redis-server` of our own; killed when dropped.
+struct RedisServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let mut server = RedisServer {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// (Re)starts the server on the same port, empty.
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (apt-get install -y redis-server; .ci/run does it)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if self.ping() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn connection(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+
+    fn ping(&self) -> bool {
+        redis::Client::open(self.url())
+            .ok()
+            .and_then(|c| c.get_connection().ok())
+            .is_some_and(|mut c| redis::cmd("PING").query::<String>(&mut c).is_ok())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+const SECRET: &str = "replica_secret-1";
+
+fn replica(url: &str, redis: &RedisServer, questions_per_minute: u32) -> RunningBot {
+    let mut settings = settings();
+    settings.webhook = webhook(SECRET);
+    settings.redis_url = Secret::new(redis.url());
+    settings.questions_per_minute = questions_per_minute;
+    RunningBot::start_with(url, default_engine(), settings)
+}
+
+/// Posts `update` to a replica's webhook, as Telegram (or the load balancer) would.
+async fn post(replica: &RunningBot, update: &Value) -> u16 {
+    client()
+        .post(format!("http://{}/hook", replica.listen))
+        .header("content-type", "application/json")
+        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+        .body(update.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// A message replying to the bot's message `sent` (as a follow-up).
+fn reply_to(update_id: u64, message_id: u64, sent: &Value, text: &str) -> Value {
+    let mut update = message(update_id, message_id, private_chat(7), text);
+    update["message"]["reply_to_message"] = bot_message(sent);
+    update
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_redis_behave_as_one_bot() {
+    let mut redis = RedisServer::start();
+    let (fake, url) = spawn_fake().await;
+    let a = replica(&url, &redis, 3);
+    let b = replica(&url, &redis, 3);
+    a.wait_ready().await;
+    b.wait_ready().await;
+
+    // The same update delivered to both replicas is answered once.
+    let question = message(1, 10, private_chat(7), "日本将购买多少架波音飞机？");
+    assert_eq!(post(&a, &question).await, 200);
+    assert_eq!(post(&b, &question).await, 200);
+    wait_for(&fake, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(fake.sent().len(), 1, "answered once by the two replicas");
+
+    // A follow-up (a reply to A's answer) reaching B is asked with A's question as context.
+    let answer = fake.sent()[0].clone();
+    assert_eq!(
+        post(&b, &reply_to(2, 11, &answer, "那防卫装备呢？")).await,
+        200
+    );
+    wait_for(&fake, 2).await;
+    let follow_up = fake.sent()[1]["text"].as_str().unwrap().to_string();
+    assert!(
+        follow_up.contains("2.5兆"),
+        "answered with context: {follow_up}"
+    );
+
+    // The user has had 2 questions; a third on A is allowed, a fourth on B is over the
+    // shared limit of 3 a minute (one notice).
+    assert_eq!(
+        post(
+            &a,
+            &message(3, 12, private_chat(7), "QUAD是什么时候复活的？")
+        )
+        .await,
+        200
+    );
+    wait_for(&fake, 3).await;
+    assert_eq!(
+        post(
+            &b,
+            &message(4, 13, private_chat(7), "高市内阁的支持率是多少？")
+        )
+        .await,
+        200
+    );
+    wait_for(&fake, 4).await;
+    let notice = fake.sent()[3]["text"].as_str().unwrap().to_string();
+    assert!(
+        notice.contains("提问太频繁"),
+        "limited as one bot: {notice}"
+    );
+
+    // Every key has a TTL and is namespaced by the bot's id.
+    let mut c = redis.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut c).unwrap();
+    assert!(keys.len() >= 5, "{keys:?}");
+    for key in &keys {
+        assert!(key.starts_with("summit-qa:123456:"), "{key}");
+        let ttl: i64 = redis::cmd("PTTL").arg(key).query(&mut c).unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+
+    // Redis killed: both replicas keep answering with their own state.
+    redis.stop();
+    assert_eq!(
+        post(
+            &a,
+            &message(5, 14, private_chat(21), "日本承诺对美国投资多少？")
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        post(
+            &b,
+            &message(6, 15, private_chat(22), "日本承诺对美国投资多少？")
+        )
+        .await,
+        200
+    );
+    wait_for(&fake, 6).await;
+    let (_, metrics) = a.get("/metrics").await;
+    assert!(
+        metrics.contains("summit_qa_redis_errors_total"),
+        "{metrics}"
+    );
+
+    // Redis back (empty): de-duplication across replicas works again, without a restart.
+    redis.restart();
+    let again = message(7, 16, private_chat(23), "日本承诺对美国投资多少？");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    // Until the replicas use Redis again (they reconnect by themselves), send them commands.
+    let mut probe = 100;
+    while tokio::time::Instant::now() < deadline {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query(&mut redis.connection())
+            .unwrap();
+        if !keys.is_empty() {
+            break;
+        }
+        for replica in [&a, &b] {
+            probe += 1;
+            post(replica, &message(probe, 1, private_chat(24), "/start")).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let before = fake.sent().len();
+    assert_eq!(post(&a, &again).await, 200);
+    assert_eq!(post(&b, &again).await, 200);
+    wait_for(&fake, before + 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.stop().await;
+    b.stop().await;
+    let to_23 = fake.sent().iter().filter(|m| m["chat_id"] == 23).count();
+    assert_eq!(to_23, 1, "one reply again once Redis is back");
+}
