@@ -119,9 +119,9 @@ fn colloquial_set_holds_its_floors() {
     let t = report("dev_colloquial.jsonl");
     assert!(t.n >= 35, "expected the colloquial questions, got {}", t.n);
     assert!(t.r3() >= 0.60, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.55, "key {:.2}: {:#?}", t.key(), t.misses);
+    assert!(t.key() >= 0.60, "key {:.2}: {:#?}", t.key(), t.misses);
     assert!(
-        t.refusal() >= 0.55,
+        t.refusal() >= 0.70,
         "refusal {:.2}: {:#?}",
         t.refusal(),
         t.misses
