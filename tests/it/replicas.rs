@@ -1,12 +1,11 @@
-//! Two replicas in webhook mode sharing state through a real `redis-server` (started by the
-//! test on a free port, in a temporary folder): one reply per update, follow-ups answered by
-//! either replica, one limit per user, keys that expire, and life without Redis.
+//! Two `serve` processes in webhook mode sharing state through a real `redis-server` (started
+//! by the test on a free port, in a temporary folder): one reply per update, follow-ups
+//! answered by either replica, one limit per user, keys that expire, and life without Redis.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use summit_qa::config::Secret;
 
 use crate::fake_api::*;
 
@@ -85,16 +84,89 @@ impl Drop for RedisServer {
 
 const SECRET: &str = "replica_secret-1";
 
-fn replica(url: &str, redis: &RedisServer, questions_per_minute: u32) -> RunningBot {
-    let mut settings = settings();
-    settings.webhook = webhook(SECRET);
-    settings.redis_url = Secret::new(redis.url());
-    settings.questions_per_minute = questions_per_minute;
-    RunningBot::start_with(url, default_engine(), settings)
+/// A `summit-qa serve` process in webhook mode, configured by environment as in
+/// `docker-compose.replicas.yml`; stopped with SIGTERM.
+struct Replica {
+    child: Child,
+    listen: std::net::SocketAddr,
+}
+
+impl Replica {
+    async fn start(api: &str, redis: &RedisServer, questions_per_minute: u32) -> Replica {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listen = probe.local_addr().unwrap();
+        drop(probe);
+        let child = Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+            .arg("serve")
+            .current_dir(crate::util::root())
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("TELOXIDE_API_URL", api)
+            .env("SUMMIT_QA_HTTP__LISTEN", listen.to_string())
+            .env(
+                "SUMMIT_QA_TELEGRAM__WEBHOOK_URL",
+                "https://bot.example.org/hook",
+            )
+            .env("SUMMIT_QA_TELEGRAM__WEBHOOK_SECRET", SECRET)
+            .env(
+                "SUMMIT_QA_TELEGRAM__QUESTIONS_PER_MINUTE",
+                questions_per_minute.to_string(),
+            )
+            .env("SUMMIT_QA_REDIS__URL", redis.url())
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let replica = Replica { child, listen };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            if replica.get("/readyz").await.0 == 200 {
+                return replica;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("replica never became ready");
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        match client()
+            .get(format!("http://{}{path}", self.listen))
+            .send()
+            .await
+        {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    }
+
+    /// SIGTERM, then waits (at most 20 s) for a clean exit.
+    async fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "replica exited with {status}");
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "replica did not stop"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
 }
 
 /// Posts `update` to a replica's webhook, as Telegram (or the load balancer) would.
-async fn post(replica: &RunningBot, update: &Value) -> u16 {
+async fn post(replica: &Replica, update: &Value) -> u16 {
     client()
         .post(format!("http://{}/hook", replica.listen))
         .header("content-type", "application/json")
@@ -118,10 +190,8 @@ fn reply_to(update_id: u64, message_id: u64, sent: &Value, text: &str) -> Value 
 async fn two_replicas_on_redis_behave_as_one_bot() {
     let mut redis = RedisServer::start();
     let (fake, url) = spawn_fake().await;
-    let a = replica(&url, &redis, 3);
-    let b = replica(&url, &redis, 3);
-    a.wait_ready().await;
-    b.wait_ready().await;
+    let a = Replica::start(&url, &redis, 3).await;
+    let b = Replica::start(&url, &redis, 3).await;
 
     // The same update delivered to both replicas is answered once.
     let question = message(1, 10, private_chat(7), "日本将购买多少架波音飞机？");
