@@ -128,7 +128,7 @@ pub fn background_weight(word: &str) -> f32 {
 
 /// True for function words by jieba's part-of-speech tags: pronouns and question words (r),
 /// adverbs, conjunctions, prepositions, particles, interjections, onomatopoeia, measure words,
-/// numerals written in characters, and locatives (之内, 以前).
+/// numerals written in characters, locatives (之内, 以前) and affixes (们, 者).
 pub fn is_function_word(word: &str) -> bool {
     if word.chars().any(|c| c.is_ascii_digit()) {
         return false;
@@ -139,7 +139,7 @@ pub fn is_function_word(word: &str) -> bool {
     let tag = entry.tag;
     matches!(
         tag,
-        "r" | "d" | "c" | "p" | "e" | "o" | "y" | "q" | "mq" | "m" | "f"
+        "r" | "d" | "c" | "p" | "e" | "o" | "y" | "q" | "mq" | "m" | "f" | "k" | "h"
     ) || tag.starts_with('u')
 }
 
