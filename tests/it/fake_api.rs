@@ -413,3 +413,46 @@ pub fn assert_telegram_html(text: &str) {
     }
     assert!(open.is_empty(), "unclosed {open:?}: {text}");
 }
+
+/// Sends SIGTERM to `child` and waits (at most 20 s, then kills it and fails) for its exit.
+pub async fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the process did not exit within 20 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Starts the `summit-qa serve` binary against the fake Bot API at `api`, from the repository
+/// root, with the test token and `env` (config by environment, as in a container); its stderr
+/// is piped when `capture_logs`, else dropped.
+pub fn spawn_serve(api: &str, env: &[(&str, String)], capture_logs: bool) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"));
+    command
+        .arg("serve")
+        .current_dir(crate::util::root())
+        .env("TELOXIDE_TOKEN", TOKEN)
+        .env("TELOXIDE_API_URL", api)
+        .env("SUMMIT_QA_HTTP__LISTEN", "127.0.0.1:0")
+        .env_remove("RUST_LOG")
+        .stderr(if capture_logs {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        });
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.spawn().expect("the summit-qa binary runs")
+}

@@ -292,30 +292,10 @@ async fn teloxide_log_records_reach_our_logs_and_user_text_does_not() {
     // An update teloxide cannot parse (it logs that through the `log` crate), then a question.
     fake.push(json!({"update_id": 1, "message": {"message_id": "not a number"}}));
     fake.push(message(2, 10, private_chat(7), "高市内阁的支持率是多少？"));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
-        .arg("serve")
-        .current_dir(crate::util::root())
-        .env("TELOXIDE_TOKEN", TOKEN)
-        .env("TELOXIDE_API_URL", &url)
-        .env("SUMMIT_QA_HTTP__LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&url, &[("RUST_LOG", "info".into())], true);
     wait_for(&fake, 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if tokio::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve did not exit");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(terminate(&mut child).await.success());
     let output = child.wait_with_output().unwrap();
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(

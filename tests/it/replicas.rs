@@ -96,26 +96,20 @@ impl Replica {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let listen = probe.local_addr().unwrap();
         drop(probe);
-        let child = Command::new(env!("CARGO_BIN_EXE_summit-qa"))
-            .arg("serve")
-            .current_dir(crate::util::root())
-            .env("TELOXIDE_TOKEN", TOKEN)
-            .env("TELOXIDE_API_URL", api)
-            .env("SUMMIT_QA_HTTP__LISTEN", listen.to_string())
-            .env(
+        let env = [
+            ("SUMMIT_QA_HTTP__LISTEN", listen.to_string()),
+            (
                 "SUMMIT_QA_TELEGRAM__WEBHOOK_URL",
-                "https://bot.example.org/hook",
-            )
-            .env("SUMMIT_QA_TELEGRAM__WEBHOOK_SECRET", SECRET)
-            .env(
+                "https://bot.example.org/hook".into(),
+            ),
+            ("SUMMIT_QA_TELEGRAM__WEBHOOK_SECRET", SECRET.into()),
+            (
                 "SUMMIT_QA_TELEGRAM__QUESTIONS_PER_MINUTE",
                 questions_per_minute.to_string(),
-            )
-            .env("SUMMIT_QA_REDIS__URL", redis.url())
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            ),
+            ("SUMMIT_QA_REDIS__URL", redis.url()),
+        ];
+        let child = spawn_serve(api, &env, false);
         let replica = Replica { child, listen };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while tokio::time::Instant::now() < deadline {
@@ -138,24 +132,10 @@ impl Replica {
         }
     }
 
-    /// SIGTERM, then waits (at most 20 s) for a clean exit.
+    /// SIGTERM, then a clean exit.
     async fn stop(mut self) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "replica exited with {status}");
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "replica did not stop"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let status = terminate(&mut self.child).await;
+        assert!(status.success(), "replica exited with {status}");
     }
 }
 

@@ -156,37 +156,13 @@ async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
     let (fake, url) = spawn_fake().await;
     let private = json!({"id": 11, "type": "private", "first_name": "Asker"});
     *fake.updates.lock().unwrap() = vec![message(1, 5, private, "高市内阁的支持率是多少？")];
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
-        .arg("serve")
-        .current_dir(crate::util::root())
-        .env("TELOXIDE_TOKEN", "123456:TEST-token_abcdefghijklmnop")
-        .env("TELOXIDE_API_URL", &url)
-        .env("SUMMIT_QA_HTTP__LISTEN", "127.0.0.1:0")
-        .env_remove("RUST_LOG")
-        .spawn()
-        .unwrap();
+    let mut child = spawn_serve(&url, &[], false);
     // SIGTERM as soon as the update has been handed out, while the answer is being made.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while fake.updates.lock().unwrap().len() == 1 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // Never hang the suite: give the bot 20 s to exit, then kill it and fail.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if tokio::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve did not exit within 20 s of SIGTERM");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = terminate(&mut child).await;
     assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
     let sent = fake.sent();
     assert_eq!(sent.len(), 1, "the answer in flight was still sent");
