@@ -360,13 +360,8 @@ pub fn question_terms(
             previous = None;
             continue;
         }
-        let after_question_word_before = after_question_word;
-        let weight = if after_question_word {
-            ASKED_KIND_WEIGHT
-        } else {
-            1.0
-        };
-        after_question_word = false;
+        let asked = std::mem::take(&mut after_question_word);
+        let weight = if asked { ASKED_KIND_WEIGHT } else { 1.0 };
         let follows = previous.replace(word).map(str::to_string);
         match terms.iter_mut().find(|t| t.text == word) {
             Some(t) => t.weight = t.weight.max(weight),
@@ -377,7 +372,7 @@ pub fn question_terms(
                 exact_forms: 1,
                 weight,
                 follows,
-                asked: after_question_word_before,
+                asked,
             }),
         }
     }
