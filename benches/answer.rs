@@ -36,23 +36,22 @@ fn answer(c: &mut Criterion) {
     // Sanity inside the bench: the flagship question is answered with the investment figure.
     let first = engine.ask(&questions[0], None).unwrap();
     assert!(first.answered && first.text().contains("5500"));
-    let mut i = 0;
-    c.bench_function("ask/one dev question (round robin)", |b| {
-        b.iter(|| {
-            let q = &questions[i % questions.len()];
-            i += 1;
-            engine.ask(q, None).unwrap()
-        })
-    });
-    let colloquial = questions_of(COLLOQUIAL);
-    let mut j = 0;
-    c.bench_function("ask/one colloquial question (round robin)", |b| {
-        b.iter(|| {
-            let q = &colloquial[j % colloquial.len()];
-            j += 1;
-            engine.ask(q, None).unwrap()
-        })
-    });
+    for (name, set) in [
+        ("ask/one dev question (round robin)", questions),
+        (
+            "ask/one colloquial question (round robin)",
+            questions_of(COLLOQUIAL),
+        ),
+    ] {
+        let mut i = 0;
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let q = &set[i % set.len()];
+                i += 1;
+                engine.ask(q, None).unwrap()
+            })
+        });
+    }
 }
 
 /// The worst case a Telegram user can send: a 500-character question mixing English and

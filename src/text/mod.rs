@@ -58,8 +58,13 @@ fn is_word(token: &str) -> bool {
 /// Segments already-normalised text into words with jieba (precise mode), dropping spaces
 /// and punctuation. Latin words and numbers stay whole (`5500`, `gdp`, `quad`).
 pub fn words<'a>(jieba: &Jieba, normalized: &'a str) -> Vec<&'a str> {
+    cut(jieba, normalized, true)
+}
+
+/// jieba's words of `text`, guessing unknown words (HMM) or not, without spaces and punctuation.
+fn cut<'a>(jieba: &Jieba, text: &'a str, guess: bool) -> Vec<&'a str> {
     jieba
-        .cut(normalized, true)
+        .cut(text, guess)
         .into_iter()
         .map(|t| t.word)
         .filter(|w| is_word(w))
@@ -337,12 +342,7 @@ pub fn question_terms(
             && !question::is_dictionary_word(word)
             && !in_corpus(word);
         if guessed {
-            jieba
-                .cut(word, false)
-                .into_iter()
-                .map(|t| t.word)
-                .filter(|w| is_word(w))
-                .collect()
+            cut(jieba, word, false)
         } else {
             vec![word]
         }
