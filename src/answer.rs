@@ -3,7 +3,7 @@
 
 use crate::config::AnswerConfig;
 use crate::corpus::{Article, Block, Script};
-use crate::retrieve::{Retrieval, Scored};
+use crate::retrieve::{Retrieval, Scored, Shelf};
 use crate::text::Kind;
 
 /// One sentence of an answer, quoted verbatim, with the number of its citation.
@@ -64,6 +64,8 @@ pub struct Answer {
     pub confidence: f32,
     /// Further strong passages not listed in `citations`, best first (for "more sources").
     pub more: Vec<PassageRef>,
+    /// What the articles are about (our labels of the first few), for a refusal.
+    pub topics: Vec<String>,
 }
 
 /// A body paragraph by position: index into the engine's articles and its ¶n. Stable while
@@ -91,12 +93,8 @@ impl Answer {
 const RELATED_SHARE: f32 = 0.5;
 
 /// Turns retrieval results into an answer (or a refusal) under the configured limits.
-pub fn compose(
-    question: &str,
-    retrieval: &Retrieval,
-    articles: &[Article],
-    limits: &AnswerConfig,
-) -> Answer {
+pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> Answer {
+    let articles = &retrieval.articles;
     let mut answer = Answer {
         question: question.to_string(),
         script: retrieval.script,
@@ -111,6 +109,7 @@ pub fn compose(
             .map(|h| h.confidence)
             .fold(0.0, f32::max),
         more: Vec::new(),
+        topics: Vec::new(),
     };
     let strong: Vec<&Scored> = retrieval
         .hits
@@ -162,7 +161,7 @@ const MORE_PASSAGES: usize = 5;
 /// Strong passages not cited yet, one per paragraph, best first.
 fn further_passages(
     citations: &[Citation],
-    articles: &[Article],
+    articles: &Shelf,
     strong: &[&Scored],
 ) -> Vec<PassageRef> {
     let mut more: Vec<PassageRef> = Vec::new();
@@ -182,11 +181,10 @@ fn further_passages(
     more
 }
 
-/// A passage as a citation numbered `n` (for passages shown outside an answer), quoting its
-/// first sentence; `None` when the article has no body paragraph ¶`passage.paragraph`.
-pub fn citation_for(articles: &[Article], passage: PassageRef, n: usize) -> Option<Citation> {
-    let article = articles.get(passage.article)?;
-    let block = article.body().find(|b| b.paragraph == passage.paragraph)?;
+/// Body paragraph ¶`paragraph` of `article` as a citation numbered `n` (for passages shown
+/// outside an answer), quoting its first sentence; `None` when there is no such paragraph.
+pub fn citation_for(article: &Article, paragraph: usize, n: usize) -> Option<Citation> {
+    let block = article.body().find(|b| b.paragraph == paragraph)?;
     let first = block.sentences.first().map_or("", String::as_str);
     Some(citation(article, block, n, first, 0.0))
 }
@@ -194,7 +192,7 @@ pub fn citation_for(articles: &[Article], passage: PassageRef, n: usize) -> Opti
 /// Adds strong passages not yet cited, preferring an article not cited yet.
 fn add_further_sources(
     citations: &mut Vec<Citation>,
-    articles: &[Article],
+    articles: &Shelf,
     strong: &[&Scored],
     max: usize,
 ) {
@@ -217,7 +215,7 @@ fn add_further_sources(
 }
 
 /// Quotes the hit's sentence with its citation marker.
-fn quote(answer: &mut Answer, articles: &[Article], hit: &Scored) {
+fn quote(answer: &mut Answer, articles: &Shelf, hit: &Scored) {
     let n = cite(&mut answer.citations, articles, hit);
     answer.quotes.push(Quote {
         text: sentence_of(articles, hit).to_string(),
@@ -230,7 +228,7 @@ fn quote(answer: &mut Answer, articles: &[Article], hit: &Scored) {
 /// best sentence as well, if that sentence alone fits the length limit.
 fn add_other_article(
     answer: &mut Answer,
-    articles: &[Article],
+    articles: &Shelf,
     strong: &[&Scored],
     best: f32,
     limits: &AnswerConfig,
@@ -253,12 +251,12 @@ fn add_other_article(
     }
 }
 
-fn sentence_of<'a>(articles: &'a [Article], hit: &Scored) -> &'a str {
+fn sentence_of<'a>(articles: &'a Shelf, hit: &Scored) -> &'a str {
     &articles[hit.at.article].blocks[hit.at.block].sentences[hit.at.sentence]
 }
 
 /// The citation number for the hit's paragraph, adding the citation if it is new.
-fn cite(citations: &mut Vec<Citation>, articles: &[Article], hit: &Scored) -> usize {
+fn cite(citations: &mut Vec<Citation>, articles: &Shelf, hit: &Scored) -> usize {
     let article = &articles[hit.at.article];
     let block = &article.blocks[hit.at.block];
     if let Some(c) = citations

@@ -54,6 +54,6 @@ pub fn answer_line(engine: &Engine, line: &str) -> Result<String, (serde_json::V
         .ask(question, None)
         .map_err(|e| fail(e.to_string()))?;
     let took_us = started.elapsed().as_micros() as u64;
-    let object = render::json(&answer, engine.articles(), id.as_ref(), took_us);
+    let object = render::json(&answer, id.as_ref(), took_us);
     serde_json::to_string(&object).map_err(|e| fail(e.to_string()))
 }

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// Folder with the articles and `articles.toml`.
     pub corpus_dir: PathBuf,
+    /// Folder of the search index built from the corpus (`summit-qa index`).
+    pub index_dir: PathBuf,
     /// How answers are built.
     pub answer: AnswerConfig,
     /// The Telegram bot.
@@ -174,6 +176,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             corpus_dir: PathBuf::from("corpus"),
+            index_dir: PathBuf::from("index"),
             answer: AnswerConfig::default(),
             telegram: TelegramConfig::default(),
             http: HttpConfig::default(),

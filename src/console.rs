@@ -22,7 +22,7 @@ pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> std:
         match question {
             "" => {}
             "/quit" | "/exit" | "/q" => break,
-            "/sources" => writeln!(output, "{}", sources(engine))?,
+            "/sources" => writeln!(output, "{}", sources(&engine.articles()))?,
             "/help" => writeln!(output, "{GREETING}")?,
             _ => {
                 let context = previous
@@ -30,7 +30,7 @@ pub fn run(engine: &Engine, input: impl BufRead, mut output: impl Write) -> std:
                     .filter(|_| conversation::is_follow_up(question));
                 match engine.ask(question, context) {
                     Ok(answer) => {
-                        writeln!(output, "{}\n", render::console(&answer, engine.articles()))?;
+                        writeln!(output, "{}\n", render::console(&answer))?;
                         previous = conversation::remembers(&answer).then(|| question.to_string());
                     }
                     Err(e) => writeln!(output, "{e}\n")?,
@@ -49,13 +49,11 @@ fn prompt(output: &mut impl Write) -> std::io::Result<()> {
 }
 
 /// One line per indexed article: id, our label, author, outlet, date (unknown stays unknown).
-pub fn sources(engine: &Engine) -> String {
+pub fn sources(articles: &[crate::corpus::Metadata]) -> String {
     let l = render::labels(crate::corpus::Script::Hans);
-    engine
-        .articles()
+    articles
         .iter()
-        .map(|a| {
-            let m = &a.meta;
+        .map(|m| {
             format!(
                 "{} — {} · {} · {} · {}",
                 m.id,
@@ -71,10 +69,10 @@ pub fn sources(engine: &Engine) -> String {
 
 /// What `check` prints: the config's corpus, how each article was read (body paragraphs,
 /// sentences, headings, captions, credits, byline), then the sources.
-pub fn report(engine: &Engine, config: &crate::Config) -> String {
+pub fn report(articles: &[crate::corpus::Article], config: &crate::Config) -> String {
     use crate::corpus::BlockKind::*;
     let mut out = format!("config ok; corpus {}\n", config.corpus_dir.display());
-    for article in engine.articles() {
+    for article in articles {
         let count = |k| article.blocks.iter().filter(|b| b.kind == k).count();
         let sentences: usize = article.body().map(|b| b.sentences.len()).sum();
         out.push_str(&format!(
@@ -89,6 +87,46 @@ pub fn report(engine: &Engine, config: &crate::Config) -> String {
             count(Byline),
         ));
     }
-    out.push_str(&sources(engine));
+    let metas: Vec<crate::corpus::Metadata> = articles.iter().map(|a| a.meta.clone()).collect();
+    out.push_str(&sources(&metas));
     out
+}
+
+/// One line per file the indexer skipped, saying why and what to do.
+pub fn problems(report: &crate::ingest::Report) -> String {
+    report
+        .problems
+        .iter()
+        .map(|p| format!("skipped: {p}\n"))
+        .collect()
+}
+
+/// Progress of indexing on stderr: a bar on a terminal, a line every 10% otherwise.
+pub fn progress() -> impl FnMut(usize, usize) {
+    use std::io::IsTerminal;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("indexing {bar:40} {pos}/{len} articles {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut last_tenth = 0;
+    move |done, total| match &bar {
+        Some(bar) => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            if done == total {
+                bar.finish_and_clear();
+            }
+        }
+        None => {
+            let tenth = done * 10 / total.max(1);
+            if tenth > last_tenth || done == total {
+                last_tenth = tenth;
+                eprintln!("indexing: {done}/{total} articles");
+            }
+        }
+    }
 }

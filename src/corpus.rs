@@ -23,7 +23,7 @@ pub enum Script {
 }
 
 /// What we know about an article; `None` means unknown and is shown as such.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metadata {
     /// Stable id (the seed file prefix).
@@ -51,7 +51,7 @@ struct MetadataFile {
 }
 
 /// The role of one non-empty line of an article.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub enum BlockKind {
     /// Author / date / outlet line.
     Byline,
@@ -66,7 +66,7 @@ pub enum BlockKind {
 }
 
 /// One non-empty line of an article file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct Block {
     /// ¶n: the 1-based position among the file's non-empty lines.
     pub paragraph: usize,
@@ -104,62 +104,112 @@ impl Article {
     }
 }
 
-/// Reads every article listed in `dir/articles.toml`; every `.txt` file must be listed.
-pub fn load(dir: &Path) -> Result<Vec<Article>> {
-    let metadata_path = dir.join(METADATA_FILE);
-    let raw = read_utf8(&metadata_path)?;
-    let listed: MetadataFile = toml::from_str(&raw).map_err(|e| Error::Metadata {
-        path: metadata_path.clone(),
-        message: e.to_string(),
-    })?;
-    check_listing(dir, &metadata_path, &listed.article)?;
-    listed
-        .article
-        .into_iter()
-        .map(|meta| {
-            let text = read_utf8(&dir.join(&meta.file))?;
-            Ok(Article {
-                blocks: parse(&text),
-                meta,
-            })
-        })
-        .collect()
+/// An article file as read for indexing: its metadata and text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Its metadata entry.
+    pub meta: Metadata,
+    /// The file's text.
+    pub text: String,
 }
 
-fn check_listing(dir: &Path, metadata_path: &Path, listed: &[Metadata]) -> Result<()> {
+/// What [`scan`] found: the readable articles, and every file it had to skip and why.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Articles to index, in metadata order.
+    pub sources: Vec<Source>,
+    /// One error per skipped file (not UTF-8, empty, unlisted, missing, duplicate id).
+    pub problems: Vec<Error>,
+}
+
+/// Reads the corpus for indexing, skipping (and reporting) each bad file instead of failing:
+/// fails only when the folder or its metadata file cannot be read or parsed.
+pub fn scan(dir: &Path) -> Result<Scan> {
+    let metadata_path = dir.join(METADATA_FILE);
+    let listed = read_metadata(&metadata_path)?;
+    let mut scan = Scan::default();
     let mut ids = BTreeMap::new();
     for meta in listed {
-        if let Some(other) = ids.insert(meta.id.as_str(), meta.file.as_str()) {
-            return Err(Error::Metadata {
-                path: metadata_path.to_path_buf(),
+        if let Some(other) = ids.insert(meta.id.clone(), meta.file.clone()) {
+            scan.problems.push(Error::Metadata {
+                path: metadata_path.clone(),
                 message: format!(
-                    "id {:?} is used twice ({} and {})",
+                    "id {:?} is used twice ({} and {}): the second is skipped",
                     meta.id, other, meta.file
                 ),
             });
+            continue;
+        }
+        let path = dir.join(&meta.file);
+        match read_utf8(&path) {
+            Ok(text) if parse(&text).iter().all(|b| b.kind != BlockKind::Body) => {
+                scan.problems.push(Error::Empty { path });
+            }
+            Ok(text) => scan.sources.push(Source { meta, text }),
+            Err(e) => scan.problems.push(e),
         }
     }
+    let listed: Vec<&str> = ids.values().map(String::as_str).collect();
+    scan.problems.extend(unlisted(dir, &metadata_path, &listed)?);
+    Ok(scan)
+}
+
+/// The `.txt` files in `dir` that no metadata entry lists.
+fn unlisted(dir: &Path, metadata_path: &Path, listed: &[&str]) -> Result<Vec<Error>> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
     })?;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".txt") && !listed.iter().any(|m| m.file == name) {
-            return Err(Error::Unlisted {
-                path: entry.path(),
-                metadata: metadata_path.to_path_buf(),
-                file: name,
-            });
-        }
-    }
-    if listed.is_empty() {
+    let mut found: Vec<Error> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name.ends_with(".txt") && !listed.contains(&name.as_str())).then(|| {
+                Error::Unlisted {
+                    path: entry.path(),
+                    metadata: metadata_path.to_path_buf(),
+                    file: name,
+                }
+            })
+        })
+        .collect();
+    found.sort_by_key(|e| e.to_string());
+    Ok(found)
+}
+
+fn read_metadata(metadata_path: &Path) -> Result<Vec<Metadata>> {
+    let raw = read_utf8(metadata_path)?;
+    let listed: MetadataFile = toml::from_str(&raw).map_err(|e| Error::Metadata {
+        path: metadata_path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if listed.article.is_empty() {
         return Err(Error::Metadata {
             path: metadata_path.to_path_buf(),
             message: "lists no [[article]]: add at least one".into(),
         });
     }
-    Ok(())
+    Ok(listed.article)
+}
+
+/// Reads every article listed in `dir/articles.toml`, failing on the first bad file (every
+/// `.txt` file must be listed, readable UTF-8, with body text).
+pub fn load(dir: &Path) -> Result<Vec<Article>> {
+    let scan = scan(dir)?;
+    if let Some(problem) = scan.problems.into_iter().next() {
+        return Err(problem);
+    }
+    Ok(scan.sources.into_iter().map(Source::into_article).collect())
+}
+
+impl Source {
+    /// The article's structure.
+    pub fn into_article(self) -> Article {
+        Article {
+            blocks: parse(&self.text),
+            meta: self.meta,
+        }
+    }
 }
 
 fn read_utf8(path: &Path) -> Result<String> {

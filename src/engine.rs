@@ -1,59 +1,165 @@
-//! The engine: loads corpus and index once, then answers questions. Every transport
-//! (CLI, console chat, Telegram) calls [`Engine::ask`] and knows nothing of tantivy.
+//! The engine: opens the search index once (and again on reload), then answers questions.
+//! Every transport (CLI, console chat, Telegram) calls [`Engine::ask`] and knows nothing of
+//! tantivy.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use tantivy::Index;
 
 use crate::answer::{self, Answer, Citation, PassageRef};
 use crate::config::{AnswerConfig, Config};
-use crate::corpus::{self, Article};
+use crate::corpus::{self, Article, Metadata};
 use crate::error::{Error, Result};
-use crate::lexicon::Glossary;
+use crate::index::SearchIndex;
+use crate::ingest::{self, Catalog, Report};
 use crate::retrieve::Retriever;
 use crate::text;
 
-/// Corpus, index and answer limits, ready to answer questions. Cheap to share behind an `Arc`.
-pub struct Engine {
-    articles: Vec<Article>,
+/// Labels of at most this many articles are listed in a refusal.
+const TOPICS: usize = 5;
+
+/// One generation of the index, opened for answering; replaced whole on reload.
+struct Snapshot {
     retriever: Retriever,
+    fingerprint: String,
+}
+
+/// The index, opened for answering, with the answer limits. Cheap to share behind an `Arc`;
+/// [`Engine::reload`] swaps in the index's latest generation while answers in flight finish
+/// on the one they started with.
+pub struct Engine {
+    current: RwLock<Arc<Snapshot>>,
+    /// The index on disk; `None` for an engine built in memory.
+    index_dir: Option<PathBuf>,
     limits: AnswerConfig,
 }
 
+/// What [`prepare`] had to do before the index could be opened.
+#[derive(Debug)]
+pub enum Prepared {
+    /// The index was up to date.
+    Fresh,
+    /// It was missing or older than the corpus, and was updated.
+    Updated(Report),
+}
+
+/// Makes sure the index in `config.index_dir` reflects the corpus in `config.corpus_dir`,
+/// updating it when not (`progress(done, total)` per article). Bad files are skipped and
+/// reported in the returned report.
+pub fn prepare(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Result<Prepared> {
+    let index = SearchIndex::on_disk(&config.index_dir)?;
+    if ingest::is_fresh(&index, &config.corpus_dir)? {
+        return Ok(Prepared::Fresh);
+    }
+    Ok(Prepared::Updated(update(
+        &index,
+        &config.corpus_dir,
+        progress,
+    )?))
+}
+
+/// Updates the index in `config.index_dir` from the corpus (the `index` command).
+pub fn build(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Result<Report> {
+    let index = SearchIndex::on_disk(&config.index_dir)?;
+    update(&index, &config.corpus_dir, progress)
+}
+
+fn update(index: &Index, corpus_dir: &Path, progress: &mut dyn FnMut(usize, usize)) -> Result<Report> {
+    let glossary = crate::lexicon::Glossary::load(corpus_dir)?;
+    SearchIndex::register(index, text::load_jieba(glossary.chinese_forms()));
+    ingest::update(index, corpus_dir, progress)
+}
+
 impl Engine {
-    /// Loads the corpus named by the config and indexes it (~100 ms, mostly jieba's dictionary).
+    /// Opens the index named by the config (build it first with [`prepare`] or [`build`]).
     pub fn load(config: &Config) -> Result<Engine> {
-        Self::from_dir(&config.corpus_dir, config.answer.clone())
+        let index_dir = config.index_dir.clone();
+        let snapshot = open(&SearchIndex::on_disk(&index_dir)?)?;
+        if snapshot.retriever.catalog().entries.is_empty() {
+            return Err(Error::IndexDir {
+                path: index_dir,
+                message: "holds no article: run `summit-qa index` (check corpus_dir)".into(),
+            });
+        }
+        Ok(Engine {
+            current: RwLock::new(Arc::new(snapshot)),
+            index_dir: Some(index_dir),
+            limits: config.answer.clone(),
+        })
     }
 
-    /// Loads the corpus in `dir` with the given limits.
+    /// Indexes the corpus in `dir` in memory, failing on the first bad file (tests, benches).
     pub fn from_dir(dir: &Path, limits: AnswerConfig) -> Result<Engine> {
-        let articles = corpus::load(dir)?;
-        let glossary = Glossary::load(dir)?;
-        let jieba = text::load_jieba(glossary.chinese_forms());
-        let retriever = Retriever::build(jieba, &articles, glossary)?;
+        if let Some(problem) = corpus::scan(dir)?.problems.into_iter().next() {
+            return Err(problem);
+        }
+        let glossary = crate::lexicon::Glossary::load(dir)?;
+        let index = SearchIndex::in_memory(text::load_jieba(glossary.chinese_forms()))?;
+        ingest::update(&index, dir, &mut |_, _| {})?;
         Ok(Engine {
-            articles,
-            retriever,
+            current: RwLock::new(Arc::new(open(&index)?)),
+            index_dir: None,
             limits,
         })
     }
 
-    /// The indexed articles, in metadata order.
-    pub fn articles(&self) -> &[Article] {
-        &self.articles
+    /// Opens the index's latest generation and answers from it from now on; answers in
+    /// flight finish on the previous one. Returns the new corpus fingerprint. An engine
+    /// built in memory has nothing to reload.
+    pub fn reload(&self) -> Result<String> {
+        let Some(dir) = &self.index_dir else {
+            return Ok(self.fingerprint());
+        };
+        let snapshot = Arc::new(open(&SearchIndex::on_disk(dir)?)?);
+        let fingerprint = snapshot.fingerprint.clone();
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
+        Ok(fingerprint)
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A short fingerprint of the indexed corpus; changes whenever an article does.
+    pub fn fingerprint(&self) -> String {
+        self.snapshot().fingerprint.clone()
+    }
+
+    /// What the index holds.
+    pub fn catalog(&self) -> Catalog {
+        self.snapshot().retriever.catalog().clone()
+    }
+
+    /// The metadata of the indexed articles, in metadata order.
+    pub fn articles(&self) -> Vec<Metadata> {
+        self.snapshot()
+            .retriever
+            .catalog()
+            .entries
+            .iter()
+            .map(|e| e.meta.clone())
+            .collect()
     }
 
     /// A body paragraph as a citation numbered `n`, or `None` when it does not exist.
     pub fn passage(&self, at: PassageRef, n: usize) -> Option<Citation> {
-        answer::citation_for(&self.articles, at, n)
+        let article = self.article(at.article)?;
+        answer::citation_for(&article, at.paragraph, n)
     }
 
     /// Where a citation's paragraph is, for carrying it in a button.
     pub fn locate(&self, citation: &Citation) -> Option<PassageRef> {
-        let article = self
-            .articles
+        let snapshot = self.snapshot();
+        let article = snapshot
+            .retriever
+            .catalog()
+            .entries
             .iter()
-            .position(|a| a.meta.id == citation.article)?;
+            .position(|e| e.meta.id == citation.article)?;
         Some(PassageRef {
             article,
             paragraph: citation.paragraph,
@@ -62,12 +168,22 @@ impl Engine {
 
     /// The paragraph at `at` with the body paragraphs around it, verbatim.
     pub fn around(&self, at: PassageRef) -> Vec<String> {
-        self.articles.get(at.article).map_or_else(Vec::new, |a| {
+        self.article(at.article).map_or_else(Vec::new, |a| {
             a.around(at.paragraph)
                 .into_iter()
                 .map(|b| b.text.clone())
                 .collect()
         })
+    }
+
+    fn article(&self, position: usize) -> Option<Arc<Article>> {
+        self.snapshot()
+            .retriever
+            .article(position)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "an indexed article cannot be read");
+                None
+            })
     }
 
     /// Answers `question`; `context` is the previous question when this one is a follow-up.
@@ -81,13 +197,33 @@ impl Engine {
             ));
         }
         let (question, truncated) = truncate(&cleaned, self.limits.max_question_chars);
-        let retrieval = self.retriever.retrieve(question, context)?;
-        let mut answer = answer::compose(question, &retrieval, &self.articles, &self.limits);
+        let snapshot = self.snapshot();
+        let retrieval = snapshot.retriever.retrieve(question, context)?;
+        let mut answer = answer::compose(question, &retrieval, &self.limits);
         answer.truncated = truncated;
+        answer.topics = snapshot
+            .retriever
+            .catalog()
+            .entries
+            .iter()
+            .filter_map(|e| e.meta.label.clone())
+            .take(TOPICS)
+            .collect();
         Ok(answer)
     }
 }
 
+/// Opens the last commit of `index`, with the dictionary its catalog was built with.
+fn open(index: &Index) -> Result<Snapshot> {
+    let catalog = Catalog::of(index)?;
+    let jieba = text::load_jieba(catalog.glossary.chinese_forms());
+    SearchIndex::register(index, jieba.clone());
+    let retriever = Retriever::open(jieba, index)?;
+    Ok(Snapshot {
+        fingerprint: retriever.catalog().fingerprint(),
+        retriever,
+    })
+}
 /// Drops control characters (NUL, bidi overrides stay visible-safe) and trims whitespace.
 fn clean(question: &str) -> String {
     question

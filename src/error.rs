@@ -30,6 +30,12 @@ pub enum Error {
         metadata: PathBuf,
         file: String,
     },
+    /// An article file has no body text.
+    #[error("{path} has no body paragraph (empty, or only headings and captions): add the article's text or remove its entry")]
+    Empty { path: PathBuf },
+    /// The index folder cannot be used.
+    #[error("index {path}: {message}")]
+    IndexDir { path: PathBuf, message: String },
     /// The configuration is invalid.
     #[error("configuration: {0}")]
     Config(String),

@@ -1,34 +1,33 @@
 //! The search index: tantivy schema, the jieba word and character n-gram analyzers
-//! registered by name, building an in-memory index from the corpus, and one long-lived reader.
+//! registered by name, the documents an article becomes (its sentences, and the article
+//! itself stored for quoting), searching, substring lookups, and one long-lived reader.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight,
+};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED,
+    STORED,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
-use tantivy::{doc, Index, IndexReader, ReloadPolicy, Searcher, Term};
+use tantivy::{
+    doc, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader,
+    TantivyDocument, Term, TERMINATED,
+};
 
-use crate::error::Result;
+use crate::corpus::Block;
+use crate::error::{Error, Result};
 use crate::text;
 
 /// Name of the jieba word analyzer in tantivy's tokenizer registry.
 pub const WORDS_TOKENIZER: &str = "zh_words";
 /// Name of the character n-gram analyzer in tantivy's tokenizer registry.
 pub const GRAMS_TOKENIZER: &str = "zh_grams";
-
-/// A sentence to index, with the paragraph it belongs to (both in the original script).
-#[derive(Debug, Clone, Copy)]
-pub struct Sentence<'a> {
-    /// The sentence.
-    pub text: &'a str,
-    /// Its whole paragraph, whose words count as weaker context.
-    pub paragraph: &'a str,
-}
 
 /// A weighted query term, already normalised.
 #[derive(Debug, Clone)]
@@ -42,80 +41,302 @@ pub struct QueryTerm {
     pub whole_word: bool,
 }
 
-/// A hit: the unit's position in the build order and its BM25 score.
+/// A hit: which sentence of which article, and its BM25 score.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    /// Index into the sentences given to [`SearchIndex::build`].
-    pub unit: usize,
+    /// Key of the article (see [`article_key`]).
+    pub article: u64,
+    /// Index into the article's blocks.
+    pub block: usize,
+    /// Index into the block's sentences.
+    pub sentence: usize,
     /// Combined BM25 score.
     pub score: f32,
 }
 
 #[derive(Clone, Copy)]
 struct Fields {
-    unit: Field,
+    /// Key of the article a sentence belongs to (on every document of the article).
+    article: Field,
+    /// Key of the article, only on the document that stores the article itself.
+    stored_article: Field,
+    block: Field,
+    sentence: Field,
+    /// The normalised sentence, stored for substring checks.
+    norm: Field,
     words: Field,
     grams: Field,
     context: Field,
-}
-
-/// An in-memory tantivy index over sentences (words, character n-grams, paragraph words),
-/// with a long-lived reader.
-pub struct SearchIndex {
-    index: Index,
-    reader: IndexReader,
-    fields: Fields,
-    /// Unit of each document, by segment and document id (read once from the fast field).
-    units: Vec<Vec<usize>>,
+    /// The article's blocks as JSON (on the article's own document).
+    blocks: Field,
+    /// Dictionary headwords written in the article (on the article's own document).
+    vocab: Field,
 }
 
 /// How much a match in the sentence's paragraph counts relative to one in the sentence.
 const CONTEXT_BOOST: f32 = 0.4;
 /// How much character n-grams count relative to whole words.
 const GRAMS_BOOST: f32 = 0.3;
+/// Most documents read to confirm that a string occurs when its n-grams all do.
+const OCCURS_CHECKS: usize = 64;
 
-impl SearchIndex {
-    /// Indexes the sentences (original script) in order, each with its paragraph as context;
-    /// hits refer back to them by position.
-    pub fn build(jieba: Arc<Jieba>, sentences: &[Sentence<'_>]) -> Result<SearchIndex> {
-        let (schema, fields) = schema();
-        let index = Index::create_in_ram(schema);
-        register_tokenizers(&index, jieba);
-        let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
-        for (i, sentence) in sentences.iter().enumerate() {
-            writer.add_document(doc!(
-                fields.unit => i as u64,
-                fields.words => sentence.text,
-                fields.grams => sentence.text,
-                fields.context => sentence.paragraph,
-            ))?;
-        }
-        writer.commit()?;
-        let reader: IndexReader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let units = unit_table(&reader.searcher())?;
-        Ok(SearchIndex {
-            index,
-            reader,
-            fields,
-            units,
-        })
+/// A stable 64-bit key for an article id (xxh3).
+pub fn article_key(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// A tantivy index (on disk, or in memory for tests) over the corpus's sentences (words,
+/// character n-grams, paragraph words) and its stored articles, with a long-lived reader.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+/// Adds and removes articles; changes become visible together at [`Writer::commit`].
+pub struct Writer {
+    writer: IndexWriter,
+    fields: Fields,
+}
+
+impl Writer {
+    /// Removes every document (before a rebuild from scratch).
+    pub fn remove_all(&mut self) -> Result<()> {
+        self.writer.delete_all_documents()?;
+        Ok(())
     }
 
-    /// The best `limit` units for the weighted terms, best first.
+    /// Removes every document of the article with this key.
+    pub fn remove(&mut self, key: u64) {
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.article, key));
+    }
+
+    /// Adds an article: one document per body sentence (with its paragraph as context) and
+    /// one storing its blocks.
+    /// `headwords` are the dictionary words written in it (see [`SearchIndex::vocabulary`]).
+    pub fn add(&mut self, key: u64, blocks: &[Block], headwords: &[&str]) -> Result<()> {
+        let f = self.fields;
+        for (b, block) in blocks.iter().enumerate() {
+            for (s, sentence) in block.sentences.iter().enumerate() {
+                self.writer.add_document(doc!(
+                    f.article => key,
+                    f.block => b as u64,
+                    f.sentence => s as u64,
+                    f.norm => text::normalize(sentence),
+                    f.words => sentence.as_str(),
+                    f.grams => sentence.as_str(),
+                    f.context => block.text.as_str(),
+                ))?;
+            }
+        }
+        let json = serde_json::to_string(blocks).expect("blocks serialise");
+        let mut article = doc!(
+            f.article => key,
+            f.stored_article => key,
+            f.blocks => json,
+        );
+        for word in headwords {
+            article.add_text(f.vocab, word);
+        }
+        self.writer.add_document(article)?;
+        Ok(())
+    }
+
+    /// Makes every change since the last commit visible at once, with `payload` (the
+    /// catalog) recorded in the same atomic step. Until then readers see the previous state,
+    /// and a crash loses only the uncommitted changes.
+    pub fn commit(mut self, payload: &str) -> Result<()> {
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(payload);
+        prepared.commit()?;
+        self.writer.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+impl SearchIndex {
+    /// An empty index in memory (tests, benches, `Engine::from_dir`).
+    pub fn in_memory(jieba: Arc<Jieba>) -> Result<Index> {
+        let index = Index::create_in_ram(schema().0);
+        register_tokenizers(&index, jieba);
+        Ok(index)
+    }
+
+    /// The index in `dir`, created empty when there is none yet. Register the analyzers
+    /// ([`SearchIndex::register`]) before reading or writing it.
+    pub fn on_disk(dir: &std::path::Path) -> Result<Index> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| {
+            Error::IndexDir {
+                path: dir.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        let index = Index::open_or_create(directory, schema().0).map_err(|e| Error::IndexDir {
+            path: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(index)
+    }
+
+    /// Registers the analyzers (jieba with this dictionary) on `index`.
+    pub fn register(index: &Index, jieba: Arc<Jieba>) {
+        register_tokenizers(index, jieba);
+    }
+
+    /// A writer for `index`; `None` while another process holds the index's writer lock.
+    pub fn writer(index: &Index) -> Result<Option<Writer>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        match index.writer_with_num_threads(threads, threads * 60_000_000) {
+            Ok(writer) => Ok(Some(Writer {
+                writer,
+                fields: schema().1,
+            })),
+            Err(tantivy::TantivyError::LockFailure(..)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The catalog recorded with the last commit of `index` (`None` before the first).
+    pub fn payload(index: &Index) -> Result<Option<String>> {
+        Ok(index.load_metas()?.payload)
+    }
+
+    /// Opens a reader on the last commit of `index`, with that commit's payload.
+    pub fn open(index: &Index) -> Result<(SearchIndex, Option<String>)> {
+        loop {
+            let before = index.load_metas()?;
+            let reader: IndexReader = index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()?;
+            let after = index.load_metas()?;
+            // A commit landing between the two reads could pair a reader with another
+            // commit's payload: read again.
+            if before.opstamp == after.opstamp {
+                let (_, fields) = schema();
+                let opened = SearchIndex {
+                    index: index.clone(),
+                    reader,
+                    fields,
+                };
+                return Ok((opened, after.payload));
+            }
+        }
+    }
+
+    /// The best `limit` sentences for the weighted terms, best first.
     pub fn search(&self, terms: &[QueryTerm], limit: usize) -> Result<Vec<Hit>> {
         let query = self.query(terms);
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        Ok(top
-            .into_iter()
-            .map(|(score, address)| Hit {
-                unit: self.units[address.segment_ord as usize][address.doc_id as usize],
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let segment = searcher.segment_reader(address.segment_ord);
+            let value = |name: &str| -> Result<u64> {
+                let column = segment.fast_fields().u64(name)?;
+                Ok(column.first(address.doc_id).unwrap_or_default())
+            };
+            hits.push(Hit {
+                article: value("article")?,
+                block: value("block")? as usize,
+                sentence: value("sentence")? as usize,
                 score,
-            })
-            .collect())
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The blocks of the article with this key, as stored; `None` when it is not indexed.
+    pub fn article(&self, key: u64) -> Result<Option<Vec<Block>>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_u64(self.fields.stored_article, key),
+            IndexRecordOption::Basic,
+        );
+        let Some(address) = first_alive(&searcher, &query, |_| true)? else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let json = doc
+            .get_first(self.fields.blocks)
+            .and_then(|v| v.as_str())
+            .unwrap_or("[]");
+        let blocks = serde_json::from_str(json).map_err(|e| Error::IndexDir {
+            path: "index".into(),
+            message: format!("a stored article cannot be read ({e}): run `summit-qa index`"),
+        })?;
+        Ok(Some(blocks))
+    }
+
+    /// True when a normalised sentence of the corpus contains `needle`.
+    pub fn occurs(&self, needle: &str) -> Result<bool> {
+        if needle.is_empty() || needle.contains('\n') {
+            return Ok(false);
+        }
+        let searcher = self.reader.searcher();
+        let f = self.fields;
+        let word = TermQuery::new(
+            Term::from_field_text(f.words, needle),
+            IndexRecordOption::Basic,
+        );
+        if first_alive(&searcher, &word, |_| true)?.is_some() {
+            return Ok(true);
+        }
+        let grams = self.analyze(GRAMS_TOKENIZER, needle);
+        if grams.is_empty() {
+            return Ok(false);
+        }
+        let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for gram in grams {
+            let term = Term::from_field_text(f.grams, &gram);
+            if searcher.doc_freq(&term)? == 0 {
+                return Ok(false);
+            }
+            musts.push((
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
+        }
+        let all = BooleanQuery::new(musts);
+        let mut checked = 0;
+        let found = first_alive(&searcher, &all, |address| {
+            checked += 1;
+            if checked > OCCURS_CHECKS {
+                return true;
+            }
+            searcher
+                .doc::<TantivyDocument>(address)
+                .ok()
+                .and_then(|d| d.get_first(f.norm).and_then(|v| v.as_str()).map(|s| s.contains(needle)))
+                .unwrap_or(false)
+        })?;
+        Ok(found.is_some() && checked <= OCCURS_CHECKS)
+    }
+
+    /// The corpus's vocabulary, each once: every word the word analyzer produced and every
+    /// dictionary headword written in an article.
+    pub fn vocabulary(&self) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let mut words: Vec<String> = Vec::new();
+        for segment in searcher.segment_readers() {
+            for field in [self.fields.context, self.fields.vocab] {
+                let inverted = segment.inverted_index(field)?;
+                let mut stream = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+                while stream.advance() {
+                    if let Ok(word) = std::str::from_utf8(stream.key()) {
+                        words.push(word.to_string());
+                    }
+                }
+            }
+        }
+        words.sort_unstable();
+        words.dedup();
+        Ok(words)
     }
 
     /// One Should clause per analyzer token of every term: words (in the sentence and its
@@ -168,18 +389,37 @@ impl SearchIndex {
     }
 }
 
-/// The unit number of every document, read once from the `unit` fast field.
-fn unit_table(searcher: &Searcher) -> Result<Vec<Vec<usize>>> {
-    searcher
-        .segment_readers()
-        .iter()
-        .map(|segment| {
-            let column = segment.fast_fields().u64("unit")?;
-            Ok((0..segment.max_doc())
-                .map(|doc| column.first(doc).unwrap_or_default() as usize)
-                .collect())
-        })
-        .collect()
+/// The first live document matching `query` that `accept` takes.
+fn first_alive(
+    searcher: &Searcher,
+    query: &dyn Query,
+    mut accept: impl FnMut(tantivy::DocAddress) -> bool,
+) -> Result<Option<tantivy::DocAddress>> {
+    let weight: Box<dyn Weight> = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        if let Some(doc) = first_in(&*weight, segment, |doc| {
+            accept(tantivy::DocAddress::new(ord as u32, doc))
+        })? {
+            return Ok(Some(tantivy::DocAddress::new(ord as u32, doc)));
+        }
+    }
+    Ok(None)
+}
+
+fn first_in(
+    weight: &dyn Weight,
+    segment: &SegmentReader,
+    mut accept: impl FnMut(u32) -> bool,
+) -> Result<Option<u32>> {
+    let mut scorer = weight.scorer(segment, 1.0)?;
+    let mut doc = scorer.doc();
+    while doc != TERMINATED {
+        if !segment.is_deleted(doc) && accept(doc) {
+            return Ok(Some(doc));
+        }
+        doc = scorer.advance();
+    }
+    Ok(None)
 }
 
 fn clause(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
@@ -200,14 +440,26 @@ fn schema() -> (Schema, Fields) {
         )
     };
     let fields = Fields {
-        unit: builder.add_u64_field("unit", INDEXED | FAST),
+        article: builder.add_u64_field("article", INDEXED | FAST),
+        stored_article: builder.add_u64_field("stored_article", INDEXED),
+        block: builder.add_u64_field("block", FAST),
+        sentence: builder.add_u64_field("sentence", FAST),
+        norm: builder.add_text_field("norm", STORED),
         words: builder.add_text_field("words", text(WORDS_TOKENIZER)),
         grams: builder.add_text_field("grams", text(GRAMS_TOKENIZER)),
         context: builder.add_text_field("context", text(WORDS_TOKENIZER)),
+        blocks: builder.add_text_field("blocks", STORED),
+        vocab: builder.add_text_field(
+            "vocab",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
     };
     (builder.build(), fields)
 }
-
 /// Registers both analyzers; needed on every index created or opened (it is not persisted).
 fn register_tokenizers(index: &Index, jieba: Arc<Jieba>) {
     index

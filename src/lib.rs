@@ -9,10 +9,13 @@
 //! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams;
 //!   how people ask: colloquial/regional forms, everyday word weights, question kinds.
 //! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
-//! - [`index`]: tantivy schema, named analyzers, in-memory index, long-lived reader.
+//! - [`index`]: tantivy schema, named analyzers, the documents an article becomes, search and
+//!   substring lookups over one reader (on disk, or in memory for tests).
+//! - [`ingest`]: corpus folder → index, incrementally (content hashes), bad files skipped,
+//!   one atomic commit with the catalog of what is indexed.
 //! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence.
 //! - [`answer`]: scored sentences → short verbatim answer with citations, or a refusal.
-//! - [`engine`]: the above wired together behind `Engine::ask`.
+//! - [`engine`]: the above wired together behind `Engine::ask`; reload swaps generations.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
 //!   labels in the asker's script.
 //! - [`conversation`]: the follow-up rule every transport shares.
@@ -31,6 +34,7 @@ pub mod corpus;
 pub mod engine;
 pub mod error;
 pub mod index;
+pub mod ingest;
 pub mod lexicon;
 pub mod ops;
 pub mod render;

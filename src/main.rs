@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use summit_qa::config::LogFormat;
-use summit_qa::{console, ops, render, telegram, Config, Engine};
+use summit_qa::{console, engine, ops, render, telegram, Config, Engine};
 
 /// Answers questions about the 28 October 2025 Trump–Takaichi summit from indexed articles,
 /// quoting their sentences and citing each source.
@@ -39,6 +39,9 @@ enum Command {
     Chat,
     /// Validate config and corpus, and say what was found.
     Check,
+    /// Build or update the search index (index_dir) from the corpus: only new and changed
+    /// articles are indexed; bad files are named and skipped (exit status 1).
+    Index,
     /// Run the Telegram bot (long polling, or webhook mode with --webhook-url). The token comes
     /// from TELOXIDE_TOKEN (or telegram.token in the config).
     Serve {
@@ -117,6 +120,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.validate()?;
     }
 
+    match cli.command {
+        Command::Check => return check(&config),
+        Command::Index => return index(&config),
+        _ => prepare_index(&config)?,
+    }
     let started = Instant::now();
     let engine = Engine::load(&config)?;
     tracing::info!(
@@ -143,12 +151,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             console::run(&engine, std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => {
-            check(&engine, &config)?;
-            Ok(ExitCode::SUCCESS)
-        }
         Command::Serve { api_url, .. } => serve(engine, &config, api_url),
-        Command::Health => unreachable!("handled before loading the engine"),
+        Command::Health | Command::Check | Command::Index => {
+            unreachable!("handled before loading the engine")
+        }
     }
 }
 
@@ -245,10 +251,10 @@ fn ask(engine: &Engine, question: &str, json: bool) -> anyhow::Result<()> {
     let took_us = started.elapsed().as_micros() as u64;
     let mut out = std::io::stdout().lock();
     if json {
-        let object = render::json(&answer, engine.articles(), None, took_us);
+        let object = render::json(&answer, None, took_us);
         writeln!(out, "{}", serde_json::to_string(&object)?)?;
     } else {
-        writeln!(out, "{}", render::console(&answer, engine.articles()))?;
+        writeln!(out, "{}", render::console(&answer))?;
     }
     Ok(())
 }
@@ -277,10 +283,52 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn check(engine: &Engine, config: &Config) -> std::io::Result<()> {
+/// Validates the corpus strictly (the first bad file is an error) and reports it.
+fn check(config: &Config) -> anyhow::Result<ExitCode> {
+    let articles = summit_qa::corpus::load(&config.corpus_dir)?;
+    summit_qa::lexicon::Glossary::load(&config.corpus_dir)?;
     writeln!(
         std::io::stdout().lock(),
         "{}",
-        console::report(engine, config)
-    )
+        console::report(&articles, config)
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `index` command: updates the index, names every skipped file, prints a summary;
+/// exit status 1 when a file was skipped.
+fn index(config: &Config) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let report = engine::build(config, &mut console::progress())?;
+    let problems = console::problems(&report);
+    eprint!("{problems}");
+    writeln!(
+        std::io::stdout().lock(),
+        "index {}: {} ({:.1} s)",
+        config.index_dir.display(),
+        report.summary(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Before `ask`, `chat` and `serve`: builds or updates the index when it is missing or
+/// older than the corpus, and says so on stderr.
+fn prepare_index(config: &Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if let engine::Prepared::Updated(report) = engine::prepare(config, &mut |_, _| {})? {
+        eprint!("{}", console::problems(&report));
+        eprintln!(
+            "indexed {} into {} (it was missing or older than the corpus): {} ({:.1} s)",
+            config.corpus_dir.display(),
+            config.index_dir.display(),
+            report.summary(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }

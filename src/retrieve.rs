@@ -1,16 +1,18 @@
 //! Retrieval: a question (and an optional previous question as context) → scored sentences
 //! of body paragraphs, with how much of the question the best evidence covers.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jieba_rs::Jieba;
-use suffix::SuffixTable;
+use moka::sync::Cache;
+use tantivy::Index;
 
-use crate::corpus::{Article, BlockKind, Script};
+use crate::corpus::{Article, Script};
 use crate::error::Result;
-use crate::index::{QueryTerm, SearchIndex, Sentence};
-use crate::lexicon::{Bridge, Glossary, Lexicon};
+use crate::index::{article_key, Hit, QueryTerm, SearchIndex};
+use crate::ingest::{self, Catalog};
+use crate::lexicon::{Bridge, Lexicon};
 use crate::text::{self, Kind, Term};
 
 /// Where a sentence lives in the corpus.
@@ -39,6 +41,25 @@ pub struct Scored {
     pub confidence: f32,
 }
 
+/// Articles by their position in the catalog: those a retrieval touched, or one asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Shelf(BTreeMap<usize, Arc<Article>>);
+
+impl Shelf {
+    /// The article at `position`, if it is on the shelf.
+    pub fn get(&self, position: usize) -> Option<&Article> {
+        self.0.get(&position).map(|a| &**a)
+    }
+}
+
+impl std::ops::Index<usize> for Shelf {
+    type Output = Article;
+    /// Panics when the article is not on the shelf: hits always put theirs there.
+    fn index(&self, position: usize) -> &Article {
+        self.get(position).expect("hits put their articles on the shelf")
+    }
+}
+
 /// What retrieval found for one question.
 #[derive(Debug, Clone)]
 pub struct Retrieval {
@@ -50,6 +71,8 @@ pub struct Retrieval {
     pub terms: Vec<Term>,
     /// Candidate sentences, best first.
     pub hits: Vec<Scored>,
+    /// The articles of the hits.
+    pub articles: Shelf,
 }
 
 /// Weight of terms that come from the previous question (context of a follow-up).
@@ -79,83 +102,104 @@ const MISFIT_FACTOR: f32 = 0.85;
 /// (什么牌子 where no brand is named anywhere): a near-miss.
 const UNNAMED_KIND_FACTOR: f32 = 0.6;
 
-struct UnitText {
-    at: Location,
-    sentence: String,
-    paragraph: usize,
+/// An article loaded from the index, with its sentences normalised for matching.
+struct Loaded {
+    article: Arc<Article>,
+    /// Normalised sentences, by block.
+    sentences: Vec<Vec<String>>,
 }
 
-/// Searches the corpus; built once, shared by every transport.
+impl Loaded {
+    fn sentence(&self, at: &Location) -> &str {
+        self.sentences
+            .get(at.block)
+            .and_then(|b| b.get(at.sentence))
+            .map_or("", String::as_str)
+    }
+}
+
+/// Articles kept loaded at once (the shipped corpus fits many times over).
+const LOADED_ARTICLES: u64 = 2_000;
+/// Substring lookups remembered per index generation.
+const REMEMBERED_LOOKUPS: u64 = 100_000;
+
+/// Searches the corpus; opened once per index generation, shared by every transport.
 pub struct Retriever {
     jieba: Arc<Jieba>,
     lexicon: Lexicon,
     bridge: Bridge,
     index: SearchIndex,
-    units: Vec<UnitText>,
-    /// Where strings occur in the normalised sentences.
-    locator: Locator,
+    catalog: Catalog,
+    /// Catalog position of each article key.
+    positions: HashMap<u64, usize>,
+    loaded: Cache<usize, Arc<Loaded>>,
+    lookups: Cache<String, bool>,
 }
 
 impl Retriever {
-    /// Indexes every sentence of every body paragraph and the English bridge to its words.
-    pub fn build(jieba: Arc<Jieba>, articles: &[Article], glossary: Glossary) -> Result<Retriever> {
-        let mut units = Vec::new();
-        let mut raw = Vec::new();
-        let mut paragraphs = Vec::new();
-        for (a, article) in articles.iter().enumerate() {
-            for (b, block) in article.blocks.iter().enumerate() {
-                if block.kind != BlockKind::Body {
-                    continue;
-                }
-                paragraphs.push(text::normalize(&block.text));
-                for (s, sentence) in block.sentences.iter().enumerate() {
-                    raw.push(Sentence {
-                        text: sentence,
-                        paragraph: &block.text,
-                    });
-                    let at = Location {
-                        article: a,
-                        block: b,
-                        sentence: s,
-                    };
-                    units.push(UnitText {
-                        at,
-                        sentence: text::normalize(sentence),
-                        paragraph: paragraphs.len() - 1,
-                    });
-                }
-            }
-        }
+    /// Opens the last commit of `index` (with its catalog) and builds the English bridge to
+    /// the corpus's words.
+    pub fn open(jieba: Arc<Jieba>, index: &Index) -> Result<Retriever> {
+        let (search, payload) = SearchIndex::open(index)?;
+        let catalog = ingest::read(payload)?;
         let lexicon = Lexicon::embedded();
-        // The index and the English bridge do not depend on each other: build them side by side.
-        let (index, bridge) = std::thread::scope(|scope| {
-            let bridge = scope.spawn(|| {
-                let vocabulary: BTreeSet<&str> = paragraphs
-                    .iter()
-                    .flat_map(|p| {
-                        text::words(&jieba, p)
-                            .into_iter()
-                            .chain(lexicon.headwords_in(p))
-                    })
-                    .collect();
-                Bridge::build(&lexicon, vocabulary, glossary)
-            });
-            let index = SearchIndex::build(jieba.clone(), &raw);
-            (
-                index,
-                bridge.join().expect("building the bridge does not panic"),
-            )
-        });
-        let index = index?;
-        let locator = Locator::new(&units);
+        let vocabulary = search.vocabulary()?;
+        let bridge = Bridge::build(
+            &lexicon,
+            vocabulary.iter().map(String::as_str),
+            catalog.glossary.clone(),
+        );
+        let positions = catalog
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (article_key(&e.meta.id), i))
+            .collect();
         Ok(Retriever {
             jieba,
             lexicon,
             bridge,
-            index,
-            units,
-            locator,
+            index: search,
+            catalog,
+            positions,
+            loaded: Cache::new(LOADED_ARTICLES),
+            lookups: Cache::new(REMEMBERED_LOOKUPS),
         })
+    }
+
+    /// What the index holds.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The article at catalog position `position`, loaded from the index.
+    pub fn article(&self, position: usize) -> Result<Option<Arc<Article>>> {
+        Ok(self.load(position)?.map(|l| l.article.clone()))
+    }
+
+    fn load(&self, position: usize) -> Result<Option<Arc<Loaded>>> {
+        if let Some(found) = self.loaded.get(&position) {
+            return Ok(Some(found));
+        }
+        let Some(entry) = self.catalog.entries.get(position) else {
+            return Ok(None);
+        };
+        let Some(blocks) = self.index.article(article_key(&entry.meta.id))? else {
+            return Ok(None);
+        };
+        let sentences = blocks
+            .iter()
+            .map(|b| b.sentences.iter().map(|s| text::normalize(s)).collect())
+            .collect();
+        let loaded = Arc::new(Loaded {
+            article: Arc::new(Article {
+                meta: entry.meta.clone(),
+                blocks,
+            }),
+            sentences,
+        });
+        self.loaded.insert(position, loaded.clone());
+        Ok(Some(loaded))
     }
 
     /// Finds the sentences that best answer `question`, using `context` (the previous
@@ -177,43 +221,45 @@ impl Retriever {
         }
         let kind = text::kind(&normalized);
         let prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
-        let introductions = match kind {
-            Kind::Entity => self.introductions(&prepared),
-            _ => Vec::new(),
+        let subject = match kind {
+            Kind::Entity => subject(&prepared),
+            _ => None,
         };
         let candidates = if kind == Kind::Entity {
             ENTITY_CANDIDATES
         } else {
             CANDIDATES
         };
-        let mut hits: Vec<Scored> = self
-            .index
-            .search(&query(&prepared), candidates)?
-            .into_iter()
-            .map(|hit| {
-                let unit = &self.units[hit.unit];
-                let fits = expects.is_some_and(|e| text::offers(e, &unit.sentence));
-                let (coverage, confidence) =
-                    self.coverage(&prepared, hit.unit, fits || expects.is_none());
-                let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
-                prior *= match kind {
-                    Kind::Entity if introductions.contains(&hit.unit) => KIND_BONUS,
-                    Kind::Reason if text::reasons(&unit.sentence) => KIND_BONUS,
-                    Kind::List if text::enumerates(&unit.sentence) => KIND_BONUS,
-                    _ => 1.0,
-                };
-                Scored {
-                    at: unit.at.clone(),
-                    score: hit.score * (0.25 + coverage) * prior,
-                    coverage,
-                    confidence,
-                }
-            })
-            .collect();
+        let mut shelf = Shelf::default();
+        let mut hits: Vec<Scored> = Vec::new();
+        for hit in self.index.search(&query(&prepared), candidates)? {
+            let Some((at, loaded)) = self.locate(&hit)? else {
+                continue;
+            };
+            let sentence = loaded.sentence(&at);
+            let paragraph = &loaded.sentences[at.block];
+            let fits = expects.is_some_and(|e| text::offers(e, sentence));
+            let (coverage, confidence) =
+                coverage(&prepared, sentence, paragraph, fits || expects.is_none());
+            let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
+            prior *= match kind {
+                Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,
+                Kind::Reason if text::reasons(sentence) => KIND_BONUS,
+                Kind::List if text::enumerates(sentence) => KIND_BONUS,
+                _ => 1.0,
+            };
+            shelf.0.insert(at.article, loaded.article.clone());
+            hits.push(Scored {
+                at,
+                score: hit.score * (0.25 + coverage) * prior,
+                coverage,
+                confidence,
+            });
+        }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         tracing::debug!(
             terms = ?terms.iter().map(|t| (&t.text, &t.forms, t.weight)).collect::<Vec<_>>(),
-            top = ?hits.iter().take(3).map(|h| (&self.units_at(h).sentence, h.score, h.coverage)).collect::<Vec<_>>(),
+            top = ?hits.iter().take(3).map(|h| (&h.at, h.score, h.coverage)).collect::<Vec<_>>(),
             "retrieved"
         );
         Ok(Retrieval {
@@ -221,44 +267,29 @@ impl Retriever {
             kind,
             terms,
             hits,
+            articles: shelf,
         })
     }
 
-    fn units_at(&self, hit: &Scored) -> &UnitText {
-        self.units
-            .iter()
-            .find(|u| {
-                u.at.article == hit.at.article
-                    && u.at.block == hit.at.block
-                    && u.at.sentence == hit.at.sentence
-            })
-            .expect("hits come from units")
-    }
-
-    /// The units where the question's most informative term is first mentioned in each
-    /// article: where a writer introduces a person (官房长官木原稔).
-    fn introductions(&self, terms: &[Prepared]) -> Vec<usize> {
-        let Some(subject) = terms
-            .iter()
-            .filter(|t| !t.forms.is_empty())
-            .max_by(|a, b| (a.weight * a.info).total_cmp(&(b.weight * b.info)))
-        else {
-            return Vec::new();
+    /// Where a hit is in the catalog, with its article loaded; `None` for an article the
+    /// catalog does not list.
+    fn locate(&self, hit: &Hit) -> Result<Option<(Location, Arc<Loaded>)>> {
+        let Some(&article) = self.positions.get(&hit.article) else {
+            return Ok(None);
         };
-        let mut first: Vec<usize> = Vec::new();
-        for form in &subject.forms {
-            for &u in &form.units {
-                let article = self.units[u].at.article;
-                match first
-                    .iter_mut()
-                    .find(|f| self.units[**f].at.article == article)
-                {
-                    Some(f) => *f = (*f).min(u),
-                    None => first.push(u),
-                }
-            }
-        }
-        first
+        let Some(loaded) = self.load(article)? else {
+            return Ok(None);
+        };
+        let exists = loaded
+            .sentences
+            .get(hit.block)
+            .is_some_and(|b| hit.sentence < b.len());
+        let at = Location {
+            article,
+            block: hit.block,
+            sentence: hit.sentence,
+        };
+        Ok(exists.then_some((at, loaded)))
     }
 
     /// The question's terms: Chinese words (with synonyms when the corpus lacks the word)
@@ -317,9 +348,12 @@ impl Retriever {
                 } else {
                     SYNONYM_CREDIT
                 };
-                self.find(f, credit)
+                Found {
+                    text: f.clone(),
+                    credit,
+                }
             })
-            .filter(|f| !f.units.is_empty())
+            .filter(|f| self.occurs(&f.text))
             .collect();
         let completes = term.follows.as_ref().and_then(|previous| {
             let p = all.iter().position(|t| &t.text == previous)?;
@@ -341,30 +375,14 @@ impl Retriever {
             } else {
                 Vec::new()
             },
-            char_units: if forms.is_empty() && chars.len() > 1 {
+            chars: if forms.is_empty() && chars.len() > 1 {
                 chars
-                    .iter()
-                    .map(|c| self.find(&c.to_string(), 1.0).units)
-                    .collect()
             } else {
                 Vec::new()
             },
             forms,
             completes,
             text: term.text.clone(),
-        }
-    }
-
-    /// The sentences and paragraphs that contain `form`.
-    fn find(&self, form: &str, credit: f32) -> Found {
-        let units = self.locator.units(form);
-        let mut paragraphs: Vec<usize> = units.iter().map(|&u| self.units[u].paragraph).collect();
-        paragraphs.dedup();
-        Found {
-            text: form.to_string(),
-            credit,
-            units,
-            paragraphs,
         }
     }
 
@@ -381,61 +399,94 @@ impl Retriever {
                     .windows(n)
                     .map(move |w| (w.iter().collect::<String>(), n))
             })
-            .map(|(piece, n)| self.find(&piece, 0.8 * n as f32 / chars.len() as f32))
-            .filter(|f| !f.units.is_empty())
+            .map(|(piece, n)| Found {
+                text: piece,
+                credit: 0.8 * n as f32 / chars.len() as f32,
+            })
+            .filter(|f| self.occurs(&f.text))
             .collect()
     }
 
-    /// Share of the terms' weight × rarity found for a sentence: whole in the sentence (full
-    /// credit), in its paragraph (most), or in part (a little). A term written right after
-    /// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
-    /// Returns the coverage and the confidence: the same share with every informative word
-    /// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
-    /// lowered when the sentence does not offer what the question asks for — a number for 多少,
-    /// or anything at all of a kind the corpus never names (什么牌子 where no brand is named).
-    fn coverage(&self, terms: &[Prepared], unit: usize, offers: bool) -> (f32, f32) {
-        let paragraph = self.units[unit].paragraph;
-        let credit: Vec<f32> = terms.iter().map(|t| t.credit(unit, paragraph)).collect();
-        let (mut found, mut total) = (0.0, 0.0);
-        let (mut strict_found, mut strict_total) = (0.0, 0.0);
-        for (i, term) in terms.iter().enumerate() {
-            let c = term
-                .completes
-                .map_or(credit[i], |p| credit[i].max(credit[p]));
-            let w = term.weight * term.info;
-            total += w;
-            found += w * c;
-            // What was asked for counts fully: 什么音乐 is not answered by a sentence that
-            // merely names the person.
-            let strict = if term.asked {
-                w / text::ASKED_KIND_WEIGHT
-            } else {
-                w
-            };
-            let strict = if term.is_absent() {
-                strict * ABSENT_FACTOR
-            } else {
-                strict
-            };
-            strict_total += strict;
-            strict_found += strict * c;
-        }
-        if total == 0.0 {
-            return (0.0, 0.0);
-        }
-        let unnamed_kind = terms.iter().any(|t| t.asked && t.is_absent());
-        let fit = match (offers, unnamed_kind) {
-            (_, true) => UNNAMED_KIND_FACTOR,
-            (false, false) => MISFIT_FACTOR,
-            (true, false) => 1.0,
-        };
-        (found / total, fit * strict_found / strict_total)
-    }
-
+    /// True when a sentence of the corpus contains `text` (remembered per generation).
     fn occurs(&self, text: &str) -> bool {
-        self.locator.contains(text)
+        if let Some(known) = self.lookups.get(text) {
+            return known;
+        }
+        let found = self.index.occurs(text).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "substring lookup failed; treating the word as absent");
+            false
+        });
+        self.lookups.insert(text.to_string(), found);
+        found
     }
 }
+
+/// The question's most informative term that the corpus has: whom a "who is" question asks
+/// about.
+fn subject(terms: &[Prepared]) -> Option<&Prepared> {
+    terms
+        .iter()
+        .filter(|t| !t.forms.is_empty())
+        .max_by(|a, b| (a.weight * a.info).total_cmp(&(b.weight * b.info)))
+}
+
+/// True when the sentence at `at` is where its article first mentions `subject`: where a
+/// writer introduces a person (官房长官木原稔).
+fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
+    let mentions = |s: &str| subject.forms.iter().any(|f| s.contains(&f.text));
+    let first = article.sentences.iter().enumerate().find_map(|(b, block)| {
+        let s = block.iter().position(|s| mentions(s))?;
+        Some((b, s))
+    });
+    first == Some((at.block, at.sentence))
+}
+
+/// Share of the terms' weight × rarity found for a sentence: whole in the sentence (full
+/// credit), in its paragraph (most), or in part (a little). A term written right after
+/// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
+/// Returns the coverage and the confidence: the same share with every informative word
+/// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
+/// lowered when the sentence does not offer what the question asks for — a number for 多少,
+/// or anything at all of a kind the corpus never names (什么牌子 where no brand is named).
+fn coverage(terms: &[Prepared], sentence: &str, paragraph: &[String], offers: bool) -> (f32, f32) {
+    let credit: Vec<f32> = terms.iter().map(|t| t.credit(sentence, paragraph)).collect();
+    let (mut found, mut total) = (0.0, 0.0);
+    let (mut strict_found, mut strict_total) = (0.0, 0.0);
+    for (i, term) in terms.iter().enumerate() {
+        let c = term
+            .completes
+            .map_or(credit[i], |p| credit[i].max(credit[p]));
+        let w = term.weight * term.info;
+        total += w;
+        found += w * c;
+        // What was asked for counts fully: 什么音乐 is not answered by a sentence that
+        // merely names the person.
+        let strict = if term.asked {
+            w / text::ASKED_KIND_WEIGHT
+        } else {
+            w
+        };
+        let strict = if term.is_absent() {
+            strict * ABSENT_FACTOR
+        } else {
+            strict
+        };
+        strict_total += strict;
+        strict_found += strict * c;
+    }
+    if total == 0.0 {
+        return (0.0, 0.0);
+    }
+    let unnamed_kind = terms.iter().any(|t| t.asked && t.is_absent());
+    let fit = match (offers, unnamed_kind) {
+        (_, true) => UNNAMED_KIND_FACTOR,
+        (false, false) => MISFIT_FACTOR,
+        (true, false) => 1.0,
+    };
+    (found / total, fit * strict_found / strict_total)
+}
+
+
 
 /// How informative an English word is, by the most informative of its Chinese translations
 /// (japan → 日本 weighs little); 1 when none is Chinese (a name kept as itself).
@@ -448,58 +499,11 @@ fn english_background(forms: &[String]) -> f32 {
         .unwrap_or(1.0)
 }
 
-/// Where strings occur: a suffix table over all normalised sentences, one per line.
-struct Locator {
-    table: SuffixTable<'static, 'static>,
-    /// Byte offset where each unit's sentence starts.
-    starts: Vec<u32>,
-}
-
-impl Locator {
-    fn new(units: &[UnitText]) -> Locator {
-        let mut text = String::new();
-        let mut starts = Vec::with_capacity(units.len());
-        for unit in units {
-            starts.push(text.len() as u32);
-            text.push_str(&unit.sentence);
-            text.push('\n');
-        }
-        Locator {
-            table: SuffixTable::new(text),
-            starts,
-        }
-    }
-
-    fn contains(&self, needle: &str) -> bool {
-        !needle.is_empty() && !needle.contains('\n') && self.table.contains(needle)
-    }
-
-    /// Indices of the units whose sentence contains `needle`, ascending.
-    fn units(&self, needle: &str) -> Vec<usize> {
-        if !self.contains(needle) {
-            return Vec::new();
-        }
-        let mut units: Vec<usize> = self
-            .table
-            .positions(needle)
-            .iter()
-            .map(|&at| self.starts.partition_point(|&s| s <= at) - 1)
-            .collect();
-        units.sort_unstable();
-        units.dedup();
-        units
-    }
-}
-
-/// A string of the corpus and where it occurs.
+/// A string the corpus has, and the credit a sentence containing it earns.
 struct Found {
     text: String,
     /// Credit earned when it is in the sentence.
     credit: f32,
-    /// Units containing it, ascending.
-    units: Vec<usize>,
-    /// Paragraphs containing it, ascending.
-    paragraphs: Vec<usize>,
 }
 
 /// A question term made ready for scoring.
@@ -518,8 +522,8 @@ struct Prepared {
     forms: Vec<Found>,
     /// For a word the corpus lacks: its pieces the corpus has.
     pieces: Vec<Found>,
-    /// For a word the corpus lacks: the units containing each of its ideographs.
-    char_units: Vec<Vec<usize>>,
+    /// For a word the corpus lacks (two or more ideographs): its ideographs.
+    chars: Vec<char>,
     /// The term before it, when together they form a corpus string (高市 + 早苗).
     completes: Option<usize>,
 }
@@ -530,32 +534,26 @@ impl Prepared {
         self.forms.is_empty() && self.pieces.is_empty() && self.info >= ABSENT_INFO
     }
 
-    fn credit(&self, unit: usize, paragraph: usize) -> f32 {
+    /// Credit a sentence (normalised, with its paragraph's sentences) earns for this term:
+    /// whole in the sentence, in its paragraph, a piece of it, or some of its ideographs.
+    fn credit(&self, sentence: &str, paragraph: &[String]) -> f32 {
         let mut best: f32 = 0.0;
         for form in &self.forms {
-            if form.units.binary_search(&unit).is_ok() {
+            if sentence.contains(&form.text) {
                 return form.credit;
             }
-            if form.paragraphs.binary_search(&paragraph).is_ok() {
+            if paragraph.iter().any(|s| s.contains(&form.text)) {
                 best = best.max(form.credit * PARAGRAPH_CREDIT);
             }
         }
-        if best > 0.0 || self.char_units.is_empty() {
+        if best > 0.0 || self.chars.is_empty() {
             return best;
         }
-        if let Some(piece) = self
-            .pieces
-            .iter()
-            .find(|p| p.units.binary_search(&unit).is_ok())
-        {
+        if let Some(piece) = self.pieces.iter().find(|p| sentence.contains(&p.text)) {
             return piece.credit;
         }
-        let hits = self
-            .char_units
-            .iter()
-            .filter(|u| u.binary_search(&unit).is_ok())
-            .count();
-        0.25 * hits as f32 / self.char_units.len() as f32
+        let hits = self.chars.iter().filter(|c| sentence.contains(**c)).count();
+        0.25 * hits as f32 / self.chars.len() as f32
     }
 }
 
@@ -571,7 +569,7 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
                 whole_word: true,
             });
         }
-        if t.forms.is_empty() && !t.char_units.is_empty() {
+        if t.forms.is_empty() && !t.chars.is_empty() {
             query.push(QueryTerm {
                 text: t.text.clone(),
                 weight: t.weight,

@@ -71,7 +71,7 @@ impl Lexicon {
 
 /// English → Chinese forms written by us for names and terms a dictionary lacks or gets
 /// wrong for this corpus (`corpus/glossary.toml`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Glossary {
     /// Lowercase English word or phrase → Chinese (or Latin) forms as written in the articles.

@@ -6,7 +6,7 @@ pub mod telegram;
 use serde::Serialize;
 
 use crate::answer::{Answer, Citation};
-use crate::corpus::{Article, Script};
+use crate::corpus::Script;
 
 /// User-facing words in one script.
 #[derive(Debug)]
@@ -123,21 +123,17 @@ pub fn source_line(c: &Citation, l: &Labels) -> String {
 }
 
 /// The refusal text: not covered, then what the articles are about (our own labels).
-pub fn refusal(script: Script, articles: &[Article]) -> String {
+pub fn refusal(script: Script, topics: &[String]) -> String {
     let l = labels(script);
-    let topics: Vec<&str> = articles
-        .iter()
-        .filter_map(|a| a.meta.label.as_deref())
-        .collect();
     format!("{}{}{}", l.not_covered, l.covered, topics.join(l.list_sep))
 }
 
 /// The text a person reads as the answer: quoted sentences with markers, or the refusal.
-pub fn answer_text(answer: &Answer, articles: &[Article]) -> String {
+pub fn answer_text(answer: &Answer) -> String {
     if answer.answered {
         answer.text()
     } else {
-        refusal(answer.script, articles)
+        refusal(answer.script, &answer.topics)
     }
 }
 
@@ -150,9 +146,9 @@ pub fn short_quote(text: &str, max: usize) -> String {
 }
 
 /// Plain text for a terminal: answer, then numbered sources with a short quote.
-pub fn console(answer: &Answer, articles: &[Article]) -> String {
+pub fn console(answer: &Answer) -> String {
     let l = labels(answer.script);
-    let mut out = answer_text(answer, articles);
+    let mut out = answer_text(answer);
     if answer.truncated {
         out.push('\n');
         out.push_str(l.truncated);
@@ -203,7 +199,6 @@ pub struct JsonAnswer<'a> {
 /// Builds the JSON contract object for one answer; `id` is echoed when given.
 pub fn json<'a>(
     answer: &'a Answer,
-    articles: &[Article],
     id: Option<&'a serde_json::Value>,
     took_us: u64,
 ) -> JsonAnswer<'a> {
@@ -211,7 +206,7 @@ pub fn json<'a>(
         id,
         question: &answer.question,
         answered: answer.answered,
-        answer: answer_text(answer, articles),
+        answer: answer_text(answer),
         citations: answer
             .citations
             .iter()

@@ -6,7 +6,7 @@ use teloxide::utils::html;
 
 use super::{answer_text, labels, source_line, Labels};
 use crate::answer::{Answer, Citation};
-use crate::corpus::{Article, Script};
+use crate::corpus::Script;
 
 /// Telegram's limit for one message, in UTF-16 code units. The rendered HTML (tags and
 /// entities included) is measured against it, which is stricter than Telegram's own count.
@@ -49,9 +49,9 @@ impl Segment {
 
 /// The answer first, then the numbered sources (author · outlet · date · ¶n) with the
 /// passage in an expandable quotation; as many messages as needed, each at most `limit`.
-pub fn messages(answer: &Answer, articles: &[Article], limit: usize) -> Vec<String> {
+pub fn messages(answer: &Answer, limit: usize) -> Vec<String> {
     let l = labels(answer.script);
-    let mut segments = vec![Segment::new(Style::Plain, answer_text(answer, articles))];
+    let mut segments = vec![Segment::new(Style::Plain, answer_text(answer))];
     if answer.truncated {
         segments.push(Segment::new(Style::Plain, l.truncated));
     }

@@ -232,7 +232,7 @@ fn render_answer(
     let engine = &app.engine;
     match answer {
         Some(answer) => {
-            let parts = render::telegram::messages(answer, engine.articles(), MESSAGE_LIMIT);
+            let parts = render::telegram::messages(answer, MESSAGE_LIMIT);
             (parts, Some(keyboard(answer, engine)))
         }
         None => {
@@ -275,7 +275,7 @@ async fn on_inline_query(
         Vec::new()
     } else {
         match ask(&app, &query.query, None).await {
-            Some(answer) => inline::results(&answer, &app.engine),
+            Some(answer) => inline::results(&answer),
             None => hint(),
         }
     };
@@ -398,7 +398,7 @@ fn command_text(command: &Command, engine: &Engine) -> String {
              例如 / e.g.:\n日本承诺对美国投资多少？\n美日稀土協議的內容是什麼？\nWhat gift did Takaichi give Trump?\n\n{}",
             Command::descriptions()
         )),
-        Command::Sources => escape(&crate::console::sources(engine)),
+        Command::Sources => escape(&crate::console::sources(&engine.articles())),
         Command::About => escape(
             "summit-qa: answers only from the indexed articles, offline; says so when they do not cover a question.",
         ),

@@ -9,7 +9,6 @@ use teloxide::types::{
 use super::handlers::no_preview;
 use crate::answer::Answer;
 use crate::corpus::Script;
-use crate::engine::Engine;
 use crate::render::{self, labels, short_quote, source_line, telegram::MESSAGE_LIMIT};
 
 /// Longest description shown under a result title, in characters.
@@ -17,10 +16,10 @@ const DESCRIPTION_CHARS: usize = 120;
 
 /// The results for an answer: the answer with its sources, then one result per cited
 /// passage (a refusal is a single result).
-pub fn results(answer: &Answer, engine: &Engine) -> Vec<InlineQueryResult> {
+pub fn results(answer: &Answer) -> Vec<InlineQueryResult> {
     let l = labels(answer.script);
-    let text = render::answer_text(answer, engine.articles());
-    let message = render::telegram::messages(answer, engine.articles(), MESSAGE_LIMIT)
+    let text = render::answer_text(answer);
+    let message = render::telegram::messages(answer, MESSAGE_LIMIT)
         .into_iter()
         .next()
         .unwrap_or_default();

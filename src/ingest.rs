@@ -1,0 +1,255 @@
+//! Ingestion: the corpus folder → the search index, incrementally. Records what was indexed
+//! (the catalog) with each commit, so an unchanged article is never segmented again and a
+//! reader always sees an index and a catalog that belong together.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use tantivy::Index;
+
+use crate::corpus::{self, Block, BlockKind, Metadata, METADATA_FILE};
+use crate::error::{Error, Result};
+use crate::index::{article_key, SearchIndex};
+use crate::lexicon::{Glossary, Lexicon, GLOSSARY_FILE};
+use crate::text;
+
+/// Changes whenever the schema, the analyzers or the catalog's meaning change: an index
+/// built by another version is rebuilt from scratch.
+const FORMAT: &str = concat!("summit-qa ", env!("CARGO_PKG_VERSION"), " index 1");
+
+/// What an index holds: recorded atomically with every commit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Catalog {
+    /// [`FORMAT`] of the build that wrote it.
+    pub format: String,
+    /// Quick fingerprint of the corpus folder (names, sizes, times): unchanged means fresh.
+    pub inputs: String,
+    /// Hash of the glossary (it changes how every article is segmented).
+    pub glossary_hash: String,
+    /// The glossary the index was built with.
+    pub glossary: Glossary,
+    /// The indexed articles, in metadata order.
+    pub entries: Vec<Entry>,
+}
+
+/// One indexed article.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    /// Its metadata.
+    pub meta: Metadata,
+    /// Hash of its text and metadata.
+    pub hash: String,
+}
+
+impl Catalog {
+    /// A short fingerprint of the indexed corpus (4 hex digits), carried in buttons.
+    pub fn fingerprint(&self) -> String {
+        let mut all = self.glossary_hash.clone();
+        for e in &self.entries {
+            all.push_str(&e.meta.id);
+            all.push_str(&e.hash);
+        }
+        format!("{:04x}", xxhash_rust::xxh3::xxh3_64(all.as_bytes()) & 0xffff)
+    }
+
+    /// The catalog recorded with the last commit of `index`; empty before the first.
+    pub fn of(index: &Index) -> Result<Catalog> {
+        read(SearchIndex::payload(index)?)
+    }
+}
+
+/// Parses a commit payload.
+pub fn read(payload: Option<String>) -> Result<Catalog> {
+    match payload {
+        None => Ok(Catalog::default()),
+        Some(json) => serde_json::from_str(&json).map_err(|e| Error::IndexDir {
+            path: "index".into(),
+            message: format!("its catalog cannot be read ({e}): delete the index folder and run `summit-qa index`"),
+        }),
+    }
+}
+
+/// What one ingestion did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Articles indexed for the first time.
+    pub added: usize,
+    /// Articles indexed again because their text or metadata changed.
+    pub changed: usize,
+    /// Articles taken out of the index.
+    pub removed: usize,
+    /// Articles left as they were.
+    pub unchanged: usize,
+    /// Files skipped, and why.
+    pub problems: Vec<Error>,
+}
+
+impl Report {
+    /// One line for people: what changed, and how many files were skipped.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} added, {} changed, {} removed, {} unchanged; {} skipped",
+            self.added,
+            self.changed,
+            self.removed,
+            self.unchanged,
+            self.problems.len()
+        )
+    }
+
+    /// True when nothing had to be written.
+    pub fn untouched(&self) -> bool {
+        self.added + self.changed + self.removed == 0
+    }
+}
+
+/// True when `index` was built from the corpus in `dir` as it is now (by this version).
+pub fn is_fresh(index: &Index, dir: &Path) -> Result<bool> {
+    let catalog = Catalog::of(index)?;
+    Ok(catalog.format == FORMAT && catalog.inputs == inputs(dir)?)
+}
+
+/// Brings `index` up to date with the corpus in `dir`: adds new articles, re-indexes changed
+/// ones, removes those gone; skips (and reports) bad files. `progress(done, total)` is called
+/// after each article. Commits once, at the end: an interrupted run changes nothing.
+/// Waits while another process holds the index's writer lock.
+pub fn update(
+    index: &Index,
+    dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Report> {
+    let mut writer = loop {
+        match SearchIndex::writer(index)? {
+            Some(w) => break w,
+            None => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    };
+    let inputs = inputs(dir)?;
+    let glossary = Glossary::load(dir)?;
+    let glossary_hash = hash(&std::fs::read_to_string(dir.join(GLOSSARY_FILE)).unwrap_or_default());
+    let scan = corpus::scan(dir)?;
+    let previous = Catalog::of(index)?;
+    let rebuild = previous.format != FORMAT || previous.glossary_hash != glossary_hash;
+    let before: HashMap<&str, &str> = if rebuild {
+        HashMap::new()
+    } else {
+        previous
+            .entries
+            .iter()
+            .map(|e| (e.meta.id.as_str(), e.hash.as_str()))
+            .collect()
+    };
+    let mut report = Report {
+        problems: scan.problems,
+        ..Report::default()
+    };
+    if rebuild && !previous.entries.is_empty() {
+        writer.remove_all()?;
+    }
+    let lexicon = Lexicon::embedded();
+    let total = scan.sources.len();
+    let mut entries = Vec::with_capacity(total);
+    for (done, source) in scan.sources.into_iter().enumerate() {
+        let meta_json = serde_json::to_string(&source.meta).unwrap_or_default();
+        let digest = hash(&format!("{meta_json}\n{}", source.text));
+        let key = article_key(&source.meta.id);
+        match before.get(source.meta.id.as_str()) {
+            Some(h) if *h == digest => report.unchanged += 1,
+            seen => {
+                if seen.is_some() {
+                    writer.remove(key);
+                    report.changed += 1;
+                } else {
+                    report.added += 1;
+                }
+                let meta = source.meta.clone();
+                let blocks = source.into_article().blocks;
+                let headwords = headwords(&lexicon, &blocks);
+                let headwords: Vec<&str> = headwords.iter().map(String::as_str).collect();
+                writer.add(key, &blocks, &headwords)?;
+                entries.push(Entry { meta, hash: digest });
+                progress(done + 1, total);
+                continue;
+            }
+        }
+        entries.push(Entry {
+            meta: source.meta,
+            hash: digest,
+        });
+        progress(done + 1, total);
+    }
+    let kept: std::collections::HashSet<&str> =
+        entries.iter().map(|e| e.meta.id.as_str()).collect();
+    for gone in previous.entries.iter().filter(|e| !kept.contains(e.meta.id.as_str())) {
+        if !rebuild {
+            writer.remove(article_key(&gone.meta.id));
+        }
+        report.removed += 1;
+    }
+    let catalog = Catalog {
+        format: FORMAT.to_string(),
+        inputs,
+        glossary_hash,
+        glossary,
+        entries,
+    };
+    let same_inputs = previous.inputs == catalog.inputs && !rebuild;
+    if report.untouched() && same_inputs {
+        return Ok(report);
+    }
+    writer.commit(&serde_json::to_string(&catalog).expect("the catalog serialises"))?;
+    Ok(report)
+}
+
+/// The dictionary headwords written in the body of an article, each once: the corpus's
+/// words as the dictionary knows them, whatever the segmenter made of them.
+fn headwords(lexicon: &Lexicon, blocks: &[Block]) -> Vec<String> {
+    let mut found: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.kind == BlockKind::Body)
+        .flat_map(|b| {
+            let normalized = text::normalize(&b.text);
+            lexicon
+                .headwords_in(&normalized)
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+fn hash(text: &str) -> String {
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
+}
+
+/// A quick fingerprint of what the corpus folder holds: the metadata and glossary files'
+/// contents, and the name, size and modification time of every other file.
+fn inputs(dir: &Path) -> Result<String> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut lines: Vec<String> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(meta) = entry.metadata() else { continue };
+        if name == METADATA_FILE || name == GLOSSARY_FILE {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            lines.push(format!("{name} {:x}", xxhash_rust::xxh3::xxh3_64(&bytes)));
+            continue;
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        lines.push(format!("{name} {} {modified}", meta.len()));
+    }
+    lines.sort();
+    Ok(hash(&lines.join("\n")))
+}
