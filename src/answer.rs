@@ -66,6 +66,8 @@ pub struct Answer {
     pub more: Vec<PassageRef>,
     /// What the articles are about (our labels of the first few), for a refusal.
     pub topics: Vec<String>,
+    /// Fingerprint of the indexed corpus the answer came from.
+    pub corpus: String,
 }
 
 /// A body paragraph by position: index into the engine's articles and its ¶n. Stable while
@@ -110,6 +112,7 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
             .fold(0.0, f32::max),
         more: Vec::new(),
         topics: Vec::new(),
+        corpus: String::new(),
     };
     let strong: Vec<&Scored> = retrieval
         .hits

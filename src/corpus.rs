@@ -150,7 +150,8 @@ pub fn scan(dir: &Path) -> Result<Scan> {
         }
     }
     let listed: Vec<&str> = ids.values().map(String::as_str).collect();
-    scan.problems.extend(unlisted(dir, &metadata_path, &listed)?);
+    scan.problems
+        .extend(unlisted(dir, &metadata_path, &listed)?);
     Ok(scan)
 }
 
@@ -164,12 +165,10 @@ fn unlisted(dir: &Path, metadata_path: &Path, listed: &[&str]) -> Result<Vec<Err
         .flatten()
         .filter_map(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
-            (name.ends_with(".txt") && !listed.contains(&name.as_str())).then(|| {
-                Error::Unlisted {
-                    path: entry.path(),
-                    metadata: metadata_path.to_path_buf(),
-                    file: name,
-                }
+            (name.ends_with(".txt") && !listed.contains(&name.as_str())).then(|| Error::Unlisted {
+                path: entry.path(),
+                metadata: metadata_path.to_path_buf(),
+                file: name,
             })
         })
         .collect();

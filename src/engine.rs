@@ -23,6 +23,8 @@ const TOPICS: usize = 5;
 struct Snapshot {
     retriever: Retriever,
     fingerprint: String,
+    /// The index commit it was opened at.
+    generation: u64,
 }
 
 /// The index, opened for answering, with the answer limits. Cheap to share behind an `Arc`;
@@ -30,8 +32,9 @@ struct Snapshot {
 /// on the one they started with.
 pub struct Engine {
     current: RwLock<Arc<Snapshot>>,
-    /// The index on disk; `None` for an engine built in memory.
-    index_dir: Option<PathBuf>,
+    /// The index on disk (folder and a handle to watch its commits); `None` for an engine
+    /// built in memory.
+    disk: Option<(PathBuf, Index)>,
     limits: AnswerConfig,
 }
 
@@ -65,7 +68,11 @@ pub fn build(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Result<
     update(&index, &config.corpus_dir, progress)
 }
 
-fn update(index: &Index, corpus_dir: &Path, progress: &mut dyn FnMut(usize, usize)) -> Result<Report> {
+fn update(
+    index: &Index,
+    corpus_dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Report> {
     let glossary = crate::lexicon::Glossary::load(corpus_dir)?;
     SearchIndex::register(index, text::load_jieba(glossary.chinese_forms()));
     ingest::update(index, corpus_dir, progress)
@@ -75,7 +82,8 @@ impl Engine {
     /// Opens the index named by the config (build it first with [`prepare`] or [`build`]).
     pub fn load(config: &Config) -> Result<Engine> {
         let index_dir = config.index_dir.clone();
-        let snapshot = open(&SearchIndex::on_disk(&index_dir)?)?;
+        let index = SearchIndex::on_disk(&index_dir)?;
+        let snapshot = open(&index)?;
         if snapshot.retriever.catalog().entries.is_empty() {
             return Err(Error::IndexDir {
                 path: index_dir,
@@ -84,7 +92,7 @@ impl Engine {
         }
         Ok(Engine {
             current: RwLock::new(Arc::new(snapshot)),
-            index_dir: Some(index_dir),
+            disk: Some((index_dir, index)),
             limits: config.answer.clone(),
         })
     }
@@ -99,7 +107,7 @@ impl Engine {
         ingest::update(&index, dir, &mut |_, _| {})?;
         Ok(Engine {
             current: RwLock::new(Arc::new(open(&index)?)),
-            index_dir: None,
+            disk: None,
             limits,
         })
     }
@@ -108,13 +116,25 @@ impl Engine {
     /// flight finish on the previous one. Returns the new corpus fingerprint. An engine
     /// built in memory has nothing to reload.
     pub fn reload(&self) -> Result<String> {
-        let Some(dir) = &self.index_dir else {
+        let Some((dir, _)) = &self.disk else {
             return Ok(self.fingerprint());
         };
         let snapshot = Arc::new(open(&SearchIndex::on_disk(dir)?)?);
         let fingerprint = snapshot.fingerprint.clone();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
         Ok(fingerprint)
+    }
+
+    /// Reloads when the index on disk has a newer commit than the one answering (after
+    /// `summit-qa index` ran); returns the new fingerprint if it did.
+    pub fn refresh(&self) -> Result<Option<String>> {
+        let Some((_, index)) = &self.disk else {
+            return Ok(None);
+        };
+        if index.load_metas()?.opstamp == self.snapshot().generation {
+            return Ok(None);
+        }
+        self.reload().map(Some)
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -209,6 +229,7 @@ impl Engine {
             .filter_map(|e| e.meta.label.clone())
             .take(TOPICS)
             .collect();
+        answer.corpus = snapshot.fingerprint.clone();
         Ok(answer)
     }
 }
@@ -216,12 +237,14 @@ impl Engine {
 /// Opens the last commit of `index`, with the dictionary its catalog was built with.
 fn open(index: &Index) -> Result<Snapshot> {
     let catalog = Catalog::of(index)?;
+    let generation = index.load_metas()?.opstamp;
     let jieba = text::load_jieba(catalog.glossary.chinese_forms());
     SearchIndex::register(index, jieba.clone());
     let retriever = Retriever::open(jieba, index)?;
     Ok(Snapshot {
         fingerprint: retriever.catalog().fingerprint(),
         retriever,
+        generation,
     })
 }
 /// Drops control characters (NUL, bidi overrides stay visible-safe) and trims whitespace.

@@ -7,12 +7,9 @@ use std::sync::Arc;
 
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED,
-    STORED,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::{
@@ -170,17 +167,18 @@ impl SearchIndex {
             path: dir.to_path_buf(),
             source,
         })?;
-        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| {
-            Error::IndexDir {
-                path: dir.to_path_buf(),
-                message: e.to_string(),
-            }
-        })?;
-        let index = Index::open_or_create(directory, schema().0).map_err(|e| Error::IndexDir {
+        let failed = |e: &dyn std::fmt::Display| Error::IndexDir {
             path: dir.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        Ok(index)
+            message: format!("{e} (set `index_dir` or SUMMIT_QA_INDEX_DIR to a writable folder)"),
+        };
+        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| failed(&e))?;
+        match Index::open_or_create(directory.clone(), schema().0) {
+            // Another process created it between our check and our create: open theirs.
+            Err(tantivy::TantivyError::IndexAlreadyExists) => {
+                Index::open(directory).map_err(|e| failed(&e))
+            }
+            other => other.map_err(|e| failed(&e)),
+        }
     }
 
     /// Registers the analyzers (jieba with this dictionary) on `index`.
@@ -312,7 +310,11 @@ impl SearchIndex {
             searcher
                 .doc::<TantivyDocument>(address)
                 .ok()
-                .and_then(|d| d.get_first(f.norm).and_then(|v| v.as_str()).map(|s| s.contains(needle)))
+                .and_then(|d| {
+                    d.get_first(f.norm)
+                        .and_then(|v| v.as_str())
+                        .map(|s| s.contains(needle))
+                })
                 .unwrap_or(false)
         })?;
         Ok(found.is_some() && checked <= OCCURS_CHECKS)
@@ -326,7 +328,10 @@ impl SearchIndex {
         for segment in searcher.segment_readers() {
             for field in [self.fields.context, self.fields.vocab] {
                 let inverted = segment.inverted_index(field)?;
-                let mut stream = inverted.terms().stream().map_err(tantivy::TantivyError::from)?;
+                let mut stream = inverted
+                    .terms()
+                    .stream()
+                    .map_err(tantivy::TantivyError::from)?;
                 while stream.advance() {
                     if let Ok(word) = std::str::from_utf8(stream.key()) {
                         words.push(word.to_string());
@@ -531,6 +536,7 @@ impl TokenStream for VecTokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::corpus::parse;
 
     fn term(t: &str) -> QueryTerm {
         QueryTerm {
@@ -540,16 +546,56 @@ mod tests {
         }
     }
 
+    fn index_of(articles: &[&str]) -> SearchIndex {
+        let index = SearchIndex::in_memory(crate::text::load_jieba([])).unwrap();
+        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        for (i, text) in articles.iter().enumerate() {
+            writer.add(i as u64, &parse(text), &[]).unwrap();
+        }
+        writer.commit("{}").unwrap();
+        SearchIndex::open(&index).unwrap().0
+    }
+
     #[test]
     fn finds_traditional_text_with_simplified_terms_and_partial_words() {
-        let sentences = ["高市向特朗普贈送了高爾夫球桿。", "天氣很好。"].map(|text| Sentence {
-            text,
-            paragraph: text,
-        });
-        let index = SearchIndex::build(crate::text::load_jieba([]), &sentences).unwrap();
+        let index = index_of(&["高市向特朗普贈送了高爾夫球桿。天氣很好。"]);
         let hits = index.search(&[term("送给"), term("高尔夫")], 5).unwrap();
-        assert_eq!(hits[0].unit, 0);
+        assert_eq!(
+            (hits[0].article, hits[0].block, hits[0].sentence),
+            (0, 0, 0)
+        );
         assert!(index.search(&[term("巴西")], 5).unwrap().is_empty());
         assert!(index.search(&[], 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn occurs_finds_substrings_of_sentences_only() {
+        let index = index_of(&[
+            "日本首相高市早苗会见了美国总统。",
+            "第二篇文章谈造船业合作。",
+        ]);
+        for present in ["日本首相", "首相高市", "高", "造船业合作", "总统"] {
+            assert!(index.occurs(present).unwrap(), "{present}");
+        }
+        // Every bigram occurs, but never in this order within one sentence.
+        for absent in ["美国首相", "首相日本", "巴西", "", "总统。第二"] {
+            assert!(!index.occurs(absent).unwrap(), "{absent}");
+        }
+    }
+
+    #[test]
+    fn removed_articles_disappear_and_stored_articles_round_trip() {
+        let index = SearchIndex::in_memory(crate::text::load_jieba([])).unwrap();
+        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        writer.add(7, &parse("稀土协议签署。"), &["稀土"]).unwrap();
+        writer.add(8, &parse("造船业合作。"), &[]).unwrap();
+        writer.commit("{}").unwrap();
+        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        writer.remove(7);
+        writer.commit("{}").unwrap();
+        let opened = SearchIndex::open(&index).unwrap().0;
+        assert!(!opened.occurs("稀土").unwrap());
+        assert!(opened.article(7).unwrap().is_none());
+        assert_eq!(opened.article(8).unwrap().unwrap()[0].text, "造船业合作。");
     }
 }

@@ -51,7 +51,10 @@ impl Catalog {
             all.push_str(&e.meta.id);
             all.push_str(&e.hash);
         }
-        format!("{:04x}", xxhash_rust::xxh3::xxh3_64(all.as_bytes()) & 0xffff)
+        format!(
+            "{:04x}",
+            xxhash_rust::xxh3::xxh3_64(all.as_bytes()) & 0xffff
+        )
     }
 
     /// The catalog recorded with the last commit of `index`; empty before the first.
@@ -115,11 +118,7 @@ pub fn is_fresh(index: &Index, dir: &Path) -> Result<bool> {
 /// ones, removes those gone; skips (and reports) bad files. `progress(done, total)` is called
 /// after each article. Commits once, at the end: an interrupted run changes nothing.
 /// Waits while another process holds the index's writer lock.
-pub fn update(
-    index: &Index,
-    dir: &Path,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<Report> {
+pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize)) -> Result<Report> {
     let mut writer = loop {
         match SearchIndex::writer(index)? {
             Some(w) => break w,
@@ -182,7 +181,11 @@ pub fn update(
     }
     let kept: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.meta.id.as_str()).collect();
-    for gone in previous.entries.iter().filter(|e| !kept.contains(e.meta.id.as_str())) {
+    for gone in previous
+        .entries
+        .iter()
+        .filter(|e| !kept.contains(e.meta.id.as_str()))
+    {
         if !rebuild {
             writer.remove(article_key(&gone.meta.id));
         }
@@ -238,6 +241,9 @@ fn inputs(dir: &Path) -> Result<String> {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() || name.starts_with('.') {
+            continue;
+        }
         if name == METADATA_FILE || name == GLOSSARY_FILE {
             let bytes = std::fs::read(entry.path()).unwrap_or_default();
             lines.push(format!("{name} {:x}", xxhash_rust::xxh3::xxh3_64(&bytes)));

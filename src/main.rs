@@ -201,6 +201,7 @@ fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::
     let engine = std::sync::Arc::new(engine);
     let ops = ops::Ops::default();
     let listen = config.http.listen;
+    runtime.spawn(watch_index(engine.clone()));
     runtime
         .block_on(async {
             let http = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -215,6 +216,52 @@ fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::
         // teloxide hides the token in network errors; this is a second guard.
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace(&token, "<token>")))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often `serve` looks for a new commit of the index (after `summit-qa index`).
+const INDEX_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Swaps in the index's latest generation on SIGHUP, and when `summit-qa index` committed a
+/// new one; answers in flight finish on the old one.
+async fn watch_index(engine: std::sync::Arc<Engine>) {
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut poll = tokio::time::interval(INDEX_POLL);
+    poll.tick().await;
+    loop {
+        #[cfg(unix)]
+        let forced = async {
+            match hangup.as_mut() {
+                Some(s) => s.recv().await.is_some(),
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let forced = std::future::pending::<bool>();
+        let force = tokio::select! {
+            f = forced => f,
+            _ = poll.tick() => false,
+        };
+        let engine = engine.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            if force {
+                engine.reload().map(Some)
+            } else {
+                engine.refresh()
+            }
+        })
+        .await;
+        match result {
+            Ok(Ok(Some(fingerprint))) => {
+                tracing::info!(corpus = %fingerprint, signal = force, "index reloaded")
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "index not reloaded; still answering from the previous one")
+            }
+            Err(e) => tracing::warn!(error = %e, "index reload failed"),
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`).

@@ -56,7 +56,8 @@ impl std::ops::Index<usize> for Shelf {
     type Output = Article;
     /// Panics when the article is not on the shelf: hits always put theirs there.
     fn index(&self, position: usize) -> &Article {
-        self.get(position).expect("hits put their articles on the shelf")
+        self.get(position)
+            .expect("hits put their articles on the shelf")
     }
 }
 
@@ -449,7 +450,10 @@ fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
 /// lowered when the sentence does not offer what the question asks for — a number for 多少,
 /// or anything at all of a kind the corpus never names (什么牌子 where no brand is named).
 fn coverage(terms: &[Prepared], sentence: &str, paragraph: &[String], offers: bool) -> (f32, f32) {
-    let credit: Vec<f32> = terms.iter().map(|t| t.credit(sentence, paragraph)).collect();
+    let credit: Vec<f32> = terms
+        .iter()
+        .map(|t| t.credit(sentence, paragraph))
+        .collect();
     let (mut found, mut total) = (0.0, 0.0);
     let (mut strict_found, mut strict_total) = (0.0, 0.0);
     for (i, term) in terms.iter().enumerate() {
@@ -485,8 +489,6 @@ fn coverage(terms: &[Prepared], sentence: &str, paragraph: &[String], offers: bo
     };
     (found / total, fit * strict_found / strict_total)
 }
-
-
 
 /// How informative an English word is, by the most informative of its Chinese translations
 /// (japan → 日本 weighs little); 1 when none is Chinese (a name kept as itself).

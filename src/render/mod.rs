@@ -277,9 +277,11 @@ mod tests {
             coverage: 0.8,
             confidence: 0.8,
             more: Vec::new(),
+            topics: Vec::new(),
+            corpus: String::new(),
         };
         let id = serde_json::json!("d01");
-        let v = serde_json::to_value(json(&answer, &[], Some(&id), 7)).unwrap();
+        let v = serde_json::to_value(json(&answer, Some(&id), 7)).unwrap();
         assert_eq!(v["id"], "d01");
         assert_eq!(v["answer"], "段落。[1]");
         assert!(v["citations"][0]["author"].is_null());

@@ -310,6 +310,8 @@ mod tests {
             coverage: 1.0,
             confidence: 1.0,
             more: Vec::new(),
+            topics: Vec::new(),
+            corpus: String::new(),
         }
     }
 
@@ -348,7 +350,7 @@ mod tests {
     #[test]
     fn escapes_corpus_and_user_text() {
         let a = answer("A<b>&C 投资。", "<script>alert(1)</script> & 段落");
-        let m = messages(&a, &[], MESSAGE_LIMIT);
+        let m = messages(&a, MESSAGE_LIMIT);
         assert_eq!(m.len(), 1);
         assert!(m[0].starts_with("A&lt;b&gt;&amp;C 投资。[1]"), "{}", m[0]);
         assert!(
@@ -371,7 +373,7 @@ mod tests {
         let passage = "很长的段落，包含“引号”与 <标签> & 符号。".repeat(60);
         let a = answer(&long_quote, &passage);
         let limit = 300;
-        let parts = messages(&a, &[], limit);
+        let parts = messages(&a, limit);
         assert!(parts.len() > 3, "{}", parts.len());
         let mut plain = String::new();
         for p in &parts {
@@ -396,7 +398,7 @@ mod tests {
     fn a_sentence_longer_than_a_message_is_cut_between_characters() {
         let huge = "&".repeat(500) + "很长";
         let a = answer(&huge, "段落。");
-        for p in messages(&a, &[], 120) {
+        for p in messages(&a, 120) {
             assert!(telegram_len(&p) <= 120);
             assert!(parse(&p).1, "{p}");
         }

@@ -13,6 +13,8 @@ pub const DATA_LIMIT: usize = 64;
 /// Largest citation number a button may carry (answers list a handful): forged data with a
 /// larger one is rejected, so numbering from it can never overflow.
 pub const MAX_CITATION: usize = 1000;
+/// Length of the corpus fingerprint in the data.
+const FINGERPRINT: usize = 4;
 
 /// What a pressed button asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,20 +36,24 @@ pub enum Action {
 pub struct Pressed {
     /// Script of the question.
     pub script: Script,
+    /// Fingerprint of the corpus the answer came from (4 hex digits): passages named by
+    /// position are only valid while it holds.
+    pub corpus: String,
     /// What to do.
     pub action: Action,
 }
 
 impl Pressed {
-    /// The callback data: a script letter (`h`ans, han`t`, `l`atin), then the action:
-    /// `hm:4:0.12,1.7`, `tp:0.12`, `lf:u:1a2b3c4d`. At most [`DATA_LIMIT`] bytes.
+    /// The callback data: a script letter (`h`ans, han`t`, `l`atin), the corpus fingerprint,
+    /// then the action: `h1f2em:4:0.12,1.7`, `t1f2ep:0.12`, `l1f2ef:u:1a2b3c4d`. At most
+    /// [`DATA_LIMIT`] bytes.
     pub fn encode(&self) -> String {
         let script = match self.script {
             Script::Hans => 'h',
             Script::Hant => 't',
             Script::Latin => 'l',
         };
-        format!("{script}{}", self.action.encode())
+        format!("{script}{}{}", self.corpus, self.action.encode())
     }
 
     /// Parses callback data; `None` for anything we did not produce.
@@ -58,14 +64,22 @@ impl Pressed {
             'l' => Script::Latin,
             _ => return None,
         };
-        let action = Action::decode(&data[1..])?;
-        Some(Pressed { script, action })
+        let corpus = data.get(1..1 + FINGERPRINT)?;
+        if !corpus.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let action = Action::decode(&data[1 + FINGERPRINT..])?;
+        Some(Pressed {
+            script,
+            corpus: corpus.to_string(),
+            action,
+        })
     }
 }
 
 impl Action {
     /// The action part of the callback data; passage lists are cut to leave room for the
-    /// script letter within [`DATA_LIMIT`] bytes.
+    /// script letter and the fingerprint within [`DATA_LIMIT`] bytes.
     fn encode(&self) -> String {
         match self {
             Action::More { first, passages } => with_refs(&format!("m:{first}:"), passages),
@@ -117,7 +131,7 @@ fn with_refs(prefix: &str, refs: &[PassageRef]) -> String {
             r.article,
             r.paragraph
         );
-        if data.len() + item.len() > DATA_LIMIT - 1 {
+        if data.len() + item.len() > DATA_LIMIT - 1 - FINGERPRINT {
             break;
         }
         data.push_str(&item);
@@ -156,10 +170,16 @@ pub fn keyboard(
     listed: usize,
     question: &str,
     script: Script,
+    corpus: &str,
 ) -> InlineKeyboardMarkup {
     let labels = labels(script);
     let button = |text: &str, action: Action| {
-        InlineKeyboardButton::callback(text, Pressed { script, action }.encode())
+        let pressed = Pressed {
+            script,
+            corpus: corpus.to_string(),
+            action,
+        };
+        InlineKeyboardButton::callback(text, pressed.encode())
     };
     let mut first = Vec::new();
     if !more.is_empty() {
@@ -222,6 +242,7 @@ mod tests {
         ] {
             let pressed = Pressed {
                 script: Script::Hant,
+                corpus: "1f2e".into(),
                 action,
             };
             assert_eq!(Pressed::decode(&pressed.encode()), Some(pressed));
@@ -233,6 +254,7 @@ mod tests {
         let many: Vec<PassageRef> = (0..40).map(|i| at(i, 1000 + i)).collect();
         let data = Pressed {
             script: Script::Latin,
+            corpus: "ffff".into(),
             action: Action::More {
                 first: 4,
                 passages: many,
@@ -260,7 +282,10 @@ mod tests {
             "hz:1.2",
             "xm:4:1.2",
             "m:4:1.2",
-            "hm:18446744073709551615:1.2",
+            "hm:4:1.2",
+            "h12m:4:1.2",
+            "hxyzwm:4:1.2",
+            "h0000m:18446744073709551615:1.2",
         ] {
             assert_eq!(Pressed::decode(data), None, "{data}");
         }
@@ -279,7 +304,7 @@ mod tests {
                 Action::Full(passages.clone()),
                 Action::Vote { up, question: question_id(&format!("{first}")) },
             ] {
-                let pressed = Pressed { script: Script::Hans, action };
+                let pressed = Pressed { script: Script::Hans, corpus: "0a9f".into(), action };
                 let data = pressed.encode();
                 proptest::prop_assert!(data.len() <= DATA_LIMIT);
                 proptest::prop_assert_eq!(Pressed::decode(&data), Some(pressed));
@@ -289,7 +314,7 @@ mod tests {
         #[test]
         fn any_64_bytes_decode_without_panic_or_overflow(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=DATA_LIMIT),
-            text in "[htlx][mpf:0-9.,ud]{0,63}",
+            text in "[htlx][0-9a-f]{4}[mpf:0-9.,ud]{0,59}",
         ) {
             for data in [String::from_utf8_lossy(&bytes).into_owned(), text] {
                 if let Some(Pressed { action: Action::More { first, passages }, .. }) =

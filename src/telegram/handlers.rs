@@ -255,6 +255,7 @@ fn keyboard(answer: &Answer, engine: &Engine) -> InlineKeyboardMarkup {
         answer.citations.len(),
         &answer.question,
         answer.script,
+        &answer.corpus,
     )
 }
 
@@ -300,14 +301,15 @@ async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> 
         app.ops.metrics.rate_limited("button");
         (Some(l.slow_down), Vec::new())
     } else {
-        pressed_button(
-            &bot,
-            &app,
-            pressed.map(|p| p.action),
-            message.as_ref(),
-            script,
-        )
-        .await
+        // Passages are named by position: after the corpus changed they would show the
+        // wrong paragraph, so such a press is answered as out of date.
+        let current = app.engine.fingerprint();
+        let action = pressed.and_then(|p| match p.action {
+            Action::Vote { .. } => Some(p.action),
+            _ if p.corpus == current => Some(p.action),
+            _ => None,
+        });
+        pressed_button(&bot, &app, action, message.as_ref(), script).await
     };
     let mut ack = bot.answer_callback_query(query.id.clone());
     if let Some(text) = notice {

@@ -265,7 +265,7 @@ impl RunningBot {
         Self::start_with(url, default_engine(), settings())
     }
 
-    pub fn start_with(url: &str, engine: Engine, settings: Settings) -> RunningBot {
+    pub fn start_with(url: &str, engine: impl Into<Arc<Engine>>, settings: Settings) -> RunningBot {
         let bot =
             summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), settings.poll_timeout);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -279,7 +279,7 @@ impl RunningBot {
         };
         let task = tokio::spawn(summit_qa::telegram::run(
             bot,
-            Arc::new(engine),
+            engine.into(),
             settings,
             ops,
             http,
@@ -353,6 +353,13 @@ pub async fn wait_until(done: impl Fn() -> bool) {
 pub fn message(update_id: u64, message_id: u64, chat: Value, text: &str) -> Value {
     json!({"update_id": update_id, "message": {"message_id": message_id, "date": 1761600000, "chat": chat,
            "from": {"id": 7, "is_bot": false, "first_name": "Asker"}, "text": text}})
+}
+
+/// A button press by user `from` on `message` with callback `data`.
+pub fn callback_from(update_id: u64, message: Value, data: &str, from: u64) -> Value {
+    json!({"update_id": update_id, "callback_query": {"id": format!("cb{update_id}"),
+        "from": {"id": from, "is_bot": false, "first_name": "Asker", "language_code": "zh-hans"},
+        "message": message, "chat_instance": "1", "data": data}})
 }
 
 pub fn private_chat(id: i64) -> Value {

@@ -5,6 +5,7 @@ mod cli;
 mod corpus_errors;
 mod engine;
 mod fake_api;
+mod index;
 mod production;
 mod quality;
 mod replicas;

@@ -96,11 +96,7 @@ async fn html_telegram_cannot_parse_is_sent_once_as_plain_text() {
     assert_eq!(fake.attempts("sendmessage"), 2, "refused once, then plain");
 }
 
-fn callback(update_id: u64, message: Value, data: &str, from: u64) -> Value {
-    json!({"update_id": update_id, "callback_query": {"id": format!("cb{update_id}"),
-           "from": {"id": from, "is_bot": false, "first_name": "Asker"},
-           "chat_instance": "ci", "message": message, "data": data}})
-}
+use crate::fake_api::callback_from as callback;
 
 fn full_passage_button(sent: &Value) -> String {
     sent["reply_markup"]["inline_keyboard"]
@@ -109,7 +105,7 @@ fn full_passage_button(sent: &Value) -> String {
         .iter()
         .flat_map(|row| row.as_array().unwrap())
         .map(|b| b["callback_data"].as_str().unwrap().to_string())
-        .find(|d| d[1..].starts_with("p:"))
+        .find(|d| d[5..].starts_with("p:"))
         .expect("a full-passage button")
 }
 
@@ -128,7 +124,7 @@ async fn a_button_press_is_served_even_when_its_acknowledgement_fails() {
     fake.push(callback(
         3,
         bot_message(&answer),
-        "hm:18446744073709551615:0.1",
+        "h0000m:18446744073709551615:0.1",
         7,
     ));
     wait_until(|| fake.attempts("answercallbackquery") >= 2).await;

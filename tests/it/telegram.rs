@@ -185,9 +185,7 @@ fn button(sent: &Value, label: &str) -> String {
 }
 
 fn callback(update_id: u64, message: Value, data: &str) -> Value {
-    json!({"update_id": update_id, "callback_query": {"id": format!("cb{update_id}"),
-        "from": {"id": 7, "is_bot": false, "first_name": "Asker", "language_code": "zh-hans"},
-        "message": message, "chat_instance": "1", "data": data}})
+    callback_from(update_id, message, data, 7)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
