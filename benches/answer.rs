@@ -1,13 +1,16 @@
 //! Speed of the engine on the dev and colloquial questions: one question end to end (retrieval
-//! and answer),
-//! and the start-up cost (jieba dictionary, corpus, index, bridge).
+//! and answer) over the shipped corpus indexed on disk, and opening that index.
 //! Run: cargo bench --bench answer
+//!
+//! At scale: build a synthetic corpus and its index, then point the bench at them:
+//! `cargo run --release --example gen_corpus -- 10000 /tmp/corpus-10k`,
+//! `SUMMIT_QA_CORPUS_DIR=/tmp/corpus-10k SUMMIT_QA_INDEX_DIR=/tmp/index-10k summit-qa index`,
+//! `SUMMIT_QA_BENCH_INDEX=/tmp/index-10k cargo bench --bench answer -- large`.
 
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use summit_qa::config::AnswerConfig;
-use summit_qa::Engine;
+use summit_qa::{engine, Config, Engine};
 
 const DEV: &str = include_str!("../tests/fixtures/dev.jsonl");
 const COLLOQUIAL: &str = include_str!("../tests/fixtures/dev_colloquial.jsonl");
@@ -30,8 +33,21 @@ fn corpus() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))
 }
 
+/// The shipped corpus indexed into a temporary folder (kept alive with the config).
+fn shipped() -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let config = Config {
+        corpus_dir: corpus().to_path_buf(),
+        index_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    engine::build(&config, &mut |_, _| {}).expect("corpus indexes");
+    (dir, config)
+}
+
 fn answer(c: &mut Criterion) {
-    let engine = Engine::from_dir(corpus(), AnswerConfig::default()).expect("corpus loads");
+    let (_dir, config) = shipped();
+    let engine = Engine::load(&config).expect("index opens");
     let questions = questions();
     // Sanity inside the bench: the flagship question is answered with the investment figure.
     let first = engine.ask(&questions[0], None).unwrap();
@@ -57,7 +73,8 @@ fn answer(c: &mut Criterion) {
 /// The worst case a Telegram user can send: a 500-character question mixing English and
 /// Chinese (the longest the engine accepts), with many English words to translate.
 fn worst_case(c: &mut Criterion) {
-    let engine = Engine::from_dir(corpus(), AnswerConfig::default()).expect("corpus loads");
+    let (_dir, config) = shipped();
+    let engine = Engine::load(&config).expect("index opens");
     let unit = "What did Japan promise about rare earth magnets and 5500亿美元 investment, 高市早苗和特朗普在横须贺说了什么? ";
     let question: String = unit.chars().cycle().take(500).collect();
     assert!(engine.ask(&question, None).is_ok());
@@ -68,13 +85,40 @@ fn worst_case(c: &mut Criterion) {
 }
 
 fn startup(c: &mut Criterion) {
+    let (_dir, config) = shipped();
     let mut group = c.benchmark_group("startup");
     group.sample_size(10);
-    group.bench_function("load engine (jieba + corpus + index + bridge)", |b| {
-        b.iter(|| Engine::from_dir(corpus(), AnswerConfig::default()).unwrap())
+    group.bench_function("open engine (jieba + index on disk + bridge)", |b| {
+        b.iter(|| Engine::load(&config).unwrap())
     });
     group.finish();
 }
 
-criterion_group!(benches, answer, worst_case, startup);
+/// Both question sets round robin over the index in SUMMIT_QA_BENCH_INDEX (skipped when unset).
+fn large(c: &mut Criterion) {
+    let Some(dir) = std::env::var_os("SUMMIT_QA_BENCH_INDEX") else {
+        return;
+    };
+    let config = Config {
+        index_dir: dir.into(),
+        ..Config::default()
+    };
+    let engine = Engine::load(&config).expect("the index in SUMMIT_QA_BENCH_INDEX opens");
+    let mut set = questions();
+    set.extend(questions_of(COLLOQUIAL));
+    let mut group = c.benchmark_group("large");
+    group.sample_size(30);
+    let mut i = 0;
+    group.bench_function("ask/one question of either set (round robin)", |b| {
+        b.iter(|| {
+            let q = &set[i % set.len()];
+            i += 1;
+            engine.ask(q, None).unwrap()
+        })
+    });
+    group.bench_function("open engine", |b| b.iter(|| Engine::load(&config).unwrap()));
+    group.finish();
+}
+
+criterion_group!(benches, answer, worst_case, startup, large);
 criterion_main!(benches);

@@ -2,11 +2,20 @@
 //! `cargo build --release --example profile && perf record -g target/release/examples/profile`
 //! (from the repository root).
 
-use summit_qa::{config::AnswerConfig, Engine};
+use summit_qa::{config::AnswerConfig, Config, Engine};
 
+/// With SUMMIT_QA_INDEX_DIR set, the index there is used (e.g. one built from
+/// `examples/gen_corpus.rs`), and ROUNDS (default 200) sets the repetitions.
 fn main() {
-    let engine = Engine::from_dir(std::path::Path::new("corpus"), AnswerConfig::default())
-        .expect("run from the repository root");
+    let engine = match std::env::var_os("SUMMIT_QA_INDEX_DIR") {
+        Some(_) => Engine::load(&Config::load(None).expect("config")).expect("index opens"),
+        None => Engine::from_dir(std::path::Path::new("corpus"), AnswerConfig::default())
+            .expect("run from the repository root"),
+    };
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(200);
     let questions: Vec<String> = concat!(
         include_str!("../tests/fixtures/dev.jsonl"),
         include_str!("../tests/fixtures/dev_colloquial.jsonl")
@@ -17,7 +26,7 @@ fn main() {
         v["q"].as_str().expect("q").to_string()
     })
     .collect();
-    for _ in 0..200 {
+    for _ in 0..rounds {
         for q in &questions {
             std::hint::black_box(engine.ask(q, None).expect("answers"));
         }

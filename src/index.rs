@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -74,6 +75,11 @@ struct Fields {
 const CONTEXT_BOOST: f32 = 0.4;
 /// How much character n-grams count relative to whole words.
 const GRAMS_BOOST: f32 = 0.3;
+/// Tokens found in more than this share of the documents are left out of the query: they
+/// barely tell sentences apart and cost the most to score.
+const COMMON_SHARE: f64 = 0.05;
+/// ... in corpora of more than this many documents (in small ones every token counts).
+const COMMON_MIN: u64 = 10_000;
 /// Most documents read to confirm that a string occurs when its n-grams all do.
 const OCCURS_CHECKS: usize = 64;
 
@@ -88,6 +94,8 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Per segment: the article, block and sentence columns (opened once).
+    columns: Vec<[Column<u64>; 3]>,
 }
 
 /// Adds and removes articles; changes become visible together at [`Writer::commit`].
@@ -147,6 +155,13 @@ impl Writer {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(payload);
         prepared.commit()?;
+        // A small index answers faster as one segment (each segment costs its own scorers).
+        let segments = self.writer.index().searchable_segment_metas()?;
+        let docs: u32 = segments.iter().map(|s| s.num_docs()).sum();
+        if segments.len() > 1 && u64::from(docs) <= COMMON_MIN {
+            let ids: Vec<_> = segments.iter().map(|s| s.id()).collect();
+            self.writer.merge(&ids).wait()?;
+        }
         self.writer.wait_merging_threads()?;
         Ok(())
     }
@@ -217,10 +232,20 @@ impl SearchIndex {
             // commit's payload: read again.
             if before.opstamp == after.opstamp {
                 let (_, fields) = schema();
+                let columns = reader
+                    .searcher()
+                    .segment_readers()
+                    .iter()
+                    .map(|segment| {
+                        let column = |name: &str| segment.fast_fields().u64(name);
+                        Ok([column("article")?, column("block")?, column("sentence")?])
+                    })
+                    .collect::<Result<_>>()?;
                 let opened = SearchIndex {
                     index: index.clone(),
                     reader,
                     fields,
+                    columns,
                 };
                 return Ok((opened, after.payload));
             }
@@ -229,20 +254,17 @@ impl SearchIndex {
 
     /// The best `limit` sentences for the weighted terms, best first.
     pub fn search(&self, terms: &[QueryTerm], limit: usize) -> Result<Vec<Hit>> {
-        let query = self.query(terms);
         let searcher = self.reader.searcher();
+        let query = self.query(terms, &searcher)?;
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
-            let segment = searcher.segment_reader(address.segment_ord);
-            let value = |name: &str| -> Result<u64> {
-                let column = segment.fast_fields().u64(name)?;
-                Ok(column.first(address.doc_id).unwrap_or_default())
-            };
+            let [article, block, sentence] = &self.columns[address.segment_ord as usize];
+            let value = |column: &Column<u64>| column.first(address.doc_id).unwrap_or_default();
             hits.push(Hit {
-                article: value("article")?,
-                block: value("block")? as usize,
-                sentence: value("sentence")? as usize,
+                article: value(article),
+                block: value(block) as usize,
+                sentence: value(sentence) as usize,
                 score,
             });
         }
@@ -346,7 +368,7 @@ impl SearchIndex {
 
     /// One Should clause per analyzer token of every term: words (in the sentence and its
     /// paragraph), and bigrams (single characters too for words the corpus lacks).
-    fn query(&self, terms: &[QueryTerm]) -> BooleanQuery {
+    fn query(&self, terms: &[QueryTerm], searcher: &Searcher) -> Result<BooleanQuery> {
         let f = self.fields;
         // One clause per (field, token), keeping the largest boost: forms of different
         // terms often share tokens, and each clause costs a term lookup.
@@ -368,16 +390,17 @@ impl SearchIndex {
                 add(f.grams, gram, term.weight * GRAMS_BOOST);
             }
         }
-        let clauses: Vec<(Occur, Box<dyn Query>)> = boosts
-            .into_iter()
-            .map(|((field, token), boost)| {
-                (
-                    Occur::Should,
-                    clause(Field::from_field_id(field), &token, boost),
-                )
-            })
-            .collect();
-        BooleanQuery::new(clauses)
+        let docs = searcher.num_docs();
+        let limit = (docs as f64 * COMMON_SHARE) as u64;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for ((field, token), boost) in boosts {
+            let term = Term::from_field_text(Field::from_field_id(field), &token);
+            if docs > COMMON_MIN && searcher.doc_freq(&term)? > limit {
+                continue;
+            }
+            clauses.push((Occur::Should, clause(term, boost)));
+        }
+        Ok(BooleanQuery::new(clauses))
     }
 
     /// Runs a registered analyzer over `text`, as indexing does.
@@ -427,11 +450,8 @@ fn first_in(
     Ok(None)
 }
 
-fn clause(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
-    let term = TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    );
+fn clause(term: Term, boost: f32) -> Box<dyn Query> {
+    let term = TermQuery::new(term, IndexRecordOption::WithFreqs);
     Box::new(BoostQuery::new(Box::new(term), boost))
 }
 

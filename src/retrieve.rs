@@ -2,7 +2,7 @@
 //! of body paragraphs, with how much of the question the best evidence covers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use jieba_rs::Jieba;
 use moka::sync::Cache;
@@ -106,15 +106,24 @@ const UNNAMED_KIND_FACTOR: f32 = 0.6;
 /// An article loaded from the index, with its sentences normalised for matching.
 struct Loaded {
     article: Arc<Article>,
-    /// Normalised sentences, by block.
-    sentences: Vec<Vec<String>>,
+    /// Normalised sentences, by block, normalised when first needed.
+    sentences: Vec<OnceLock<Vec<String>>>,
 }
 
 impl Loaded {
+    /// The normalised sentences of block `block` (empty when there is no such block).
+    fn block(&self, block: usize) -> &[String] {
+        match (self.sentences.get(block), self.article.blocks.get(block)) {
+            (Some(cell), Some(b)) => {
+                cell.get_or_init(|| b.sentences.iter().map(|s| text::normalize(s)).collect())
+            }
+            _ => &[],
+        }
+    }
+
     fn sentence(&self, at: &Location) -> &str {
-        self.sentences
-            .get(at.block)
-            .and_then(|b| b.get(at.sentence))
+        self.block(at.block)
+            .get(at.sentence)
             .map_or("", String::as_str)
     }
 }
@@ -188,10 +197,7 @@ impl Retriever {
         let Some(blocks) = self.index.article(article_key(&entry.meta.id))? else {
             return Ok(None);
         };
-        let sentences = blocks
-            .iter()
-            .map(|b| b.sentences.iter().map(|s| text::normalize(s)).collect())
-            .collect();
+        let sentences = blocks.iter().map(|_| OnceLock::new()).collect();
         let loaded = Arc::new(Loaded {
             article: Arc::new(Article {
                 meta: entry.meta.clone(),
@@ -238,7 +244,7 @@ impl Retriever {
                 continue;
             };
             let sentence = loaded.sentence(&at);
-            let paragraph = &loaded.sentences[at.block];
+            let paragraph = loaded.block(at.block);
             let fits = expects.is_some_and(|e| text::offers(e, sentence));
             let (coverage, confidence) =
                 coverage(&prepared, sentence, paragraph, fits || expects.is_none());
@@ -282,9 +288,10 @@ impl Retriever {
             return Ok(None);
         };
         let exists = loaded
-            .sentences
+            .article
+            .blocks
             .get(hit.block)
-            .is_some_and(|b| hit.sentence < b.len());
+            .is_some_and(|b| hit.sentence < b.sentences.len());
         let at = Location {
             article,
             block: hit.block,
@@ -435,8 +442,8 @@ fn subject(terms: &[Prepared]) -> Option<&Prepared> {
 /// writer introduces a person (官房长官木原稔).
 fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
     let mentions = |s: &str| subject.forms.iter().any(|f| s.contains(&f.text));
-    let first = article.sentences.iter().enumerate().find_map(|(b, block)| {
-        let s = block.iter().position(|s| mentions(s))?;
+    let first = (0..article.sentences.len()).find_map(|b| {
+        let s = article.block(b).iter().position(|s| mentions(s))?;
         Some((b, s))
     });
     first == Some((at.block, at.sentence))
