@@ -1,7 +1,8 @@
 # summit-qa container: a static (musl) binary on distroless/static, running as non-root.
 #   docker build -t summit-qa .
 #   docker run --rm -e TELOXIDE_TOKEN=123456:ABC… -p 8080:8080 summit-qa
-# No secrets are baked in: the token comes from the environment at run time.
+# No secrets are baked in: the token comes from the environment at run time. The image holds
+# the shipped corpus and its index (/app/index); see docker-compose.yml for your own corpus.
 
 # ---- build ------------------------------------------------------------------------------
 FROM rust:1.95-slim-bookworm AS builder
@@ -30,12 +31,19 @@ RUN touch src/main.rs src/lib.rs \
     && cp "target/$TARGET/release/summit-qa" /summit-qa \
     && strip /summit-qa
 
+# The index of the shipped corpus, built once here so the container starts without indexing.
+COPY corpus ./corpus
+RUN SUMMIT_QA_CORPUS_DIR=/src/corpus SUMMIT_QA_INDEX_DIR=/index /summit-qa index
+
 # ---- run --------------------------------------------------------------------------------
 FROM gcr.io/distroless/static-debian12:nonroot
 WORKDIR /app
 COPY --from=builder /summit-qa /usr/local/bin/summit-qa
 COPY corpus ./corpus
 COPY config ./config
+# Owned by the runtime user: a corpus mounted over /app/corpus is indexed into it at start
+# (mount a volume on /app/index when the root file system is read-only).
+COPY --from=builder --chown=65532:65532 /index ./index
 # /healthz, /readyz, /metrics and (in webhook mode) the webhook.
 ENV SUMMIT_QA_HTTP__LISTEN=0.0.0.0:8080
 EXPOSE 8080

@@ -45,6 +45,9 @@ pub enum Prepared {
     Fresh,
     /// It was missing or older than the corpus, and was updated.
     Updated(Report),
+    /// It is older than the corpus but could not be updated (e.g. a read-only folder); it is
+    /// used as it is.
+    Outdated(Error),
 }
 
 /// Makes sure the index in `config.index_dir` reflects the corpus in `config.corpus_dir`,
@@ -55,11 +58,11 @@ pub fn prepare(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Resul
     if ingest::is_fresh(&index, &config.corpus_dir)? {
         return Ok(Prepared::Fresh);
     }
-    Ok(Prepared::Updated(update(
-        &index,
-        &config.corpus_dir,
-        progress,
-    )?))
+    match update(&index, &config.corpus_dir, progress) {
+        Ok(report) => Ok(Prepared::Updated(report)),
+        Err(e) if !Catalog::of(&index)?.entries.is_empty() => Ok(Prepared::Outdated(e)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Updates the index in `config.index_dir` from the corpus (the `index` command).

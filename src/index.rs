@@ -8,6 +8,7 @@ use std::sync::Arc;
 use jieba_rs::Jieba;
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
+use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::query::{BooleanQuery, BoostQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -186,7 +187,8 @@ impl SearchIndex {
             path: dir.to_path_buf(),
             message: format!("{e} (set `index_dir` or SUMMIT_QA_INDEX_DIR to a writable folder)"),
         };
-        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| failed(&e))?;
+        let directory =
+            IndexDirectory(tantivy::directory::MmapDirectory::open(dir).map_err(|e| failed(&e))?);
         match Index::open_or_create(directory.clone(), schema().0) {
             // Another process created it between our check and our create: open theirs.
             Err(tantivy::TantivyError::IndexAlreadyExists) => {
@@ -209,7 +211,7 @@ impl SearchIndex {
                 writer,
                 fields: schema().1,
             })),
-            Err(tantivy::TantivyError::LockFailure(..)) => Ok(None),
+            Err(tantivy::TantivyError::LockFailure(LockError::LockBusy, _)) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -414,6 +416,62 @@ impl SearchIndex {
             out.push(token.text.clone());
         }
         out
+    }
+}
+
+/// The index folder on disk, readable when read-only (a container's baked-in index): tantivy
+/// takes a lock file while reading the commit list, to keep a writer's clean-up away; in a
+/// folder nobody can write, there is no writer to keep away, so that lock is skipped.
+#[derive(Debug, Clone)]
+struct IndexDirectory(tantivy::directory::MmapDirectory);
+
+impl tantivy::Directory for IndexDirectory {
+    fn get_file_handle(
+        &self,
+        path: &std::path::Path,
+    ) -> std::result::Result<Arc<dyn tantivy::directory::FileHandle>, OpenReadError> {
+        self.0.get_file_handle(path)
+    }
+    fn delete(&self, path: &std::path::Path) -> std::result::Result<(), DeleteError> {
+        self.0.delete(path)
+    }
+    fn exists(&self, path: &std::path::Path) -> std::result::Result<bool, OpenReadError> {
+        self.0.exists(path)
+    }
+    fn open_write(
+        &self,
+        path: &std::path::Path,
+    ) -> std::result::Result<tantivy::directory::WritePtr, OpenWriteError> {
+        self.0.open_write(path)
+    }
+    fn atomic_read(&self, path: &std::path::Path) -> std::result::Result<Vec<u8>, OpenReadError> {
+        self.0.atomic_read(path)
+    }
+    fn atomic_write(&self, path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+        self.0.atomic_write(path, data)
+    }
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.0.sync_directory()
+    }
+    fn acquire_lock(
+        &self,
+        lock: &tantivy::directory::Lock,
+    ) -> std::result::Result<tantivy::directory::DirectoryLock, LockError> {
+        match self.0.acquire_lock(lock) {
+            Err(LockError::IoError(e))
+                if lock.filepath == tantivy::directory::META_LOCK.filepath
+                    && e.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                Ok(tantivy::directory::DirectoryLock::from(Box::new(())))
+            }
+            other => other,
+        }
+    }
+    fn watch(
+        &self,
+        callback: tantivy::directory::WatchCallback,
+    ) -> tantivy::Result<tantivy::directory::WatchHandle> {
+        self.0.watch(callback)
     }
 }
 

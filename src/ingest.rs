@@ -109,9 +109,35 @@ impl Report {
 }
 
 /// True when `index` was built from the corpus in `dir` as it is now (by this version).
+/// Compares file names, sizes and times first; when those differ (a copy or a checkout sets
+/// new times) it compares contents.
 pub fn is_fresh(index: &Index, dir: &Path) -> Result<bool> {
     let catalog = Catalog::of(index)?;
-    Ok(catalog.format == FORMAT && catalog.inputs == inputs(dir)?)
+    if catalog.format != FORMAT || catalog.entries.is_empty() {
+        return Ok(false);
+    }
+    if catalog.inputs == inputs(dir)? {
+        return Ok(true);
+    }
+    if catalog.glossary_hash != glossary_hash(dir) {
+        return Ok(false);
+    }
+    let sources = corpus::scan(dir)?.sources;
+    Ok(sources.len() == catalog.entries.len()
+        && sources
+            .iter()
+            .zip(&catalog.entries)
+            .all(|(s, e)| s.meta.id == e.meta.id && digest(s) == e.hash))
+}
+
+/// Hash of an article's metadata and text: equal means nothing to re-index.
+fn digest(source: &corpus::Source) -> String {
+    let meta = serde_json::to_string(&source.meta).unwrap_or_default();
+    hash(&format!("{meta}\n{}", source.text))
+}
+
+fn glossary_hash(dir: &Path) -> String {
+    hash(&std::fs::read_to_string(dir.join(GLOSSARY_FILE)).unwrap_or_default())
 }
 
 /// Brings `index` up to date with the corpus in `dir`: adds new articles, re-indexes changed
@@ -127,7 +153,7 @@ pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize))
     };
     let inputs = inputs(dir)?;
     let glossary = Glossary::load(dir)?;
-    let glossary_hash = hash(&std::fs::read_to_string(dir.join(GLOSSARY_FILE)).unwrap_or_default());
+    let glossary_hash = glossary_hash(dir);
     let scan = corpus::scan(dir)?;
     let previous = Catalog::of(index)?;
     let rebuild = previous.format != FORMAT || previous.glossary_hash != glossary_hash;
@@ -151,8 +177,7 @@ pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize))
     let total = scan.sources.len();
     let mut entries = Vec::with_capacity(total);
     for (done, source) in scan.sources.into_iter().enumerate() {
-        let meta_json = serde_json::to_string(&source.meta).unwrap_or_default();
-        let digest = hash(&format!("{meta_json}\n{}", source.text));
+        let digest = digest(&source);
         let key = article_key(&source.meta.id);
         match before.get(source.meta.id.as_str()) {
             Some(h) if *h == digest => report.unchanged += 1,

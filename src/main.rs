@@ -367,15 +367,22 @@ fn index(config: &Config) -> anyhow::Result<ExitCode> {
 /// older than the corpus, and says so on stderr.
 fn prepare_index(config: &Config) -> anyhow::Result<()> {
     let started = Instant::now();
-    if let engine::Prepared::Updated(report) = engine::prepare(config, &mut |_, _| {})? {
-        eprint!("{}", console::problems(&report));
-        eprintln!(
-            "indexed {} into {} (it was missing or older than the corpus): {} ({:.1} s)",
-            config.corpus_dir.display(),
-            config.index_dir.display(),
-            report.summary(),
-            started.elapsed().as_secs_f64()
-        );
+    match engine::prepare(config, &mut |_, _| {})? {
+        engine::Prepared::Fresh => {}
+        engine::Prepared::Updated(report) => {
+            eprint!("{}", console::problems(&report));
+            eprintln!(
+                "indexed {} into {} (it was missing or older than the corpus): {} ({:.1} s)",
+                config.corpus_dir.display(),
+                config.index_dir.display(),
+                report.summary(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        engine::Prepared::Outdated(e) => eprintln!(
+            "warning: the index in {} is older than the corpus and could not be updated ({e}); answering from it as it is",
+            config.index_dir.display()
+        ),
     }
     Ok(())
 }
