@@ -326,3 +326,53 @@ fn button_data(answer: &serde_json::Value, label: &str) -> String {
         .map(|b| b["callback_data"].as_str().unwrap().to_string())
         .expect("the button")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_swaps_in_a_new_index_on_sighup() {
+    let lib = Library::new();
+    assert!(lib.run(&["index"]).status.success());
+    let (fake, url) = spawn_fake().await;
+    let mut env = lib.env();
+    env.push(("RUST_LOG", "summit_qa=info".into()));
+    let mut child = spawn_serve(&url, &env, true);
+    fake.push(message(1, 10, private_chat(7), NEW_QUESTION));
+    wait_for(&fake, 1).await;
+    assert!(
+        !fake.sent()[0]["text"].as_str().unwrap().contains("40位"),
+        "not in the corpus yet"
+    );
+
+    lib.add_article("010_test", NEW_ARTICLE);
+    assert!(lib.run(&["index"]).status.success());
+    let pid = child.id().to_string();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    // The reload takes a moment; ask until the new article answers (at most ~10 s).
+    let mut answered = false;
+    for update in 2..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        fake.push(message(update, 10 + update, private_chat(7), NEW_QUESTION));
+        wait_for(&fake, update as usize).await;
+        if fake.sent().last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("40位海洋学者")
+        {
+            answered = true;
+            break;
+        }
+    }
+    assert!(terminate(&mut child).await.success());
+    let logs = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).into_owned();
+    assert!(
+        answered,
+        "the new article was never answered after SIGHUP: {logs}"
+    );
+    assert!(
+        logs.contains("index reloaded") && logs.contains("signal=true"),
+        "reloaded on the signal: {logs}"
+    );
+}
