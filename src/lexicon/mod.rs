@@ -223,6 +223,10 @@ impl Bridge {
         let mut i = 0;
         while i < words.len() {
             let asked_kind = i > 0 && matches!(words[i - 1].as_str(), "what" | "which");
+            if asked_kind && text::is_generic_kind(&words[i]) {
+                i += 1;
+                continue;
+            }
             let (n, forms, exact_forms) = self.longest_match(&words[i..]);
             if n > 0 {
                 let source = words[i..i + n].join(" ");

@@ -285,6 +285,11 @@ const MEASURE_WORDS: &[&str] = &[
     "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国", "间", "款", "条", "只",
 ];
 
+/// True for a noun that names no particular kind after a question word (方面, areas).
+pub fn is_generic_kind(word: &str) -> bool {
+    question::GENERIC_KINDS.contains(&word)
+}
+
 /// True for words that carry no evidence: function words, question words and the words that
 /// frame a question (说说, 那块, stuff).
 pub fn is_stop_word(word: &str) -> bool {
@@ -356,7 +361,9 @@ pub fn question_terms(
         if is_stop_word(word)
             || is_function_word(word)
             || (after_question_word && MEASURE_WORDS.contains(&word))
+            || (after_question_word && question::GENERIC_KINDS.contains(&word))
         {
+            after_question_word &= !question::GENERIC_KINDS.contains(&word);
             previous = None;
             continue;
         }

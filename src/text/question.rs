@@ -146,6 +146,14 @@ pub fn is_function_word(word: &str) -> bool {
 /// Words that frame a question without naming its subject, in standard form: verbs of
 /// telling and asking (说说, 展开讲讲), vague nouns (那块, 情况), hedges (听说, 到底), and
 /// their casual English equivalents (stuff, anything, again).
+/// Nouns that name no particular kind of thing after a question word (哪些方面, 哪些范畴,
+/// what areas): the question asks for a list, and the articles need not use the noun.
+pub(crate) const GENERIC_KINDS: &[&str] = &[
+    "方面", "领域", "范畴", "范围", "部分", "类", "类别", "种类", "方向", "板块", "内容", "事情",
+    "事项", "议题", "话题", "问题", "areas", "area", "aspects", "aspect", "topics", "topic",
+    "kinds", "sorts",
+];
+
 pub(crate) const FRAME_WORDS: &[&str] = &[
     "说说",
     "讲讲",
