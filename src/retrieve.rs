@@ -488,7 +488,10 @@ fn coverage(terms: &[Prepared], sentence: &str, paragraph: &[String], offers: bo
     if total == 0.0 {
         return (0.0, 0.0);
     }
-    let unnamed_kind = terms.iter().any(|t| t.asked && t.is_absent());
+    // What was asked for, never written anywhere in the corpus, however common the word.
+    let unnamed_kind = terms
+        .iter()
+        .any(|t| t.asked && t.forms.is_empty() && t.pieces.is_empty());
     let fit = match (offers, unnamed_kind) {
         (_, true) => UNNAMED_KIND_FACTOR,
         (false, false) => MISFIT_FACTOR,

@@ -310,20 +310,22 @@ impl Bridge {
 
     /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
     /// present" → 赠送 "to present as a gift"), or one and a character (应付 → 应对), for a
-    /// Chinese word the corpus does not contain; a Latin corpus word found among the glosses
-    /// (北约 "NATO" → nato) counts too.
+    /// Chinese word the corpus does not contain; a Latin corpus word that is a whole gloss
+    /// (北约 "NATO" → nato, but not 大学 "the Great Learning" → great) counts too.
     pub fn synonyms(&self, lexicon: &Lexicon, word: &str) -> Vec<String> {
-        let mine: HashSet<String> = lexicon
+        let glosses: Vec<Vec<String>> = lexicon
             .glosses(word)
             .iter()
-            .flat_map(|g| self.content_words(g))
-            .map(|w| self.stem(&w))
+            .map(|g| self.content_words(g))
             .collect();
-        let mut found: Vec<String> = mine
+        let mine: HashSet<String> = glosses.iter().flatten().map(|w| self.stem(w)).collect();
+        let mut found: Vec<String> = glosses
             .iter()
+            .filter(|g| g.len() == 1)
+            .map(|g| self.stem(&g[0]))
             .filter(|stem| self.stems_of.contains_key(stem.as_str()))
-            .cloned()
             .collect();
+        dedup(&mut found);
         let mut shared: HashMap<&str, usize> = HashMap::new();
         for stem in &mine {
             let reached: HashSet<&str> = self

@@ -280,6 +280,9 @@ const ASKS_FOR: &[&str] = &[
     "什么", "哪些", "哪个", "哪位", "哪艘", "哪家", "哪国", "哪", "which", "what",
 ];
 
+/// Words asking "how many" (a unit right after them names what is counted).
+const HOW_MANY: &[&str] = &["多少", "几"];
+
 /// Measure words skipped between a question word and the noun it asks about (哪 艘 航母).
 const MEASURE_WORDS: &[&str] = &[
     "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国", "间", "款", "条", "只",
@@ -352,15 +355,26 @@ pub fn question_terms(
             vec![word]
         }
     });
+    let mut after_how_many = false;
     for word in words {
         if ASKS_FOR.contains(&word) {
             after_question_word = true;
             previous = None;
             continue;
         }
-        if is_stop_word(word)
-            || is_function_word(word)
-            || (after_question_word && MEASURE_WORDS.contains(&word))
+        // 多少岁, 几天 (one word or two): the unit is what the answer must give a number of.
+        let glued = word
+            .strip_prefix('几')
+            .filter(|unit| question::is_counted_unit(unit));
+        let counted = glued.is_some()
+            || std::mem::replace(&mut after_how_many, HOW_MANY.contains(&word))
+                && question::is_counted_unit(word);
+        let word = glued.unwrap_or(word);
+        if counted {
+            after_question_word = true;
+        }
+        if (is_stop_word(word) || (is_function_word(word) && !counted))
+            || (after_question_word && !counted && MEASURE_WORDS.contains(&word))
             || (after_question_word && question::GENERIC_KINDS.contains(&word))
         {
             after_question_word &= !question::GENERIC_KINDS.contains(&word);

@@ -143,9 +143,6 @@ pub fn is_function_word(word: &str) -> bool {
     ) || tag.starts_with('u')
 }
 
-/// Words that frame a question without naming its subject, in standard form: verbs of
-/// telling and asking (说说, 展开讲讲), vague nouns (那块, 情况), hedges (听说, 到底), and
-/// their casual English equivalents (stuff, anything, again).
 /// Nouns that name no particular kind of thing after a question word (哪些方面, 哪些范畴,
 /// what areas): the question asks for a list, and the articles need not use the noun.
 pub(crate) const GENERIC_KINDS: &[&str] = &[
@@ -154,6 +151,23 @@ pub(crate) const GENERIC_KINDS: &[&str] = &[
     "kinds", "sorts",
 ];
 
+/// Measure words too vague to be what a "how many" question asks for (多少个, 几些).
+const VAGUE_UNITS: &[&str] = &["个", "些", "点", "种", "下"];
+
+/// True for a unit of measure that, right after 多少/几, names what is counted (多少岁, 几天,
+/// 多少次): the answer must give a number of it. By jieba's tags (numerals and measure words).
+pub fn is_counted_unit(word: &str) -> bool {
+    if VAGUE_UNITS.contains(&word) || word.chars().any(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    dictionary()
+        .get(word)
+        .is_some_and(|e| matches!(e.tag, "q" | "m" | "mq"))
+}
+
+/// Words that frame a question without naming its subject, in standard form: verbs of
+/// telling and asking (说说, 展开讲讲), vague nouns (那块, 情况), hedges (听说, 到底), and
+/// their casual English equivalents (stuff, anything, again).
 pub(crate) const FRAME_WORDS: &[&str] = &[
     "说说",
     "讲讲",

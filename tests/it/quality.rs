@@ -111,17 +111,17 @@ fn dev_set_meets_the_engine_thresholds() {
     assert!(t.median_length() <= 120.0, "median {}", t.median_length());
 }
 
-/// Questions typed the way people write in a chat. These floors are what the engine reaches
-/// today; issue #10 asks for R@3 ≥ 0.85, key ≥ 0.80 and refusal ≥ 0.85, not yet met (see the
-/// README's *Quality*).
+/// Questions typed the way people write in a chat. Refusal meets issue #10's 0.85; the R@3 and
+/// key floors are what the engine reaches today (the issue asks for R@3 ≥ 0.85, key ≥ 0.80,
+/// not yet met; see the README's *Quality*).
 #[test]
 fn colloquial_set_holds_its_floors() {
     let t = report("dev_colloquial.jsonl");
     assert!(t.n >= 35, "expected the colloquial questions, got {}", t.n);
-    assert!(t.r3() >= 0.60, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.60, "key {:.2}: {:#?}", t.key(), t.misses);
+    assert!(t.r3() >= 0.65, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
+    assert!(t.key() >= 0.62, "key {:.2}: {:#?}", t.key(), t.misses);
     assert!(
-        t.refusal() >= 0.70,
+        t.refusal() >= 0.85,
         "refusal {:.2}: {:#?}",
         t.refusal(),
         t.misses
@@ -137,7 +137,7 @@ fn probe_set_holds_its_floors() {
     assert!(t.r3() >= 0.90, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
     assert!(t.key() >= 0.90, "key {:.2}: {:#?}", t.key(), t.misses);
     assert!(
-        t.refusal() >= 0.80,
+        t.refusal() >= 0.90,
         "refusal {:.2}: {:#?}",
         t.refusal(),
         t.misses
