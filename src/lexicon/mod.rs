@@ -489,10 +489,12 @@ mod tests {
 
     #[test]
     fn synonyms_share_glosses() {
-        let b = bridge(&["赠送", "出席", "天皇", "nato"], &[]);
+        let b = bridge(&["赠送", "出席", "天皇", "nato", "great"], &[]);
         let l = Lexicon::embedded();
         assert_eq!(b.synonyms(&l, "礼物"), ["赠送"]);
         assert!(b.synonyms(&l, "北约").contains(&"nato".to_string()));
         assert!(b.synonyms(&l, "天气").is_empty());
+        // "the Great Learning" is one gloss of 大学: a word in it is not a synonym.
+        assert!(!b.synonyms(&l, "大学").contains(&"great".to_string()));
     }
 }

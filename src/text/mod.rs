@@ -572,6 +572,22 @@ mod tests {
     }
 
     #[test]
+    fn a_counted_unit_is_asked_for_and_a_generic_kind_is_not() {
+        let terms = |q: &str| question_terms(jieba(), &normalize(q), &|_| true);
+        for q in ["高市早苗今年多少岁？", "特朗普在日本待了几天？"] {
+            let asked: Vec<String> = terms(q)
+                .into_iter()
+                .filter(|t| t.asked)
+                .map(|t| t.text)
+                .collect();
+            assert!(asked == ["岁"] || asked == ["天"], "{q}: {asked:?}");
+        }
+        assert!(!terms("日本承诺对美国投资多少个？").iter().any(|t| t.asked));
+        let areas = terms("投资会用在哪些方面？");
+        assert!(!areas.iter().any(|t| t.text == "方面" || t.asked), "{areas:?}");
+    }
+
+    #[test]
     fn guessed_words_the_corpus_lacks_are_cut_by_the_dictionary() {
         let q = normalize("特朗普一到东京先见的谁？");
         let guessed = question_terms(jieba(), &q, &|_| false);
