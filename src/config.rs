@@ -236,6 +236,12 @@ impl Config {
                     .into(),
             ));
         }
+        if self.index_dir == self.corpus_dir {
+            return Err(Error::Config(format!(
+                "index_dir and corpus_dir are both {}: give the index a folder of its own (SUMMIT_QA_INDEX_DIR)",
+                self.index_dir.display()
+            )));
+        }
         let t = &self.telegram;
         if t.questions_per_minute == 0
             || t.inline_queries_per_minute == 0

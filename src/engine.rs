@@ -45,8 +45,8 @@ pub enum Prepared {
     Fresh,
     /// It was missing or older than the corpus, and was updated.
     Updated(Report),
-    /// It is older than the corpus but could not be updated (e.g. a read-only folder); it is
-    /// used as it is.
+    /// It may be older than the corpus but could not be checked or updated (a read-only index
+    /// folder, a missing corpus folder); it is used as it is.
     Outdated(Error),
 }
 
@@ -55,13 +55,16 @@ pub enum Prepared {
 /// reported in the returned report.
 pub fn prepare(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Result<Prepared> {
     let index = SearchIndex::on_disk(&config.index_dir)?;
-    if ingest::is_fresh(&index, &config.corpus_dir)? {
-        return Ok(Prepared::Fresh);
-    }
-    match update(&index, &config.corpus_dir, progress) {
-        Ok(report) => Ok(Prepared::Updated(report)),
-        Err(e) if !Catalog::of(&index)?.entries.is_empty() => Ok(Prepared::Outdated(e)),
+    let outcome = match ingest::is_fresh(&index, &config.corpus_dir) {
+        Ok(true) => return Ok(Prepared::Fresh),
+        Ok(false) => update(&index, &config.corpus_dir, progress).map(Prepared::Updated),
         Err(e) => Err(e),
+    };
+    match outcome {
+        // A corpus folder that is gone or cannot be read, or an index folder that cannot be
+        // written: answer from the index there is, if there is one.
+        Err(e) if !Catalog::of(&index)?.entries.is_empty() => Ok(Prepared::Outdated(e)),
+        other => other,
     }
 }
 

@@ -380,7 +380,7 @@ fn prepare_index(config: &Config) -> anyhow::Result<()> {
             );
         }
         engine::Prepared::Outdated(e) => eprintln!(
-            "warning: the index in {} is older than the corpus and could not be updated ({e}); answering from it as it is",
+            "warning: the index in {} could not be brought up to date with the corpus ({e}); answering from it as it is",
             config.index_dir.display()
         ),
     }

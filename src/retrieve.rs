@@ -128,8 +128,8 @@ impl Loaded {
     }
 }
 
-/// Articles kept loaded at once (the shipped corpus fits many times over).
-const LOADED_ARTICLES: u64 = 2_000;
+/// Articles kept loaded at once (~50 KB each; a question touches up to 60).
+const LOADED_ARTICLES: u64 = 512;
 /// Substring lookups remembered per index generation.
 const REMEMBERED_LOOKUPS: u64 = 100_000;
 

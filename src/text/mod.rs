@@ -584,7 +584,10 @@ mod tests {
         }
         assert!(!terms("日本承诺对美国投资多少个？").iter().any(|t| t.asked));
         let areas = terms("投资会用在哪些方面？");
-        assert!(!areas.iter().any(|t| t.text == "方面" || t.asked), "{areas:?}");
+        assert!(
+            !areas.iter().any(|t| t.text == "方面" || t.asked),
+            "{areas:?}"
+        );
     }
 
     #[test]
