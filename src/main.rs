@@ -201,7 +201,8 @@ fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::
     let engine = std::sync::Arc::new(engine);
     let ops = ops::Ops::default();
     let listen = config.http.listen;
-    runtime.spawn(watch_index(engine.clone()));
+    ops.metrics.index_loaded(engine.articles().len());
+    runtime.spawn(watch_index(engine.clone(), ops.metrics.clone()));
     runtime
         .block_on(async {
             let http = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -223,7 +224,7 @@ const INDEX_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Swaps in the index's latest generation on SIGHUP, and when `summit-qa index` committed a
 /// new one; answers in flight finish on the old one.
-async fn watch_index(engine: std::sync::Arc<Engine>) {
+async fn watch_index(engine: std::sync::Arc<Engine>, metrics: std::sync::Arc<ops::Metrics>) {
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut poll = tokio::time::interval(INDEX_POLL);
@@ -242,24 +243,30 @@ async fn watch_index(engine: std::sync::Arc<Engine>) {
             f = forced => f,
             _ = poll.tick() => false,
         };
-        let engine = engine.clone();
+        let worker = engine.clone();
         let result = tokio::task::spawn_blocking(move || {
             if force {
-                engine.reload().map(Some)
+                worker.reload().map(Some)
             } else {
-                engine.refresh()
+                worker.refresh()
             }
         })
         .await;
         match result {
             Ok(Ok(Some(fingerprint))) => {
+                metrics.index_reload(true);
+                metrics.index_loaded(engine.articles().len());
                 tracing::info!(corpus = %fingerprint, signal = force, "index reloaded")
             }
             Ok(Ok(None)) => {}
             Ok(Err(e)) => {
+                metrics.index_reload(false);
                 tracing::warn!(error = %e, "index not reloaded; still answering from the previous one")
             }
-            Err(e) => tracing::warn!(error = %e, "index reload failed"),
+            Err(e) => {
+                metrics.index_reload(false);
+                tracing::warn!(error = %e, "index reload failed")
+            }
         }
     }
 }

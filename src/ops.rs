@@ -49,6 +49,8 @@ pub struct Metrics {
     telegram_up: Gauge,
     telegram_seen_up: AtomicBool,
     redis_errors: Family<OpLabels, Counter>,
+    index_articles: Gauge,
+    index_reloads: Family<OutcomeLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -122,6 +124,18 @@ impl Metrics {
             "1 when the last call to Telegram succeeded, 0 when it failed",
             telegram_up.clone(),
         );
+        let index_articles = Gauge::default();
+        registry.register(
+            "index_articles",
+            "Articles in the index generation answering now",
+            index_articles.clone(),
+        );
+        let index_reloads = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "index_reloads",
+            "Index generations swapped in (outcome=done) or that failed to open (outcome=failed)",
+            index_reloads.clone(),
+        );
         Metrics {
             registry,
             questions,
@@ -133,6 +147,8 @@ impl Metrics {
             unconfirmed,
             telegram_up,
             telegram_seen_up: AtomicBool::new(true),
+            index_articles,
+            index_reloads,
             redis_errors,
         }
     }
@@ -140,6 +156,19 @@ impl Metrics {
     /// Counts a Redis call that failed or timed out.
     pub fn redis_error(&self, op: &'static str) {
         self.redis_errors.get_or_create(&OpLabels { op }).inc();
+    }
+
+    /// Records the size of the index generation now answering.
+    pub fn index_loaded(&self, articles: usize) {
+        self.index_articles.set(articles as i64);
+    }
+
+    /// Counts an attempt to swap in a new index generation.
+    pub fn index_reload(&self, done: bool) {
+        let outcome = if done { "done" } else { "failed" };
+        self.index_reloads
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// Records whether the last call to Telegram succeeded; logs each change.
