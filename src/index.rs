@@ -81,6 +81,8 @@ const GRAMS_BOOST: f32 = 0.3;
 const COMMON_SHARE: f64 = 0.05;
 /// ... in corpora of more than this many documents (in small ones every token counts).
 const COMMON_MIN: u64 = 10_000;
+/// Analysed query texts remembered per reader.
+const ANALYZED_TEXTS: u64 = 50_000;
 /// Most documents read to confirm that a string occurs when its n-grams all do.
 const OCCURS_CHECKS: usize = 64;
 
@@ -97,6 +99,8 @@ pub struct SearchIndex {
     fields: Fields,
     /// Per segment: the article, block and sentence columns (opened once).
     columns: Vec<[Column<u64>; 3]>,
+    /// Analyzer output by (analyzer, text).
+    tokens: moka::sync::Cache<(String, String), Arc<Vec<String>>>,
 }
 
 /// Adds and removes articles; changes become visible together at [`Writer::commit`].
@@ -248,6 +252,7 @@ impl SearchIndex {
                     reader,
                     fields,
                     columns,
+                    tokens: moka::sync::Cache::new(ANALYZED_TEXTS),
                 };
                 return Ok((opened, after.payload));
             }
@@ -314,8 +319,8 @@ impl SearchIndex {
             return Ok(false);
         }
         let mut musts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for gram in grams {
-            let term = Term::from_field_text(f.grams, &gram);
+        for gram in grams.iter() {
+            let term = Term::from_field_text(f.grams, gram);
             if searcher.doc_freq(&term)? == 0 {
                 return Ok(false);
             }
@@ -381,15 +386,15 @@ impl SearchIndex {
             *b = b.max(boost);
         };
         for term in terms {
-            for word in self.analyze(WORDS_TOKENIZER, &term.text) {
+            for word in self.analyze(WORDS_TOKENIZER, &term.text).iter() {
                 add(f.context, word.clone(), term.weight * CONTEXT_BOOST);
-                add(f.words, word, term.weight);
+                add(f.words, word.clone(), term.weight);
             }
-            for gram in self.analyze(GRAMS_TOKENIZER, &term.text) {
+            for gram in self.analyze(GRAMS_TOKENIZER, &term.text).iter() {
                 if term.whole_word && gram.chars().count() == 1 && term.text.chars().count() > 1 {
                     continue;
                 }
-                add(f.grams, gram, term.weight * GRAMS_BOOST);
+                add(f.grams, gram.clone(), term.weight * GRAMS_BOOST);
             }
         }
         let docs = searcher.num_docs();
@@ -405,17 +410,21 @@ impl SearchIndex {
         Ok(BooleanQuery::new(clauses))
     }
 
-    /// Runs a registered analyzer over `text`, as indexing does.
-    pub fn analyze(&self, tokenizer: &str, text: &str) -> Vec<String> {
-        let Some(mut analyzer) = self.index.tokenizers().get(tokenizer) else {
-            return Vec::new();
-        };
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while let Some(token) = stream.next() {
-            out.push(token.text.clone());
-        }
-        out
+    /// Runs a registered analyzer over `text`, as indexing does (remembered: question words
+    /// repeat).
+    pub fn analyze(&self, tokenizer: &str, text: &str) -> Arc<Vec<String>> {
+        self.tokens
+            .get_with((tokenizer.to_string(), text.to_string()), || {
+                let Some(mut analyzer) = self.index.tokenizers().get(tokenizer) else {
+                    return Arc::new(Vec::new());
+                };
+                let mut stream = analyzer.token_stream(text);
+                let mut out = Vec::new();
+                while let Some(token) = stream.next() {
+                    out.push(token.text.clone());
+                }
+                Arc::new(out)
+            })
     }
 }
 

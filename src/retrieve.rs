@@ -130,7 +130,7 @@ impl Loaded {
 
 /// Articles kept loaded at once (~50 KB each; a question touches up to 60).
 const LOADED_ARTICLES: u64 = 512;
-/// Substring lookups remembered per index generation.
+/// Substring lookups (and synonym lists) remembered per index generation.
 const REMEMBERED_LOOKUPS: u64 = 100_000;
 
 /// Searches the corpus; opened once per index generation, shared by every transport.
@@ -144,6 +144,7 @@ pub struct Retriever {
     positions: HashMap<u64, usize>,
     loaded: Cache<usize, Arc<Loaded>>,
     lookups: Cache<String, bool>,
+    synonyms: Cache<String, Arc<Vec<String>>>,
 }
 
 impl Retriever {
@@ -174,6 +175,7 @@ impl Retriever {
             positions,
             loaded: Cache::new(LOADED_ARTICLES),
             lookups: Cache::new(REMEMBERED_LOOKUPS),
+            synonyms: Cache::new(REMEMBERED_LOOKUPS),
         })
     }
 
@@ -321,8 +323,7 @@ impl Retriever {
             term.forms.extend(self.bridge.aliases(&term.text));
             term.exact_forms = term.forms.len();
             if !self.occurs(&term.text) {
-                let synonyms = self.bridge.synonyms(&self.lexicon, &term.text);
-                term.forms.extend(synonyms);
+                term.forms.extend(self.synonyms(&term.text).iter().cloned());
             }
         }
         for t in self.bridge.translate(normalized) {
@@ -413,6 +414,12 @@ impl Retriever {
             })
             .filter(|f| self.occurs(&f.text))
             .collect()
+    }
+
+    /// Corpus words that mean what `word` means (remembered per generation).
+    fn synonyms(&self, word: &str) -> Arc<Vec<String>> {
+        self.synonyms
+            .get_with_by_ref(word, || Arc::new(self.bridge.synonyms(&self.lexicon, word)))
     }
 
     /// True when a sentence of the corpus contains `text` (remembered per generation).
