@@ -242,11 +242,11 @@ impl Engine {
 
 /// Opens the last commit of `index`, with the dictionary its catalog was built with.
 fn open(index: &Index) -> Result<Snapshot> {
-    let catalog = Catalog::of(index)?;
-    let generation = index.load_metas()?.opstamp;
+    let (search, payload, generation) = SearchIndex::open(index)?;
+    let catalog = ingest::read(payload)?;
     let jieba = text::load_jieba(catalog.glossary.chinese_forms());
     SearchIndex::register(index, jieba.clone());
-    let retriever = Retriever::open(jieba, index)?;
+    let retriever = Retriever::new(jieba, search, catalog)?;
     Ok(Snapshot {
         fingerprint: retriever.catalog().fingerprint(),
         retriever,

@@ -225,8 +225,8 @@ impl SearchIndex {
         Ok(index.load_metas()?.payload)
     }
 
-    /// Opens a reader on the last commit of `index`, with that commit's payload.
-    pub fn open(index: &Index) -> Result<(SearchIndex, Option<String>)> {
+    /// Opens a reader on the last commit of `index`, with that commit's payload and stamp.
+    pub fn open(index: &Index) -> Result<(SearchIndex, Option<String>, u64)> {
         loop {
             let before = index.load_metas()?;
             let reader: IndexReader = index
@@ -254,7 +254,7 @@ impl SearchIndex {
                     columns,
                     tokens: moka::sync::Cache::new(ANALYZED_TEXTS),
                 };
-                return Ok((opened, after.payload));
+                return Ok((opened, after.payload, after.opstamp));
             }
         }
     }

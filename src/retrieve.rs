@@ -6,12 +6,11 @@ use std::sync::{Arc, OnceLock};
 
 use jieba_rs::Jieba;
 use moka::sync::Cache;
-use tantivy::Index;
 
 use crate::corpus::{Article, Script};
 use crate::error::Result;
 use crate::index::{article_key, Hit, QueryTerm, SearchIndex};
-use crate::ingest::{self, Catalog};
+use crate::ingest::Catalog;
 use crate::lexicon::{Bridge, Lexicon};
 use crate::text::{self, Kind, Term};
 
@@ -148,13 +147,11 @@ pub struct Retriever {
 }
 
 impl Retriever {
-    /// Opens the last commit of `index` (with its catalog) and builds the English bridge to
-    /// the corpus's words.
-    pub fn open(jieba: Arc<Jieba>, index: &Index) -> Result<Retriever> {
-        let (search, payload) = SearchIndex::open(index)?;
-        let catalog = ingest::read(payload)?;
+    /// Answers from `index` (a reader on one commit) and its `catalog`; builds the English
+    /// bridge to the corpus's words.
+    pub fn new(jieba: Arc<Jieba>, index: SearchIndex, catalog: Catalog) -> Result<Retriever> {
         let lexicon = Lexicon::embedded();
-        let vocabulary = search.vocabulary()?;
+        let vocabulary = index.vocabulary()?;
         let bridge = Bridge::build(
             &lexicon,
             vocabulary.iter().map(String::as_str),
@@ -170,7 +167,7 @@ impl Retriever {
             jieba,
             lexicon,
             bridge,
-            index: search,
+            index,
             catalog,
             positions,
             loaded: Cache::new(LOADED_ARTICLES),
