@@ -35,6 +35,8 @@ pub struct Engine {
     /// The index on disk (folder and a handle to watch its commits); `None` for an engine
     /// built in memory.
     disk: Option<(PathBuf, Index)>,
+    /// Modification time of the index's meta.json when last looked at.
+    meta_seen: std::sync::Mutex<Option<std::time::SystemTime>>,
     limits: AnswerConfig,
 }
 
@@ -99,6 +101,7 @@ impl Engine {
         Ok(Engine {
             current: RwLock::new(Arc::new(snapshot)),
             disk: Some((index_dir, index)),
+            meta_seen: Default::default(),
             limits: config.answer.clone(),
         })
     }
@@ -114,6 +117,7 @@ impl Engine {
         Ok(Engine {
             current: RwLock::new(Arc::new(open(&index)?)),
             disk: None,
+            meta_seen: Default::default(),
             limits,
         })
     }
@@ -134,9 +138,19 @@ impl Engine {
     /// Reloads when the index on disk has a newer commit than the one answering (after
     /// `summit-qa index` ran); returns the new fingerprint if it did.
     pub fn refresh(&self) -> Result<Option<String>> {
-        let Some((_, index)) = &self.disk else {
+        let Some((dir, index)) = &self.disk else {
             return Ok(None);
         };
+        // A commit rewrites meta.json: read it (it holds the catalog) only when it changed.
+        let stamp = std::fs::metadata(dir.join("meta.json"))
+            .and_then(|m| m.modified())
+            .ok();
+        let mut seen = self.meta_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if stamp.is_some() && *seen == stamp {
+            return Ok(None);
+        }
+        *seen = stamp;
+        drop(seen);
         if index.load_metas()?.opstamp == self.snapshot().generation {
             return Ok(None);
         }
