@@ -329,6 +329,10 @@ pub struct Term {
     pub asked: bool,
 }
 
+/// Weight of a one-character content word (待, 走, 买): most are ambiguous (待 "stay" or "until")
+/// and much of the corpus contains them, so they are weak evidence.
+pub const SINGLE_CHARACTER_WEIGHT: f32 = 0.5;
+
 /// Weight of a noun that names the asked-for kind (礼物 in 什么礼物).
 pub const ASKED_KIND_WEIGHT: f32 = 0.5;
 
@@ -382,7 +386,10 @@ pub fn question_terms(
             continue;
         }
         let asked = std::mem::take(&mut after_question_word);
-        let weight = if asked { ASKED_KIND_WEIGHT } else { 1.0 };
+        let mut weight = if asked { ASKED_KIND_WEIGHT } else { 1.0 };
+        if !asked && word.chars().count() == 1 && word.chars().all(is_cjk) {
+            weight *= SINGLE_CHARACTER_WEIGHT;
+        }
         let follows = previous.replace(word).map(str::to_string);
         match terms.iter_mut().find(|t| t.text == word) {
             Some(t) => t.weight = t.weight.max(weight),

@@ -118,8 +118,8 @@ fn dev_set_meets_the_engine_thresholds() {
 fn colloquial_set_holds_its_floors() {
     let t = report("dev_colloquial.jsonl");
     assert!(t.n >= 35, "expected the colloquial questions, got {}", t.n);
-    assert!(t.r3() >= 0.65, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.62, "key {:.2}: {:#?}", t.key(), t.misses);
+    assert!(t.r3() >= 0.68, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
+    assert!(t.key() >= 0.65, "key {:.2}: {:#?}", t.key(), t.misses);
     assert!(
         t.refusal() >= 0.85,
         "refusal {:.2}: {:#?}",
