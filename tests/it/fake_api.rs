@@ -362,6 +362,20 @@ pub fn callback_from(update_id: u64, message: Value, data: &str, from: u64) -> V
         "message": message, "chat_instance": "1", "data": data}})
 }
 
+/// The callback data of the button whose text is `label` under a sent message.
+pub fn button(sent: &Value, label: &str) -> String {
+    sent["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .find(|b| b["text"] == label)
+        .unwrap_or_else(|| panic!("no {label} button: {sent:#}"))["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 pub fn private_chat(id: i64) -> Value {
     json!({"id": id, "type": "private", "first_name": "Asker"})
 }

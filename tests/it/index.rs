@@ -291,7 +291,7 @@ async fn a_button_from_before_a_corpus_change_says_it_is_out_of_date() {
     let running = RunningBot::start_with(&url, engine.clone(), settings());
     wait_for(&fake, 1).await;
     let answer = fake.sent()[0].clone();
-    let full = button_data(&answer, "完整段落");
+    let full = button(&answer, "完整段落");
 
     // The cited article changes (a paragraph inserted before it), and the engine reloads.
     let file = lib.file("000_128d67810036f820.txt");
@@ -314,17 +314,6 @@ async fn a_button_from_before_a_corpus_change_says_it_is_out_of_date() {
         "no passage is shown: {:#?}",
         fake.sent()
     );
-}
-
-fn button_data(answer: &serde_json::Value, label: &str) -> String {
-    answer["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap())
-        .find(|b| b["text"] == label)
-        .map(|b| b["callback_data"].as_str().unwrap().to_string())
-        .expect("the button")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -170,20 +170,6 @@ async fn sigterm_while_answering_still_sends_the_reply_and_exits_0() {
     assert!(sent[0]["text"].as_str().unwrap().contains("50%~70%"));
 }
 
-/// The callback data of the button whose text is `label` under a sent message.
-fn button(sent: &Value, label: &str) -> String {
-    sent["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap())
-        .find(|b| b["text"] == label)
-        .unwrap_or_else(|| panic!("no {label} button: {sent:#}"))["callback_data"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn callback(update_id: u64, message: Value, data: &str) -> Value {
     callback_from(update_id, message, data, 7)
 }
