@@ -26,9 +26,23 @@ fn main() {
         v["q"].as_str().expect("q").to_string()
     })
     .collect();
+    let mut took = Vec::with_capacity(rounds * questions.len());
     for _ in 0..rounds {
         for q in &questions {
+            let start = std::time::Instant::now();
             std::hint::black_box(engine.ask(q, None).expect("answers"));
+            took.push(start.elapsed().as_nanos() as f64 / 1000.0);
         }
+    }
+    took.sort_by(f64::total_cmp);
+    if !took.is_empty() {
+        let mean = took.iter().sum::<f64>() / took.len() as f64;
+        eprintln!(
+            "{} answers: p50 {:.1} µs, p90 {:.1} µs, mean {:.1} µs",
+            took.len(),
+            took[took.len() / 2],
+            took[took.len() * 9 / 10],
+            mean
+        );
     }
 }
