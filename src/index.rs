@@ -84,7 +84,7 @@ const COMMON_SHARE: f64 = 0.05;
 /// ... in corpora of more than this many documents (in small ones every token counts).
 const COMMON_MIN: u64 = 10_000;
 /// Analysed query texts remembered per reader.
-const ANALYZED_TEXTS: u64 = 50_000;
+const ANALYZED_TEXTS: usize = 50_000;
 /// Most documents read to confirm that a string occurs when its n-grams all do.
 const OCCURS_CHECKS: usize = 64;
 
@@ -101,8 +101,8 @@ pub struct SearchIndex {
     fields: Fields,
     /// Per segment: the article, block and sentence columns (opened once).
     columns: Vec<[Column<u64>; 3]>,
-    /// Analyzer output by (analyzer, text).
-    tokens: moka::sync::Cache<(String, String), Arc<Vec<String>>>,
+    /// Output of the word and the n-gram analyzer by text.
+    tokens: [quick_cache::sync::Cache<String, Arc<Vec<String>>>; 2],
     /// The scored fields' postings, when the index is small ([`COMMON_MIN`] documents or
     /// fewer): scoring them directly is several times faster than a tantivy query.
     memory: Option<memory::Memory>,
@@ -271,7 +271,10 @@ impl SearchIndex {
                     reader,
                     fields,
                     columns,
-                    tokens: moka::sync::Cache::new(ANALYZED_TEXTS),
+                    tokens: [
+                        quick_cache::sync::Cache::new(ANALYZED_TEXTS),
+                        quick_cache::sync::Cache::new(ANALYZED_TEXTS),
+                    ],
                     memory,
                 };
                 return Ok((opened, after.payload, after.opstamp));
@@ -444,21 +447,24 @@ impl SearchIndex {
         boosts
     }
 
-    /// Runs a registered analyzer over `text`, as indexing does (remembered: question words
+    /// Runs one of our two analyzers over `text`, as indexing does (remembered: question words
     /// repeat).
-    pub fn analyze(&self, tokenizer: &str, text: &str) -> Arc<Vec<String>> {
-        self.tokens
-            .get_with((tokenizer.to_string(), text.to_string()), || {
-                let Some(mut analyzer) = self.index.tokenizers().get(tokenizer) else {
-                    return Arc::new(Vec::new());
-                };
-                let mut stream = analyzer.token_stream(text);
-                let mut out = Vec::new();
-                while let Some(token) = stream.next() {
-                    out.push(token.text.clone());
-                }
-                Arc::new(out)
-            })
+    fn analyze(&self, tokenizer: &str, text: &str) -> Arc<Vec<String>> {
+        let cache = &self.tokens[usize::from(tokenizer == GRAMS_TOKENIZER)];
+        if let Some(known) = cache.get(text) {
+            return known;
+        }
+        let Some(mut analyzer) = self.index.tokenizers().get(tokenizer) else {
+            return Arc::new(Vec::new());
+        };
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(token) = stream.next() {
+            out.push(token.text.clone());
+        }
+        let out = Arc::new(out);
+        cache.insert(text.to_string(), out.clone());
+        out
     }
 }
 
@@ -715,7 +721,9 @@ mod tests {
         let index = SearchIndex::in_memory(jieba.clone()).unwrap();
         let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
         writer.add(0, &articles[0].blocks, &[]).unwrap();
-        writer.add(9, &parse("造船业合作。稀土协议在东京签署。"), &[]).unwrap();
+        writer
+            .add(9, &parse("造船业合作。稀土协议在东京签署。"), &[])
+            .unwrap();
         // Tantivy's own commits: `Writer::commit` would merge the segments.
         writer.writer.commit().unwrap();
         writer.remove(9);
@@ -723,7 +731,10 @@ mod tests {
         writer.writer.commit().unwrap();
         drop(writer);
         let opened = SearchIndex::open(&index).unwrap().0;
-        let memory = opened.memory.as_ref().expect("a small index is held in memory");
+        let memory = opened
+            .memory
+            .as_ref()
+            .expect("a small index is held in memory");
         assert!(opened.reader.searcher().segment_readers().len() > 1);
 
         let words: Vec<String> = articles
@@ -769,7 +780,10 @@ mod tests {
             let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(1.0);
             assert_eq!(ours.len(), theirs.len(), "{terms:?}");
             for ((score, doc), (their_score, _)) in ours.iter().zip(&theirs) {
-                assert!(close(*score, *their_score), "{terms:?}: {ours:?} {theirs:?}");
+                assert!(
+                    close(*score, *their_score),
+                    "{terms:?}: {ours:?} {theirs:?}"
+                );
                 let tantivy_score = wider.get(doc).copied().unwrap_or(f32::NAN);
                 assert!(close(*score, tantivy_score), "{terms:?}: {doc:?}");
             }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use jieba_rs::Jieba;
-use moka::sync::Cache;
+use memchr::memmem;
+use quick_cache::sync::Cache;
 
 use crate::corpus::{Article, Script};
 use crate::error::Result;
@@ -128,9 +129,9 @@ impl Loaded {
 }
 
 /// Articles kept loaded at once (~50 KB each; a question touches up to 60).
-const LOADED_ARTICLES: u64 = 512;
+const LOADED_ARTICLES: usize = 512;
 /// Substring lookups (and synonym lists) remembered per index generation.
-const REMEMBERED_LOOKUPS: u64 = 100_000;
+const REMEMBERED_LOOKUPS: usize = 100_000;
 
 /// Searches the corpus; opened once per index generation, shared by every transport.
 pub struct Retriever {
@@ -354,12 +355,10 @@ impl Retriever {
                 } else {
                     SYNONYM_CREDIT
                 };
-                Found {
-                    text: f.clone(),
-                    credit,
-                }
+                (f, credit)
             })
-            .filter(|f| self.occurs(&f.text))
+            .filter(|(f, _)| self.occurs(f))
+            .map(|(f, credit)| Found::new(f.clone(), credit))
             .collect();
         let completes = term.follows.as_ref().and_then(|previous| {
             let p = all.iter().position(|t| &t.text == previous)?;
@@ -405,18 +404,19 @@ impl Retriever {
                     .windows(n)
                     .map(move |w| (w.iter().collect::<String>(), n))
             })
-            .map(|(piece, n)| Found {
-                text: piece,
-                credit: 0.8 * n as f32 / chars.len() as f32,
-            })
-            .filter(|f| self.occurs(&f.text))
+            .filter(|(piece, _)| self.occurs(piece))
+            .map(|(piece, n)| Found::new(piece, 0.8 * n as f32 / chars.len() as f32))
             .collect()
     }
 
     /// Corpus words that mean what `word` means (remembered per generation).
     fn synonyms(&self, word: &str) -> Arc<Vec<String>> {
-        self.synonyms
-            .get_with_by_ref(word, || Arc::new(self.bridge.synonyms(&self.lexicon, word)))
+        if let Some(known) = self.synonyms.get(word) {
+            return known;
+        }
+        let found = Arc::new(self.bridge.synonyms(&self.lexicon, word));
+        self.synonyms.insert(word.to_string(), found.clone());
+        found
     }
 
     /// True when a sentence of the corpus contains `text` (remembered per generation).
@@ -445,7 +445,7 @@ fn subject(terms: &[Prepared]) -> Option<&Prepared> {
 /// True when the sentence at `at` is where its article first mentions `subject`: where a
 /// writer introduces a person (官房长官木原稔).
 fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
-    let mentions = |s: &str| subject.forms.iter().any(|f| s.contains(&f.text));
+    let mentions = |s: &str| subject.forms.iter().any(|f| f.is_in(s));
     let first = (0..article.sentences.len()).find_map(|b| {
         let s = article.block(b).iter().position(|s| mentions(s))?;
         Some((b, s))
@@ -518,8 +518,26 @@ fn english_background(forms: &[String]) -> f32 {
 /// A string the corpus has, and the credit a sentence containing it earns.
 struct Found {
     text: String,
+    /// Searches for `text` (built once per question, used on every candidate).
+    finder: memmem::Finder<'static>,
     /// Credit earned when it is in the sentence.
     credit: f32,
+}
+
+impl Found {
+    fn new(text: String, credit: f32) -> Found {
+        let finder = memmem::Finder::new(text.as_bytes()).into_owned();
+        Found {
+            text,
+            finder,
+            credit,
+        }
+    }
+
+    /// True when `haystack` contains the string.
+    fn is_in(&self, haystack: &str) -> bool {
+        self.finder.find(haystack.as_bytes()).is_some()
+    }
 }
 
 /// A question term made ready for scoring.
@@ -555,17 +573,17 @@ impl Prepared {
     fn credit(&self, sentence: &str, paragraph: &[String]) -> f32 {
         let mut best: f32 = 0.0;
         for form in &self.forms {
-            if sentence.contains(&form.text) {
+            if form.is_in(sentence) {
                 return form.credit;
             }
-            if paragraph.iter().any(|s| s.contains(&form.text)) {
+            if paragraph.iter().any(|s| form.is_in(s)) {
                 best = best.max(form.credit * PARAGRAPH_CREDIT);
             }
         }
         if best > 0.0 || self.chars.is_empty() {
             return best;
         }
-        if let Some(piece) = self.pieces.iter().find(|p| sentence.contains(&p.text)) {
+        if let Some(piece) = self.pieces.iter().find(|p| p.is_in(sentence)) {
             return piece.credit;
         }
         let hits = self.chars.iter().filter(|c| sentence.contains(**c)).count();

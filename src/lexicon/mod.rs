@@ -219,6 +219,7 @@ impl Bridge {
     /// first, then the longest dictionary phrase, then single words. Chinese text is ignored.
     pub fn translate(&self, question: &str) -> Vec<Translation> {
         let words = english_words(question);
+        let stems: Vec<String> = words.iter().map(|w| self.stem(w)).collect();
         let mut out: Vec<Translation> = Vec::new();
         let mut i = 0;
         while i < words.len() {
@@ -227,7 +228,7 @@ impl Bridge {
                 i += 1;
                 continue;
             }
-            let (n, forms, exact_forms) = self.longest_match(&words[i..]);
+            let (n, forms, exact_forms) = self.longest_match(&words[i..], &stems[i..]);
             if n > 0 {
                 let source = words[i..i + n].join(" ");
                 if !out.iter().any(|t| t.source == source) {
@@ -246,16 +247,15 @@ impl Bridge {
         out
     }
 
-    /// The longest phrase at the start of `words` with forms: its length (0: none), the
-    /// forms, and how many of them translate the words themselves.
-    fn longest_match(&self, words: &[String]) -> (usize, Vec<String>, usize) {
+    /// The longest phrase at the start of `words` (stemmed: `stems`) with forms: its length
+    /// (0: none), the forms, and how many of them translate the words themselves.
+    fn longest_match(&self, words: &[String], stems: &[String]) -> (usize, Vec<String>, usize) {
         for n in (1..=words.len().min(MAX_PHRASE)).rev() {
             let phrase = words[..n].join(" ");
             if let Some(forms) = self.glossary.terms.get(&phrase) {
                 return (n, forms.clone(), forms.len());
             }
-            let stems: Vec<String> = words[..n].iter().map(|w| self.stem(w)).collect();
-            let exact = self.exact.get(&stems.join(" "));
+            let exact = self.exact.get(&stems[..n].join(" "));
             if n > 1 {
                 if let Some(forms) = exact {
                     return (n, forms.clone(), forms.len());
