@@ -106,19 +106,35 @@ const UNNAMED_KIND_FACTOR: f32 = 0.6;
 /// An article loaded from the index, with its sentences normalised for matching.
 struct Loaded {
     article: Arc<Article>,
-    /// Normalised sentences, by block, normalised when first needed.
-    sentences: Vec<OnceLock<Vec<String>>>,
+    /// Normalised blocks, normalised when first needed.
+    sentences: Vec<OnceLock<Normalized>>,
+}
+
+/// A block's normalised sentences, and the same joined by line breaks (no question string
+/// has one, so a match in the whole is a match in one sentence).
+struct Normalized {
+    sentences: Vec<String>,
+    whole: String,
 }
 
 impl Loaded {
     /// The normalised sentences of block `block` (empty when there is no such block).
     fn block(&self, block: usize) -> &[String] {
-        match (self.sentences.get(block), self.article.blocks.get(block)) {
-            (Some(cell), Some(b)) => {
-                cell.get_or_init(|| b.sentences.iter().map(|s| text::normalize(s)).collect())
-            }
-            _ => &[],
-        }
+        self.normalized(block).map_or(&[], |n| &n.sentences)
+    }
+
+    /// The normalised sentences of block `block` joined by line breaks.
+    fn paragraph(&self, block: usize) -> &str {
+        self.normalized(block).map_or("", |n| &n.whole)
+    }
+
+    fn normalized(&self, block: usize) -> Option<&Normalized> {
+        let (cell, b) = (self.sentences.get(block)?, self.article.blocks.get(block)?);
+        Some(cell.get_or_init(|| {
+            let sentences: Vec<String> = b.sentences.iter().map(|s| text::normalize(s)).collect();
+            let whole = sentences.join("\n");
+            Normalized { sentences, whole }
+        }))
     }
 
     fn sentence(&self, at: &Location) -> &str {
@@ -244,7 +260,7 @@ impl Retriever {
                 continue;
             };
             let sentence = loaded.sentence(&at);
-            let paragraph = loaded.block(at.block);
+            let paragraph = loaded.paragraph(at.block);
             let fits = expects.is_some_and(|e| text::offers(e, sentence));
             let (coverage, confidence) =
                 coverage(&prepared, sentence, paragraph, fits || expects.is_none());
@@ -460,7 +476,7 @@ fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
 /// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
 /// lowered when the sentence does not offer what the question asks for — a number for 多少,
 /// or anything at all of a kind the corpus never names (什么牌子 where no brand is named).
-fn coverage(terms: &[Prepared], sentence: &str, paragraph: &[String], offers: bool) -> (f32, f32) {
+fn coverage(terms: &[Prepared], sentence: &str, paragraph: &str, offers: bool) -> (f32, f32) {
     let credit: Vec<f32> = terms
         .iter()
         .map(|t| t.credit(sentence, paragraph))
@@ -568,15 +584,16 @@ impl Prepared {
         self.forms.is_empty() && self.pieces.is_empty() && self.info >= ABSENT_INFO
     }
 
-    /// Credit a sentence (normalised, with its paragraph's sentences) earns for this term:
-    /// whole in the sentence, in its paragraph, a piece of it, or some of its ideographs.
-    fn credit(&self, sentence: &str, paragraph: &[String]) -> f32 {
+    /// Credit a sentence (normalised, with its paragraph's sentences joined by line breaks)
+    /// earns for this term: whole in the sentence, in its paragraph, a piece of it, or some
+    /// of its ideographs.
+    fn credit(&self, sentence: &str, paragraph: &str) -> f32 {
         let mut best: f32 = 0.0;
         for form in &self.forms {
             if form.is_in(sentence) {
                 return form.credit;
             }
-            if paragraph.iter().any(|s| form.is_in(s)) {
+            if form.is_in(paragraph) {
                 best = best.max(form.credit * PARAGRAPH_CREDIT);
             }
         }

@@ -151,6 +151,8 @@ pub struct Bridge {
     loose: HashMap<String, Vec<Loose>>,
     /// Corpus word → all the stems of its glosses.
     stems_of: HashMap<String, HashSet<String>>,
+    /// Glossary form → the other forms of the entries that list it, sorted.
+    aliases: HashMap<String, Vec<String>>,
 }
 
 impl Bridge {
@@ -160,12 +162,24 @@ impl Bridge {
         vocabulary: impl IntoIterator<Item = &'a str>,
         glossary: Glossary,
     ) -> Bridge {
+        let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
+        for forms in glossary.terms.values() {
+            for form in forms {
+                let others = forms.iter().filter(|f| *f != form).cloned();
+                aliases.entry(form.clone()).or_default().extend(others);
+            }
+        }
+        for found in aliases.values_mut() {
+            found.sort();
+            dedup(found);
+        }
         let mut bridge = Bridge {
             stemmer: Stemmer::create(Algorithm::English),
             glossary,
             exact: HashMap::new(),
             loose: HashMap::new(),
             stems_of: HashMap::new(),
+            aliases,
         };
         for word in vocabulary {
             if bridge.stems_of.contains_key(word) {
@@ -294,18 +308,7 @@ impl Bridge {
     /// Other names for the same thing, from the glossary entries that list `word`
     /// (高市早苗 → 高市): they count as the word itself.
     pub fn aliases(&self, word: &str) -> Vec<String> {
-        let mut found: Vec<String> = self
-            .glossary
-            .terms
-            .values()
-            .filter(|forms| forms.iter().any(|f| f == word))
-            .flatten()
-            .filter(|f| *f != word)
-            .cloned()
-            .collect();
-        found.sort();
-        dedup(&mut found);
-        found
+        self.aliases.get(word).cloned().unwrap_or_default()
     }
 
     /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
