@@ -214,6 +214,10 @@ impl Bridge {
             }
             bridge.stems_of.insert(word.to_string(), all);
         }
+        // Most specific (shortest gloss) first, longer words first among equals.
+        for entries in bridge.loose.values_mut() {
+            entries.sort_by_key(|e| (e.gloss_len, std::cmp::Reverse(e.word.chars().count())));
+        }
         bridge
     }
 
@@ -296,13 +300,17 @@ impl Bridge {
     /// Corpus words with `word` itself in a gloss, and those that share only its stem
     /// (within three letters of it), each most specific (shortest gloss) first.
     fn loose_forms(&self, stem: &str, word: &str) -> (Vec<String>, Vec<String>) {
-        let mut found = self.loose.get(stem).cloned().unwrap_or_default();
-        found.retain(|e| e.gloss_word.len().abs_diff(word.len()) <= 3);
-        found.sort_by_key(|e| (e.gloss_len, std::cmp::Reverse(e.word.chars().count())));
-        let (same, stem_only): (Vec<Loose>, Vec<Loose>) =
-            found.into_iter().partition(|e| e.gloss_word == word);
-        let words = |v: Vec<Loose>| v.into_iter().map(|e| e.word).collect();
-        (words(same), words(stem_only))
+        let (mut same, mut stem_only) = (Vec::new(), Vec::new());
+        let near = |e: &&Loose| e.gloss_word.len().abs_diff(word.len()) <= 3;
+        for e in self.loose.get(stem).into_iter().flatten().filter(near) {
+            let list = if e.gloss_word == word {
+                &mut same
+            } else {
+                &mut stem_only
+            };
+            list.push(e.word.clone());
+        }
+        (same, stem_only)
     }
 
     /// Other names for the same thing, from the glossary entries that list `word`
@@ -378,7 +386,9 @@ const GLOSS_NOISE: &[&str] = &[
 /// Lowercase ASCII-alphanumeric words of a text (other scripts are skipped).
 fn english_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
-        .map(|w| w.trim_matches('\'').to_ascii_lowercase())
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
         .map(|w| w.strip_suffix("'s").map(str::to_string).unwrap_or(w))
         .filter(|w| !w.is_empty())
         .collect()

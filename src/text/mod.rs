@@ -3,8 +3,9 @@
 //! and character n-grams. Pure functions; the jieba dictionary is loaded once by the caller.
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use jieba_rs::Jieba;
 use unicode_normalization::UnicodeNormalization;
 
@@ -473,9 +474,12 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
         Expects::Time => {
             has_digit && (normalized_sentence.contains('年') || normalized_sentence.contains('月'))
         }
-        Expects::Reason => CAUSE_MARKERS
-            .iter()
-            .any(|m| normalized_sentence.contains(m)),
+        Expects::Reason => {
+            static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+                AhoCorasick::new(CAUSE_MARKERS).expect("the cause markers are valid patterns")
+            });
+            MARKERS.is_match(normalized_sentence)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! kind of answer a question's form asks for. Pure functions over embedded tables.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use unicode_normalization::UnicodeNormalization;
@@ -443,9 +443,10 @@ const REASONING_MARKERS: &[&str] = &[
 
 /// True when a normalised sentence reasons (gives a cause or the author's view).
 pub fn reasons(normalized_sentence: &str) -> bool {
-    REASONING_MARKERS
-        .iter()
-        .any(|m| normalized_sentence.contains(m))
+    static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::new(REASONING_MARKERS).expect("the reasoning markers are valid patterns")
+    });
+    MARKERS.is_match(normalized_sentence)
 }
 
 /// True when a normalised sentence enumerates (A、B、C; 包括…; 等领域).
