@@ -284,11 +284,23 @@ impl SearchIndex {
 
     /// The best `limit` sentences for the weighted terms, best first.
     pub fn search(&self, terms: &[QueryTerm], limit: usize) -> Result<Vec<Hit>> {
-        let clauses = self.clauses(terms);
         let top = match &self.memory {
-            Some(memory) => memory.search(&clauses, limit),
-            None => self.search_tantivy(clauses, limit)?,
+            Some(memory) => {
+                let mut clauses = Vec::new();
+                self.each_clause(terms, |field, token, boost| {
+                    if let Some(id) = memory.id(field, token) {
+                        clauses.push((id, boost));
+                    }
+                });
+                memory.search(clauses, limit)
+            }
+            None => self.search_tantivy(self.clauses(terms), limit)?,
         };
+        Ok(self.hits(top))
+    }
+
+    /// Where each scored document is.
+    fn hits(&self, top: Vec<(f32, tantivy::DocAddress)>) -> Vec<Hit> {
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let [article, block, sentence] = &self.columns[address.segment_ord as usize];
@@ -300,7 +312,7 @@ impl SearchIndex {
                 score,
             });
         }
-        Ok(hits)
+        hits
     }
 
     /// The blocks of the article with this key, as stored; `None` when it is not indexed.
@@ -419,32 +431,36 @@ impl SearchIndex {
         Ok(searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?)
     }
 
-    /// One boosted (field, token) clause per analyzer token of every term: words (in the
-    /// sentence and its paragraph), and bigrams (single characters too for words the corpus
-    /// lacks).
+    /// One boosted (field, token) clause per analyzer token of every term, keeping the
+    /// largest boost of a token that several terms share (each clause costs a term lookup).
+    /// A BTreeMap keeps the clause order (and so the float sums) the same on every run.
     fn clauses(&self, terms: &[QueryTerm]) -> BTreeMap<(u32, String), f32> {
-        let f = self.fields;
-        // One clause per (field, token), keeping the largest boost: forms of different
-        // terms often share tokens, and each clause costs a term lookup.
-        // A BTreeMap keeps the clause order (and so the float sums) the same on every run.
         let mut boosts: BTreeMap<(u32, String), f32> = BTreeMap::new();
-        let mut add = |field: Field, token: String, boost: f32| {
-            let b = boosts.entry((field.field_id(), token)).or_insert(0.0);
+        self.each_clause(terms, |field, token, boost| {
+            let b = boosts
+                .entry((field.field_id(), token.to_string()))
+                .or_insert(0.0);
             *b = b.max(boost);
-        };
+        });
+        boosts
+    }
+
+    /// Calls `visit` with each (field, token, boost) the terms make: words (in the sentence
+    /// and its paragraph), and bigrams (single characters too for words the corpus lacks).
+    fn each_clause(&self, terms: &[QueryTerm], mut visit: impl FnMut(Field, &str, f32)) {
+        let f = self.fields;
         for term in terms {
             for word in self.analyze(WORDS_TOKENIZER, &term.text).iter() {
-                add(f.context, word.clone(), term.weight * CONTEXT_BOOST);
-                add(f.words, word.clone(), term.weight);
+                visit(f.context, word, term.weight * CONTEXT_BOOST);
+                visit(f.words, word, term.weight);
             }
             for gram in self.analyze(GRAMS_TOKENIZER, &term.text).iter() {
                 if term.whole_word && gram.chars().count() == 1 && term.text.chars().count() > 1 {
                     continue;
                 }
-                add(f.grams, gram.clone(), term.weight * GRAMS_BOOST);
+                visit(f.grams, gram, term.weight * GRAMS_BOOST);
             }
         }
-        boosts
     }
 
     /// Runs one of our two analyzers over `text`, as indexing does (remembered: question words
@@ -768,24 +784,26 @@ mod tests {
                 })
                 .collect();
             let limit = [1, 5, 20, 60][round % 4];
-            let clauses = opened.clauses(&terms);
-            let ours = memory.search(&clauses, limit);
-            let theirs = opened.search_tantivy(clauses.clone(), limit).unwrap();
-            let wider: HashMap<_, f32> = opened
-                .search_tantivy(clauses, limit + 40)
-                .unwrap()
+            let ours = opened.search(&terms, limit).unwrap();
+            let tantivy = |limit| {
+                let top = opened.search_tantivy(opened.clauses(&terms), limit);
+                opened.hits(top.unwrap())
+            };
+            let theirs = tantivy(limit);
+            let wider: HashMap<_, f32> = tantivy(limit + 40)
                 .into_iter()
-                .map(|(score, doc)| (doc, score))
+                .map(|h| ((h.article, h.block, h.sentence), h.score))
                 .collect();
             let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(1.0);
             assert_eq!(ours.len(), theirs.len(), "{terms:?}");
-            for ((score, doc), (their_score, _)) in ours.iter().zip(&theirs) {
+            for (hit, theirs) in ours.iter().zip(&theirs) {
                 assert!(
-                    close(*score, *their_score),
+                    close(hit.score, theirs.score),
                     "{terms:?}: {ours:?} {theirs:?}"
                 );
-                let tantivy_score = wider.get(doc).copied().unwrap_or(f32::NAN);
-                assert!(close(*score, tantivy_score), "{terms:?}: {doc:?}");
+                let at = (hit.article, hit.block, hit.sentence);
+                let tantivy_score = wider.get(&at).copied().unwrap_or(f32::NAN);
+                assert!(close(hit.score, tantivy_score), "{terms:?}: {at:?}");
             }
         }
     }
