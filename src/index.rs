@@ -747,10 +747,7 @@ mod tests {
         writer.writer.commit().unwrap();
         drop(writer);
         let opened = SearchIndex::open(&index).unwrap().0;
-        let memory = opened
-            .memory
-            .as_ref()
-            .expect("a small index is held in memory");
+        assert!(opened.memory.is_some(), "a small index is held in memory");
         assert!(opened.reader.searcher().segment_readers().len() > 1);
 
         let words: Vec<String> = articles
