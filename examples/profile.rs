@@ -27,12 +27,20 @@ fn main() {
     })
     .collect();
     let mut took = Vec::with_capacity(rounds * questions.len());
+    let mut per_question = vec![0.0; questions.len()];
     for _ in 0..rounds {
-        for q in &questions {
+        for (i, q) in questions.iter().enumerate() {
             let start = std::time::Instant::now();
             std::hint::black_box(engine.ask(q, None).expect("answers"));
-            took.push(start.elapsed().as_nanos() as f64 / 1000.0);
+            let us = start.elapsed().as_nanos() as f64 / 1000.0;
+            took.push(us);
+            per_question[i] += us / rounds as f64;
         }
+    }
+    let mut slowest: Vec<(f64, &String)> = per_question.into_iter().zip(&questions).collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (us, q) in slowest.iter().take(8) {
+        eprintln!("{us:8.1} µs  {q}");
     }
     took.sort_by(f64::total_cmp);
     if !took.is_empty() {
