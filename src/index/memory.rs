@@ -4,15 +4,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tantivy::postings::Postings as _;
+use tantivy::postings::TermInfo;
 use tantivy::query::Bm25Weight;
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, DocSet, Searcher, TERMINATED};
+use tantivy::{DocAddress, DocSet, InvertedIndexReader, Searcher, TERMINATED};
 
 use crate::error::Result;
-
-/// A token's document frequency and its live postings (document number, field norm id,
-/// term frequency), gathered over the segments.
-type Gathered = (u64, Vec<(u32, u8, u32)>);
 
 /// The scored fields' postings of an index small enough to hold in memory.
 pub(super) struct Memory {
@@ -39,48 +36,50 @@ impl Memory {
         let mut fields = fields.to_vec();
         fields.sort_by_key(|f| f.field_id());
         for field in fields {
-            let mut tokens: BTreeMap<String, Gathered> = BTreeMap::new();
+            // First the statistics (a token's document frequency counts every segment and
+            // deleted documents, as tantivy counts it), then the postings, scored as read.
+            let mut frequencies: BTreeMap<String, u64> = BTreeMap::new();
             let mut total_tokens = 0u64;
-            for (segment, &offset) in searcher.segment_readers().iter().zip(&offsets) {
+            for segment in searcher.segment_readers() {
                 let inverted = segment.inverted_index(field)?;
                 total_tokens += inverted.total_num_tokens();
+                each_token(&inverted, |token, info| {
+                    *frequencies.entry(token.to_string()).or_default() += u64::from(info.doc_freq);
+                    Ok(())
+                })?;
+            }
+            let average = total_tokens as f32 / total_docs.max(1) as f32;
+            let mut field_ids = HashMap::with_capacity(frequencies.len());
+            let mut weights = Vec::with_capacity(frequencies.len());
+            for (token, doc_freq) in frequencies {
+                field_ids.insert(token, (lists.len() + weights.len()) as u32);
+                weights.push(Bm25Weight::for_one_term_without_explain(
+                    doc_freq, total_docs, average,
+                ));
+            }
+            let first = lists.len();
+            lists.resize_with(first + weights.len(), Vec::new);
+            for (segment, &offset) in searcher.segment_readers().iter().zip(&offsets) {
+                let inverted = segment.inverted_index(field)?;
                 let norms = segment.get_fieldnorms_reader(field)?;
-                let mut stream = inverted
-                    .terms()
-                    .stream()
-                    .map_err(tantivy::TantivyError::from)?;
-                while stream.advance() {
-                    let Ok(token) = std::str::from_utf8(stream.key()) else {
-                        continue;
-                    };
-                    let info = stream.value();
-                    let entry = tokens.entry(token.to_string()).or_default();
-                    entry.0 += u64::from(info.doc_freq);
+                each_token(&inverted, |token, info| {
+                    let id = field_ids[token] as usize;
+                    let list = &mut lists[id];
+                    list.reserve_exact(info.doc_freq as usize);
                     let mut postings = inverted
                         .read_postings_from_terminfo(info, IndexRecordOption::WithFreqs)
                         .map_err(tantivy::TantivyError::from)?;
                     let mut doc = postings.doc();
                     while doc != TERMINATED {
                         if !segment.is_deleted(doc) {
-                            let tf = postings.term_freq();
-                            entry.1.push((offset + doc, norms.fieldnorm_id(doc), tf));
+                            let score = weights[id - first]
+                                .score(norms.fieldnorm_id(doc), postings.term_freq());
+                            list.push((offset + doc, score));
                         }
                         doc = postings.advance();
                     }
-                }
-            }
-            let average = total_tokens as f32 / total_docs.max(1) as f32;
-            let mut field_ids = HashMap::with_capacity(tokens.len());
-            // The token's document frequency counts every segment and deleted documents,
-            // as tantivy counts it.
-            for (token, (doc_freq, docs)) in tokens {
-                let bm25 = Bm25Weight::for_one_term_without_explain(doc_freq, total_docs, average);
-                field_ids.insert(token, lists.len() as u32);
-                lists.push(
-                    docs.into_iter()
-                        .map(|(doc, norm, tf)| (doc, bm25.score(norm, tf)))
-                        .collect(),
-                );
+                    Ok(())
+                })?;
             }
             ids.insert(field.field_id(), field_ids);
         }
@@ -129,4 +128,21 @@ impl Memory {
             .map(|(score, doc)| (score, self.docs[doc as usize]))
             .collect()
     }
+}
+
+/// Calls `visit` with each token of a segment's field and its term info.
+fn each_token(
+    inverted: &InvertedIndexReader,
+    mut visit: impl FnMut(&str, &TermInfo) -> Result<()>,
+) -> Result<()> {
+    let mut stream = inverted
+        .terms()
+        .stream()
+        .map_err(tantivy::TantivyError::from)?;
+    while stream.advance() {
+        if let Ok(token) = std::str::from_utf8(stream.key()) {
+            visit(token, stream.value())?;
+        }
+    }
+    Ok(())
 }
