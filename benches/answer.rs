@@ -12,10 +12,6 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 use summit_qa::{engine, Config, Engine};
 
-/// The binary's allocator (see `src/main.rs`): the bench measures what `summit-qa` runs.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const DEV: &str = include_str!("../tests/fixtures/dev.jsonl");
 const COLLOQUIAL: &str = include_str!("../tests/fixtures/dev_colloquial.jsonl");
 

@@ -4,10 +4,6 @@
 
 use summit_qa::{config::AnswerConfig, Config, Engine};
 
-/// The binary's allocator (see `src/main.rs`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// With SUMMIT_QA_INDEX_DIR set, the index there is used (e.g. one built from
 /// `examples/gen_corpus.rs`), and ROUNDS (default 200) sets the repetitions.
 fn main() {

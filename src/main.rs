@@ -10,11 +10,6 @@ use clap::{Parser, Subcommand};
 use summit_qa::config::LogFormat;
 use summit_qa::{console, engine, ops, render, telegram, Config, Engine};
 
-/// mimalloc instead of the C library's allocator: answering allocates many small strings,
-/// and it answers ~15% faster with glibc (musl's allocator, in the image, is slower still).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Answers questions about the 28 October 2025 Trump–Takaichi summit from indexed articles,
 /// quoting their sentences and citing each source.
 #[derive(Parser)]
