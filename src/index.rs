@@ -1,6 +1,7 @@
 //! The search index: tantivy schema, the jieba word and character n-gram analyzers
 //! registered by name, the documents an article becomes (its sentences, and the article
-//! itself stored for quoting), searching, substring lookups, and one long-lived reader.
+//! itself stored for quoting), searching (small indexes from postings held in memory,
+//! `index/memory.rs`), substring lookups, and one long-lived reader.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -10,7 +10,8 @@
 //!   how people ask: colloquial/regional forms, everyday word weights, question kinds.
 //! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
 //! - [`index`]: tantivy schema, named analyzers, the documents an article becomes, search and
-//!   substring lookups over one reader (on disk, or in memory for tests).
+//!   substring lookups over one reader (on disk, or in memory for tests); a small index's
+//!   postings are also held in memory and scored there.
 //! - [`ingest`]: corpus folder → index, incrementally (content hashes), bad files skipped,
 //!   one atomic commit with the catalog of what is indexed.
 //! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence.
