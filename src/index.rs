@@ -394,16 +394,10 @@ impl SearchIndex {
         let mut words: Vec<String> = Vec::new();
         for segment in searcher.segment_readers() {
             for field in [self.fields.context, self.fields.vocab] {
-                let inverted = segment.inverted_index(field)?;
-                let mut stream = inverted
-                    .terms()
-                    .stream()
-                    .map_err(tantivy::TantivyError::from)?;
-                while stream.advance() {
-                    if let Ok(word) = std::str::from_utf8(stream.key()) {
-                        words.push(word.to_string());
-                    }
-                }
+                memory::each_token(&*segment.inverted_index(field)?, |word, _| {
+                    words.push(word.to_string());
+                    Ok(())
+                })?;
             }
         }
         words.sort_unstable();

@@ -131,7 +131,7 @@ impl Memory {
 }
 
 /// Calls `visit` with each token of a segment's field and its term info.
-fn each_token(
+pub(super) fn each_token(
     inverted: &InvertedIndexReader,
     mut visit: impl FnMut(&str, &TermInfo) -> Result<()>,
 ) -> Result<()> {
