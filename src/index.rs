@@ -756,47 +756,58 @@ mod tests {
                     .collect::<Vec<_>>()
             })
             .collect();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
+        // Queries: 1–8 terms, each a corpus word (or, sometimes, one the corpus lacks) with a
+        // weight and whether it is matched as a whole word; and how many hits to keep.
+        let term = (
+            0..words.len() + words.len() / 9,
+            1u8..=10,
+            proptest::bool::ANY,
+        );
+        let query = (proptest::collection::vec(term, 1..=8), 0..4usize);
+        let config = proptest::test_runner::Config::with_cases(300);
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        runner
+            .run(&query, |(picked, limit)| {
+                let terms: Vec<QueryTerm> = picked
+                    .into_iter()
+                    .map(|(word, weight, whole_word)| QueryTerm {
+                        text: words
+                            .get(word)
+                            .map_or("巴西足球", String::as_str)
+                            .to_string(),
+                        weight: f32::from(weight) / 5.0,
+                        whole_word,
+                    })
+                    .collect();
+                let limit = [1, 5, 20, 60][limit];
+                same_hits(&opened, &terms, limit);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// Asserts that the in-memory search of `opened` gives tantivy's hits for `terms`.
+    fn same_hits(opened: &SearchIndex, terms: &[QueryTerm], limit: usize) {
+        let ours = opened.search(terms, limit).unwrap();
+        let tantivy = |limit| {
+            let top = opened.search_tantivy(opened.clauses(terms), limit);
+            opened.hits(top.unwrap())
         };
-        for round in 0..300 {
-            let terms: Vec<QueryTerm> = (0..1 + next(8))
-                .map(|_| QueryTerm {
-                    text: if next(10) == 0 {
-                        "巴西足球".to_string()
-                    } else {
-                        words[next(words.len())].clone()
-                    },
-                    weight: 0.2 + next(10) as f32 / 5.0,
-                    whole_word: next(2) == 0,
-                })
-                .collect();
-            let limit = [1, 5, 20, 60][round % 4];
-            let ours = opened.search(&terms, limit).unwrap();
-            let tantivy = |limit| {
-                let top = opened.search_tantivy(opened.clauses(&terms), limit);
-                opened.hits(top.unwrap())
-            };
-            let theirs = tantivy(limit);
-            let wider: HashMap<_, f32> = tantivy(limit + 40)
-                .into_iter()
-                .map(|h| ((h.article, h.block, h.sentence), h.score))
-                .collect();
-            let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(1.0);
-            assert_eq!(ours.len(), theirs.len(), "{terms:?}");
-            for (hit, theirs) in ours.iter().zip(&theirs) {
-                assert!(
-                    close(hit.score, theirs.score),
-                    "{terms:?}: {ours:?} {theirs:?}"
-                );
-                let at = (hit.article, hit.block, hit.sentence);
-                let tantivy_score = wider.get(&at).copied().unwrap_or(f32::NAN);
-                assert!(close(hit.score, tantivy_score), "{terms:?}: {at:?}");
-            }
+        let theirs = tantivy(limit);
+        let wider: HashMap<_, f32> = tantivy(limit + 40)
+            .into_iter()
+            .map(|h| ((h.article, h.block, h.sentence), h.score))
+            .collect();
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(1.0);
+        assert_eq!(ours.len(), theirs.len(), "{terms:?}");
+        for (hit, theirs) in ours.iter().zip(&theirs) {
+            assert!(
+                close(hit.score, theirs.score),
+                "{terms:?}: {ours:?} {theirs:?}"
+            );
+            let at = (hit.article, hit.block, hit.sentence);
+            let tantivy_score = wider.get(&at).copied().unwrap_or(f32::NAN);
+            assert!(close(hit.score, tantivy_score), "{terms:?}: {at:?}");
         }
     }
 

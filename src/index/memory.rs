@@ -116,13 +116,10 @@ impl Memory {
             .map(|(doc, _)| (scores[doc], doc as u32))
             .collect();
         let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if limit == 0 {
-            return Vec::new();
-        }
-        if top.len() > limit {
+        if top.len() > limit && limit > 0 {
             top.select_nth_unstable_by(limit - 1, order);
-            top.truncate(limit);
         }
+        top.truncate(limit);
         top.sort_unstable_by(order);
         top.into_iter()
             .map(|(score, doc)| (score, self.docs[doc as usize]))
