@@ -78,6 +78,8 @@ pub struct Retrieval {
 
 /// Weight of terms that come from the previous question (context of a follow-up).
 const CONTEXT_WEIGHT: f32 = 0.3;
+/// Least informativeness of a word that can complete the one before it into a name.
+const NAME_PART_INFO: f32 = 0.9;
 /// Query weight of a word that completes the one before it into a corpus string (早苗 after 高市).
 const NAME_PART_WEIGHT: f32 = 0.3;
 /// Score factor for a sentence that offers what the question asks for (a number, a date).
@@ -97,6 +99,8 @@ const KIND_BONUS: f32 = 1.4;
 const ABSENT_FACTOR: f32 = 2.0;
 /// Least informativeness of a missing word that counts as evidence of another topic.
 const ABSENT_INFO: f32 = 0.5;
+/// Most informativeness of a verb with a result complement the corpus lacks.
+const ABSENT_VERB_INFO: f32 = 0.3;
 /// Confidence factor when the best sentence lacks what was asked (no number for 多少).
 const MISFIT_FACTOR: f32 = 0.85;
 /// Confidence factor when the question asks for a kind of thing the corpus never names
@@ -271,6 +275,14 @@ impl Retriever {
                 Kind::List if text::enumerates(sentence) => KIND_BONUS,
                 _ => 1.0,
             };
+            tracing::trace!(
+                bm25 = hit.score,
+                coverage,
+                confidence,
+                prior,
+                sentence,
+                "candidate"
+            );
             shelf.0.insert(at.article, loaded.article.clone());
             hits.push(Scored {
                 at,
@@ -338,6 +350,11 @@ impl Retriever {
             term.exact_forms = term.forms.len();
             if !self.occurs(&term.text) {
                 term.forms.extend(self.synonyms(&term.text).iter().cloned());
+                // A verb with a result complement the corpus lacks (开成, 见着, 谈完) says how
+                // the question is put, not what it is about.
+                if term.forms.len() == 1 && text::is_resultative(&term.text) {
+                    term.info = term.info.min(ABSENT_VERB_INFO);
+                }
             }
         }
         for t in self.bridge.translate(normalized) {
@@ -374,13 +391,26 @@ impl Retriever {
                 (f, credit)
             })
             .filter(|(f, _)| self.occurs(f))
-            .map(|(f, credit)| Found::new(f.clone(), credit))
+            .map(|(f, credit)| {
+                let mut found = Found::new(f.clone(), credit);
+                // Another form of an everyday word (日方 for 日本) is rarer in the corpus, so
+                // BM25 would prize it: it weighs no more than the word it stands for.
+                if f != &term.text && term.text.chars().any(text::is_cjk) {
+                    found.query_factor = (term.info / text::background_weight(f)).min(1.0);
+                }
+                found
+            })
             .collect();
-        let completes = term.follows.as_ref().and_then(|previous| {
-            let p = all.iter().position(|t| &t.text == previous)?;
-            self.occurs(&format!("{previous}{}", term.text))
-                .then_some(p)
-        });
+        // Only a rare word completes another (早苗 after 高市): 大米 after 美国 is a word of its own.
+        let completes = term
+            .follows
+            .as_ref()
+            .filter(|_| term.info >= NAME_PART_INFO)
+            .and_then(|previous| {
+                let p = all.iter().position(|t| &t.text == previous)?;
+                self.occurs(&format!("{previous}{}", term.text))
+                    .then_some(p)
+            });
         let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
         Prepared {
             weight: term.weight,
@@ -538,6 +568,8 @@ struct Found {
     finder: memmem::Finder<'static>,
     /// Credit earned when it is in the sentence.
     credit: f32,
+    /// Factor on its weight in the BM25 query.
+    query_factor: f32,
 }
 
 impl Found {
@@ -547,6 +579,7 @@ impl Found {
             text,
             finder,
             credit,
+            query_factor: 1.0,
         }
     }
 
@@ -616,7 +649,7 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
         for form in &t.forms {
             query.push(QueryTerm {
                 text: form.text.clone(),
-                weight: t.weight * share * t.query_weight * form.credit,
+                weight: t.weight * share * t.query_weight * form.credit * form.query_factor,
                 whole_word: true,
             });
         }

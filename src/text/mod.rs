@@ -14,7 +14,8 @@ use crate::corpus::Script;
 mod question;
 
 pub use question::{
-    background_weight, enumerates, is_function_word, kind, reasons, standardize, Kind,
+    background_weight, enumerates, is_function_word, is_resultative, kind, reasons, standardize,
+    Kind,
 };
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
@@ -382,7 +383,8 @@ pub fn question_terms(
             || (after_question_word && !counted && MEASURE_WORDS.contains(&word))
             || (after_question_word && question::GENERIC_KINDS.contains(&word))
         {
-            after_question_word &= !question::GENERIC_KINDS.contains(&word);
+            after_question_word &=
+                !question::GENERIC_KINDS.contains(&word) && !question::is_linking_word(word);
             previous = None;
             continue;
         }
@@ -470,7 +472,7 @@ const CAUSE_MARKERS: &[&str] = &[
 pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
     let has_digit = normalized_sentence.chars().any(|c| c.is_ascii_digit());
     match expected {
-        Expects::Quantity => has_digit,
+        Expects::Quantity => has_digit || counts_in_words(normalized_sentence),
         Expects::Time => {
             has_digit && (normalized_sentence.contains('年') || normalized_sentence.contains('月'))
         }
@@ -481,6 +483,21 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
             MARKERS.is_match(normalized_sentence)
         }
     }
+}
+
+/// Numerals written as characters that give a count (一 is left out: 一定, 一道 are not counts).
+const NUMERALS: &str = "二两三四五六七八九十百千万";
+
+/// True when the sentence gives a count in characters: a numeral and a measure word (两份,
+/// 三艘, 八个).
+fn counts_in_words(normalized_sentence: &str) -> bool {
+    let chars: Vec<char> = normalized_sentence.chars().collect();
+    chars.windows(2).any(|w| {
+        let mut unit = [0; 4];
+        let unit = w[1].encode_utf8(&mut unit);
+        NUMERALS.contains(w[0])
+            && (MEASURE_WORDS.contains(&&*unit) || question::is_measure_word(unit))
+    })
 }
 
 /// True for a short message that leans on the previous question (那防卫装备呢？, and the
@@ -599,6 +616,39 @@ mod tests {
             !areas.iter().any(|t| t.text == "方面" || t.asked),
             "{areas:?}"
         );
+    }
+
+    #[test]
+    fn nouns_jieba_tags_as_numerals_are_content_words() {
+        let terms = question_terms(jieba(), &normalize("日本要买多少美国大米？"), &|_| true);
+        assert!(
+            terms.iter().any(|t| t.text == "大米" && !t.asked),
+            "{terms:?}"
+        );
+        assert!(!is_function_word("大米") && !is_function_word("零件"));
+        assert!(is_function_word("一些") && is_function_word("几个"));
+    }
+
+    #[test]
+    fn a_preposition_ends_what_a_question_word_asks_for() {
+        let terms = question_terms(jieba(), &normalize("高市送了什么给特朗普？"), &|_| true);
+        let trump = terms.iter().find(|t| t.text == "特朗普").expect("kept");
+        assert!(!trump.asked && trump.weight == 1.0, "{terms:?}");
+    }
+
+    #[test]
+    fn verbs_with_a_result_complement() {
+        for w in ["开成", "谈完", "见着"] {
+            assert!(is_resultative(w), "{w}");
+        }
+        assert!(!is_resultative("结婚") && !is_resultative("成功") && !is_resultative("完成"));
+    }
+
+    #[test]
+    fn a_count_in_characters_is_a_quantity() {
+        assert!(offers(Expects::Quantity, "两国签署了两份文件"));
+        assert!(offers(Expects::Quantity, "超过300名抗议人群"));
+        assert!(!offers(Expects::Quantity, "这给日本予以了一定的打击"));
     }
 
     #[test]

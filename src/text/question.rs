@@ -137,11 +137,64 @@ pub fn is_function_word(word: &str) -> bool {
         return false;
     };
     let tag = entry.tag;
+    // jieba tags some nouns as numerals or measure words (大米 m, 美方 q, 零件 mq): a longer
+    // word of those tags counts as a function word only when it has a numeral or demonstrative.
+    let quantity = matches!(tag, "q" | "mq" | "m");
+    if quantity && word.chars().count() > 1 && !word.chars().any(|c| QUANTIFYING.contains(c)) {
+        return false;
+    }
     matches!(
         tag,
         "r" | "d" | "c" | "p" | "e" | "o" | "y" | "q" | "mq" | "m" | "f" | "k" | "h"
     ) || tag.starts_with('u')
 }
+
+/// Characters that make a numeral or measure word a quantity (一些, 几个, 这场, 第一).
+const QUANTIFYING: &str =
+    "一二三四五六七八九十百千万亿兆两俩几半多少数第双若许余诸整每全各某这那哪该本此首";
+
+/// True for a preposition or conjunction by jieba's tag (给, 跟, 和): after one, the words no
+/// longer name what a question word asks for (什么 给 特朗普).
+pub fn is_linking_word(word: &str) -> bool {
+    dictionary()
+        .get(word)
+        .is_some_and(|e| matches!(e.tag, "p" | "c"))
+}
+
+/// True for a measure word or numeral by jieba's tag (份, 艘, 名).
+pub(crate) fn is_measure_word(word: &str) -> bool {
+    dictionary()
+        .get(word)
+        .is_some_and(|e| matches!(e.tag, "q" | "m"))
+}
+
+/// Complements of result or direction written after a verb (谈成, 见着, 说完, 买到).
+const COMPLEMENTS: &str = "成完好到着掉住过起";
+
+/// True for a two-character verb whose second character is a result or direction complement
+/// (开成, 见着, 谈完): a rare verb of jieba's dictionary, or a verb character followed by one
+/// when jieba does not know the pair.
+pub fn is_resultative(word: &str) -> bool {
+    let mut chars = word.chars();
+    let (Some(verb), Some(complement), None) = (chars.next(), chars.next(), chars.next()) else {
+        return false;
+    };
+    let verb_entry = |w: &str| {
+        dictionary()
+            .get(w)
+            .filter(|e| e.tag.starts_with('v'))
+            .copied()
+    };
+    let pair = match dictionary().get(word) {
+        // A frequent pair is a word of its own (完成 "complete"), not a verb and its result.
+        Some(entry) => entry.freq < LEXICALIZED_FREQUENCY && verb_entry(word).is_some(),
+        None => verb_entry(verb.encode_utf8(&mut [0; 4])).is_some(),
+    };
+    COMPLEMENTS.contains(complement) && pair
+}
+
+/// Dictionary frequency from which a verb–complement pair is a word of its own.
+const LEXICALIZED_FREQUENCY: u32 = 500;
 
 /// Nouns that name no particular kind of thing after a question word (哪些方面, 哪些范畴,
 /// what areas): the question asks for a list, and the articles need not use the noun.

@@ -143,3 +143,19 @@ fn probe_set_holds_its_floors() {
         t.misses
     );
 }
+
+/// Our own chat-style questions (written on 26 Nov 2026 while probing for general faults, not
+/// from the dev sets): the floors are what the engine reaches today.
+#[test]
+fn colloquial_probe_set_holds_its_floors() {
+    let t = report("probe_colloquial.jsonl");
+    assert!(t.n >= 20 && t.none >= 4);
+    assert!(t.r3() >= 0.85, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
+    assert!(t.key() >= 0.85, "key {:.2}: {:#?}", t.key(), t.misses);
+    assert!(
+        t.refusal() >= 0.5,
+        "refusal {:.2}: {:#?}",
+        t.refusal(),
+        t.misses
+    );
+}
