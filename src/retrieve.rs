@@ -401,11 +401,11 @@ impl Retriever {
                 found
             })
             .collect();
-        // Only a rare word completes another (早苗 after 高市): 大米 after 美国 is a word of its own.
+        // Only part of a name completes another (早苗 after 高市): 大米 after 美国 is a word.
         let completes = term
             .follows
             .as_ref()
-            .filter(|_| term.info >= NAME_PART_INFO)
+            .filter(|_| is_name_part(term))
             .and_then(|previous| {
                 let p = all.iter().position(|t| &t.text == previous)?;
                 self.occurs(&format!("{previous}{}", term.text))
@@ -479,6 +479,13 @@ impl Retriever {
     }
 }
 
+/// True for a word that can be the second part of a name (早苗, 稔): rare, and not a word of the
+/// dictionary unless a single character (大米 and 经济界 are words of their own).
+fn is_name_part(term: &Term) -> bool {
+    term.info >= NAME_PART_INFO
+        && (term.text.chars().count() == 1 || !text::is_dictionary_word(&term.text))
+}
+
 /// The question's most informative term that the corpus has: whom a "who is" question asks
 /// about.
 fn subject(terms: &[Prepared]) -> Option<&Prepared> {
@@ -520,6 +527,10 @@ fn coverage(terms: &[Prepared], sentence: &str, paragraph: &str, offers: bool) -
         let w = term.weight * term.info;
         total += w;
         found += w * c;
+        // One name is one piece of evidence for the answer (高市早苗 asked as 高市 + 早苗).
+        if term.completes.is_some() {
+            continue;
+        }
         // What was asked for counts fully: 什么音乐 is not answered by a sentence that
         // merely names the person.
         let strict = if term.asked {
@@ -527,10 +538,13 @@ fn coverage(terms: &[Prepared], sentence: &str, paragraph: &str, offers: bool) -
         } else {
             w
         };
-        let strict = if term.is_absent() {
-            strict * ABSENT_FACTOR
+        // A word the corpus lacks is found only where all its characters are (先见 in
+        // 先行会见), not by sharing one (结婚 and 结果).
+        let (strict, c) = if term.is_absent() {
+            let all = term.chars.iter().all(|ch| sentence.contains(*ch));
+            (strict * ABSENT_FACTOR, if all { c } else { 0.0 })
         } else {
-            strict
+            (strict, c)
         };
         strict_total += strict;
         strict_found += strict * c;

@@ -13,6 +13,7 @@ use crate::corpus::Script;
 
 mod question;
 
+pub(crate) use question::is_dictionary_word;
 pub use question::{
     background_weight, enumerates, is_function_word, is_resultative, kind, reasons, standardize,
     Kind,
