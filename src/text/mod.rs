@@ -283,6 +283,10 @@ const ASKS_FOR: &[&str] = &[
     "什么", "哪些", "哪个", "哪位", "哪艘", "哪家", "哪国", "哪", "which", "what",
 ];
 
+/// What 多少 counts in everyday speech without the articles having to write the word (多少钱
+/// is answered by 4900亿美元, 多少人 by 300名).
+const GENERIC_COUNTS: &[&str] = &["钱", "人", "次", "年", "天"];
+
 /// Words asking "how many" (a unit right after them names what is counted).
 const HOW_MANY: &[&str] = &["多少", "几"];
 
@@ -363,6 +367,9 @@ pub fn question_terms(
         }
     });
     let mut after_how_many = false;
+    // In the nouns right after 多少/几 (多少美军士兵): one the corpus never writes is what the
+    // question counts, and the articles cannot give its number.
+    let mut counting = false;
     for word in words {
         if ASKS_FOR.contains(&word) {
             after_question_word = true;
@@ -386,10 +393,15 @@ pub fn question_terms(
         {
             after_question_word &=
                 !question::GENERIC_KINDS.contains(&word) && !question::is_linking_word(word);
+            counting = HOW_MANY.contains(&word);
             previous = None;
             continue;
         }
-        let asked = std::mem::take(&mut after_question_word);
+        let uncounted = counting
+            && !GENERIC_COUNTS.contains(&word)
+            && question::is_noun(word)
+            && !in_corpus(word);
+        let asked = std::mem::take(&mut after_question_word) || uncounted;
         let mut weight = if asked { ASKED_KIND_WEIGHT } else { 1.0 };
         if !asked && word.chars().count() == 1 && word.chars().all(is_cjk) {
             weight *= SINGLE_CHARACTER_WEIGHT;
@@ -628,6 +640,26 @@ mod tests {
         );
         assert!(!is_function_word("大米") && !is_function_word("零件"));
         assert!(is_function_word("一些") && is_function_word("几个"));
+    }
+
+    #[test]
+    fn a_counted_noun_the_corpus_lacks_is_asked_for() {
+        let lacks = |missing: &'static str| move |w: &str| w != missing;
+        let soldiers = question_terms(
+            jieba(),
+            &normalize("横须贺基地有多少美军士兵"),
+            &lacks("士兵"),
+        );
+        let asked: Vec<_> = soldiers
+            .iter()
+            .filter(|t| t.asked)
+            .map(|t| t.text.as_str())
+            .collect();
+        assert_eq!(asked, ["士兵"], "{soldiers:?}");
+        let rice = question_terms(jieba(), &normalize("日本要买多少美国大米"), &|_| true);
+        assert!(!rice.iter().any(|t| t.asked), "{rice:?}");
+        let money = question_terms(jieba(), &normalize("谈成了多少钱的项目"), &lacks("钱"));
+        assert!(!money.iter().any(|t| t.asked), "{money:?}");
     }
 
     #[test]

@@ -161,6 +161,13 @@ pub fn is_linking_word(word: &str) -> bool {
         .is_some_and(|e| matches!(e.tag, "p" | "c"))
 }
 
+/// True for a noun by jieba's tag (士兵, 大米), or a word jieba does not know (most are names).
+pub(crate) fn is_noun(word: &str) -> bool {
+    dictionary()
+        .get(word)
+        .is_none_or(|e| e.tag.starts_with('n'))
+}
+
 /// True for a measure word or numeral by jieba's tag (份, 艘, 名).
 pub(crate) fn is_measure_word(word: &str) -> bool {
     dictionary()
