@@ -338,6 +338,19 @@ impl SearchIndex {
         Ok(Some(blocks))
     }
 
+    /// Share of the indexed sentences that have every word of `word` (0 when none does, or
+    /// the index is empty).
+    pub fn share(&self, word: &str) -> Result<f32> {
+        let searcher = self.reader.searcher();
+        let all = searcher.num_docs();
+        let mut least = all;
+        for token in self.analyze(WORDS_TOKENIZER, word).iter() {
+            let term = Term::from_field_text(self.fields.words, token);
+            least = least.min(searcher.doc_freq(&term)?);
+        }
+        Ok(least as f32 / all.max(1) as f32)
+    }
+
     /// True when a normalised sentence of the corpus contains `needle`.
     pub fn occurs(&self, needle: &str) -> Result<bool> {
         if needle.is_empty() || needle.contains('\n') {

@@ -97,6 +97,10 @@ const ENTITY_CANDIDATES: usize = 60;
 const KIND_BONUS: f32 = 1.4;
 /// In the confidence, an informative word the corpus lacks altogether counts this many times.
 const ABSENT_FACTOR: f32 = 2.0;
+/// Share of the corpus's sentences from which a word is its subject rather than evidence.
+const UBIQUITOUS_SHARE: f32 = 0.2;
+/// Confidence factor when a sentence matches nothing of the question but the corpus's subject.
+const SUBJECT_ONLY_FACTOR: f32 = 0.45;
 /// Least informativeness of a missing word that counts as evidence of another topic.
 const ABSENT_INFO: f32 = 0.5;
 /// Most informativeness of a verb with a result complement the corpus lacks.
@@ -164,6 +168,7 @@ pub struct Retriever {
     positions: HashMap<u64, usize>,
     loaded: Cache<usize, Arc<Loaded>>,
     lookups: Cache<String, bool>,
+    shares: Cache<String, f32>,
     synonyms: Cache<String, Arc<Vec<String>>>,
 }
 
@@ -193,6 +198,7 @@ impl Retriever {
             positions,
             loaded: Cache::new(LOADED_ARTICLES),
             lookups: Cache::new(REMEMBERED_LOOKUPS),
+            shares: Cache::new(REMEMBERED_LOOKUPS),
             synonyms: Cache::new(REMEMBERED_LOOKUPS),
         })
     }
@@ -267,7 +273,7 @@ impl Retriever {
             let paragraph = loaded.paragraph(at.block);
             let fits = expects.is_some_and(|e| text::offers(e, sentence));
             let (coverage, confidence) =
-                coverage(&prepared, sentence, paragraph, fits || expects.is_none());
+                coverage(&prepared, sentence, paragraph, expects.map(|_| fits), kind);
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
             prior *= match kind {
                 Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,
@@ -413,6 +419,7 @@ impl Retriever {
             });
         let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
         Prepared {
+            ubiquitous: self.ubiquitous(&forms),
             weight: term.weight,
             asked: term.asked,
             info: term.info,
@@ -465,6 +472,27 @@ impl Retriever {
         found
     }
 
+    /// True when a form is written in a large share of the corpus's sentences: the corpus's
+    /// own subject (特朗普, 高市, 日本), which alone cannot tell what a question asks about.
+    fn ubiquitous(&self, forms: &[Found]) -> bool {
+        forms
+            .iter()
+            .any(|f| self.share(&f.text) >= UBIQUITOUS_SHARE)
+    }
+
+    /// Share of the corpus's sentences with `word` (remembered per generation).
+    fn share(&self, word: &str) -> f32 {
+        if let Some(known) = self.shares.get(word) {
+            return known;
+        }
+        let share = self.index.share(word).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "document frequency lookup failed; taking the word as rare");
+            0.0
+        });
+        self.shares.insert(word.to_string(), share);
+        share
+    }
+
     /// True when a sentence of the corpus contains `text` (remembered per generation).
     fn occurs(&self, text: &str) -> bool {
         if let Some(known) = self.lookups.get(text) {
@@ -511,9 +539,18 @@ fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
 /// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
 /// Returns the coverage and the confidence: the same share with every informative word
 /// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
-/// lowered when the sentence does not offer what the question asks for — a number for 多少,
-/// or anything at all of a kind the corpus never names (什么牌子 where no brand is named).
-fn coverage(terms: &[Prepared], sentence: &str, paragraph: &str, offers: bool) -> (f32, f32) {
+/// lowered when the sentence does not offer what the question asks for — a number for 多少
+/// (`fits`: `None` when the question's form expects nothing in particular), or anything at
+/// all of a kind the corpus never names (什么牌子 where no brand is named) — and when it matches
+/// only words written all over the corpus.
+fn coverage(
+    terms: &[Prepared],
+    sentence: &str,
+    paragraph: &str,
+    fits: Option<bool>,
+    kind: Kind,
+) -> (f32, f32) {
+    let offers = fits.unwrap_or(true);
     let credit: Vec<f32> = terms
         .iter()
         .map(|t| t.credit(sentence, paragraph))
@@ -538,11 +575,11 @@ fn coverage(terms: &[Prepared], sentence: &str, paragraph: &str, offers: bool) -
         } else {
             w
         };
-        // A word the corpus lacks is found only where all its characters are (先见 in
-        // 先行会见), not by sharing one (结婚 and 结果).
+        // A word the corpus lacks is found only where its characters are written in order
+        // close together (先见 in 先行会见), not by sharing one (结婚 and 结果).
         let (strict, c) = if term.is_absent() {
-            let all = term.chars.iter().all(|ch| sentence.contains(*ch));
-            (strict * ABSENT_FACTOR, if all { c } else { 0.0 })
+            let spread = spread_in(&term.chars, sentence);
+            (strict * ABSENT_FACTOR, if spread { c } else { 0.0 })
         } else {
             (strict, c)
         };
@@ -561,7 +598,50 @@ fn coverage(terms: &[Prepared], sentence: &str, paragraph: &str, offers: bool) -
         (false, false) => MISFIT_FACTOR,
         (true, false) => 1.0,
     };
+    // Only the corpus's own subject found (特朗普 + 高市 for 特朗普夸高市了没): the sentence
+    // need not be about what was asked, unless the question asks nothing else and the sentence
+    // gives the kind of answer asked for (a number for 多少), or it is about a name (who is).
+    let telling =
+        |t: &Prepared| !t.forms.is_empty() && !t.ubiquitous && (t.weight >= 1.0 || t.asked);
+    let specific = terms
+        .iter()
+        .zip(&credit)
+        .any(|(t, c)| *c > 0.0 && telling(t));
+    let nothing_else_asked = fits == Some(true) && !terms.iter().any(telling);
+    let fit = if specific || nothing_else_asked || kind == Kind::Entity {
+        fit
+    } else {
+        fit * SUBJECT_ONLY_FACTOR
+    };
     (found / total, fit * strict_found / strict_total)
+}
+
+/// Most characters between two of a word's characters for them to count as spread out.
+const SPREAD_GAP: usize = 3;
+
+/// True when `chars` occur in `sentence` in order, each within [`SPREAD_GAP`] characters of the
+/// one before (先见 in 先行会见).
+fn spread_in(chars: &[char], sentence: &str) -> bool {
+    let Some((first, rest)) = chars.split_first() else {
+        return false;
+    };
+    let text: Vec<char> = sentence.chars().collect();
+    text.iter()
+        .enumerate()
+        .filter(|(_, c)| *c == first)
+        .any(|(start, _)| {
+            let mut at = start;
+            rest.iter().all(|ch| {
+                let mut window = text.iter().skip(at + 1).take(SPREAD_GAP + 1);
+                match window.position(|c| c == ch) {
+                    Some(offset) => {
+                        at += offset + 1;
+                        true
+                    }
+                    None => false,
+                }
+            })
+        })
 }
 
 /// How informative an English word is, by the most informative of its Chinese translations
@@ -611,6 +691,8 @@ struct Prepared {
     weight: f32,
     /// Informativeness in everyday language.
     info: f32,
+    /// Written all over the corpus (see [`Retriever::ubiquitous`]).
+    ubiquitous: bool,
     /// Names the kind of answer asked for.
     asked: bool,
     /// Weight factor in the BM25 query.
@@ -676,4 +758,21 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
         }
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_spread_in_order_close_together() {
+        let chars = |w: &str| w.chars().collect::<Vec<char>>();
+        assert!(spread_in(
+            &chars("先见"),
+            "在27日抵达东京后先行会见了德仁天皇"
+        ));
+        assert!(!spread_in(&chars("结婚"), "从结果上来看,高市赢得了赞许,婚"));
+        assert!(!spread_in(&chars("见先"), "先行会见"));
+        assert!(!spread_in(&[], "先行会见"));
+    }
 }
