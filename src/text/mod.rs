@@ -498,19 +498,30 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
     }
 }
 
-/// Numerals written as characters that give a count (一 is left out: 一定, 一道 are not counts).
-const NUMERALS: &str = "二两三四五六七八九十百千万";
+/// True for a numeral written as a character that gives a count (一 is left out: 一定, 一道
+/// are not counts).
+fn is_numeral(c: char) -> bool {
+    matches!(
+        c,
+        '二' | '两' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十' | '百' | '千' | '万'
+    )
+}
 
 /// True when the sentence gives a count in characters: a numeral and a measure word (两份,
 /// 三艘, 八个).
 fn counts_in_words(normalized_sentence: &str) -> bool {
-    let chars: Vec<char> = normalized_sentence.chars().collect();
-    chars.windows(2).any(|w| {
+    let mut chars = normalized_sentence.chars().peekable();
+    while let Some(c) = chars.next() {
+        let Some(&next) = chars.peek().filter(|_| is_numeral(c)) else {
+            continue;
+        };
         let mut unit = [0; 4];
-        let unit = w[1].encode_utf8(&mut unit);
-        NUMERALS.contains(w[0])
-            && (MEASURE_WORDS.contains(&&*unit) || question::is_measure_word(unit))
-    })
+        let unit = next.encode_utf8(&mut unit);
+        if MEASURE_WORDS.contains(&&*unit) || question::is_measure_word(unit) {
+            return true;
+        }
+    }
+    false
 }
 
 /// True for a short message that leans on the previous question (那防卫装备呢？, and the
