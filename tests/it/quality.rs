@@ -118,14 +118,7 @@ fn dev_set_meets_the_engine_thresholds() {
 fn colloquial_set_holds_its_floors() {
     let t = report("dev_colloquial.jsonl");
     assert!(t.n >= 35, "expected the colloquial questions, got {}", t.n);
-    assert!(t.r3() >= 0.68, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.65, "key {:.2}: {:#?}", t.key(), t.misses);
-    assert!(
-        t.refusal() >= 0.85,
-        "refusal {:.2}: {:#?}",
-        t.refusal(),
-        t.misses
-    );
+    holds(&t, 0.68, 0.65, 0.85);
     assert!(t.median_length() <= 140.0, "median {}", t.median_length());
 }
 
@@ -134,14 +127,7 @@ fn colloquial_set_holds_its_floors() {
 fn probe_set_holds_its_floors() {
     let t = report("probe.jsonl");
     assert!(t.none >= 10);
-    assert!(t.r3() >= 0.90, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.90, "key {:.2}: {:#?}", t.key(), t.misses);
-    assert!(
-        t.refusal() >= 0.90,
-        "refusal {:.2}: {:#?}",
-        t.refusal(),
-        t.misses
-    );
+    holds(&t, 0.90, 0.90, 0.90);
 }
 
 /// Our own chat-style questions (written on 26 Nov 2026 while probing for general faults, not
@@ -150,11 +136,21 @@ fn probe_set_holds_its_floors() {
 fn colloquial_probe_set_holds_its_floors() {
     let t = report("probe_colloquial.jsonl");
     assert!(t.n >= 20 && t.none >= 4);
-    assert!(t.r3() >= 0.85, "R@3 {:.2}: {:#?}", t.r3(), t.misses);
-    assert!(t.key() >= 0.85, "key {:.2}: {:#?}", t.key(), t.misses);
+    holds(&t, 0.85, 0.85, 1.0);
+}
+
+/// Asserts a set's R@3, key and refusal floors, listing the misses when one fails.
+fn holds(t: &Tally, r3: f64, key: f64, refusal: f64) {
+    assert!(t.r3() >= r3, "R@3 {:.2} < {r3}: {:#?}", t.r3(), t.misses);
     assert!(
-        t.refusal() >= 1.0,
-        "refusal {:.2}: {:#?}",
+        t.key() >= key,
+        "key {:.2} < {key}: {:#?}",
+        t.key(),
+        t.misses
+    );
+    assert!(
+        t.refusal() >= refusal,
+        "refusal {:.2} < {refusal}: {:#?}",
         t.refusal(),
         t.misses
     );
