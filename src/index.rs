@@ -338,13 +338,14 @@ impl SearchIndex {
         Ok(Some(blocks))
     }
 
-    /// Share of the indexed sentences that have every word of `word` (0 when none does, or
-    /// the index is empty).
+    /// Share of the indexed sentences that have every word of `word` (0 when none does, when
+    /// `word` has no word at all, or when the index is empty).
     pub fn share(&self, word: &str) -> Result<f32> {
         let searcher = self.reader.searcher();
         let all = searcher.num_docs();
-        let mut least = all;
-        for token in self.analyze(WORDS_TOKENIZER, word).iter() {
+        let tokens = self.analyze(WORDS_TOKENIZER, word);
+        let mut least = if tokens.is_empty() { 0 } else { all };
+        for token in tokens.iter() {
             let term = Term::from_field_text(self.fields.words, token);
             least = least.min(searcher.doc_freq(&term)?);
         }

@@ -564,7 +564,7 @@ fn coverage(
         let w = term.weight * term.info;
         total += w;
         found += w * c;
-        // One name is one piece of evidence for the answer (高市早苗 asked as 高市 + 早苗).
+        // In the confidence, one name is one piece of evidence (高市早苗 asked as 高市 + 早苗).
         if term.completes.is_some() {
             continue;
         }
