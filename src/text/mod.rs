@@ -545,6 +545,11 @@ pub fn is_elliptical(question: &str) -> bool {
 /// The words of jieba's dictionary used at least 20 times (see `tools/jieba-small.py`).
 static DICTIONARY: &str = include_str!("jieba_small.txt");
 
+/// Frequency given to a glossary name, as common as an everyday word (首相 ~1,000): it then
+/// stays whole beside a character that forms a rarer word with its end (高市 + 话, not 高/市话),
+/// but not against two common words (提高/市场).
+const NAME_FREQUENCY: usize = 1_000;
+
 /// Loads the segmentation dictionary once, plus those `extra` words (names from the
 /// glossary) that it would cut into fragments (特朗普 → 特朗/普); names it splits into
 /// meaningful parts (高市早苗 → 高市/早苗) are left alone. Share the result.
@@ -556,7 +561,8 @@ pub fn load_jieba<'a>(extra: impl IntoIterator<Item = &'a str>) -> Arc<Jieba> {
         let parts = jieba.cut(&word, true);
         let meaningful_parts = parts.len() > 1 && parts.iter().all(|t| t.word.chars().count() > 1);
         if word.chars().count() > 1 && word.chars().all(is_cjk) && !meaningful_parts {
-            jieba.add_word(&word, None, None);
+            let freq = jieba.suggest_freq(&word).max(NAME_FREQUENCY);
+            jieba.add_word(&word, Some(freq), None);
         }
     }
     Arc::new(jieba)
@@ -710,6 +716,10 @@ mod tests {
         let words = |t| words(&j, t).join("/");
         assert_eq!(words("特朗普到东京"), "特朗普/到/东京");
         assert_eq!(words("高市早苗"), "高市/早苗");
+        let j = load_jieba(["高市"]);
+        let cut = |t| super::words(&j, t).join("/");
+        assert!(cut("高市话美日系咩盟友").starts_with("高市/话/"));
+        assert!(cut("提高市场份额").starts_with("提高/市场"));
     }
 
     #[test]
