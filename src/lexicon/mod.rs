@@ -236,7 +236,10 @@ impl Bridge {
     /// Translates the English words of a question into groups of corpus forms: glossary
     /// first, then the longest dictionary phrase, then single words. Chinese text is ignored.
     pub fn translate(&self, question: &str) -> Vec<Translation> {
-        let words = english_words(question);
+        let words: Vec<String> = english_words(question)
+            .into_iter()
+            .map(|w| self.spelled_as_glossed(w))
+            .collect();
         let stems: Vec<String> = words.iter().map(|w| self.stem(w)).collect();
         let mut out: Vec<Translation> = Vec::new();
         let mut i = 0;
@@ -263,6 +266,19 @@ impl Bridge {
             }
         }
         out
+    }
+
+    /// `word` in the spelling the dictionary's glosses use, when it is a British spelling of a
+    /// glossed word (defence → defense, labour → labor, organise → organize); else `word`.
+    fn spelled_as_glossed(&self, word: String) -> String {
+        let glossed = |w: &str| self.loose.contains_key(&self.stem(w));
+        if self.glossary.terms.contains_key(&word) || glossed(&word) {
+            return word;
+        }
+        american_spellings(&word)
+            .into_iter()
+            .find(|w| glossed(w))
+            .unwrap_or(word)
     }
 
     /// The longest phrase at the start of `words` (stemmed: `stems`) with forms: its length
@@ -383,6 +399,43 @@ const GLOSS_NOISE: &[&str] = &[
     "sb", "sth", "etc", "one", "oneself", "abbr", "lit", "fig", "esp", "e.g",
 ];
 
+/// American spellings a British-spelled word may stand for, by the regular correspondences
+/// (-ence/-ense, -our/-or, -re/-er, -ise/-ize, -yse/-yze, -ogue/-og, -elled/-eled, -mme/-m).
+fn american_spellings(word: &str) -> Vec<String> {
+    const ENDINGS: &[(&str, &str)] = &[
+        ("ence", "ense"),
+        ("our", "or"),
+        ("ours", "ors"),
+        ("oured", "ored"),
+        ("ourable", "orable"),
+        ("tre", "ter"),
+        ("tres", "ters"),
+        ("ogue", "og"),
+        ("mme", "m"),
+        ("mmes", "ms"),
+        ("elled", "eled"),
+        ("elling", "eling"),
+    ];
+    const INFIXES: &[(&str, &str)] = &[("is", "iz"), ("ys", "yz")];
+    let mut out: Vec<String> = ENDINGS
+        .iter()
+        .filter_map(|(british, american)| {
+            let stem = word.strip_suffix(british)?;
+            (stem.len() >= 2).then(|| format!("{stem}{american}"))
+        })
+        .collect();
+    // organise, organised, organising, organisation; analyse, analysed.
+    for (british, american) in INFIXES {
+        for ending in ["e", "es", "ed", "ing", "ation", "ations"] {
+            let full = format!("{british}{ending}");
+            if let Some(stem) = word.strip_suffix(full.as_str()).filter(|s| s.len() >= 3) {
+                out.push(format!("{stem}{american}{ending}"));
+            }
+        }
+    }
+    out
+}
+
 /// Lowercase ASCII-alphanumeric words of a text (other scripts are skipped).
 fn english_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
@@ -485,6 +538,20 @@ mod tests {
                 .any(|t| t.forms.first().map(String::as_str) == Some("quad")),
             "{t:?}"
         );
+    }
+
+    #[test]
+    fn british_spellings_find_the_glossed_word() {
+        let b = bridge(&["防卫", "劳动", "组织"], &[]);
+        let t = b.translate("defence labour organised");
+        for word in ["防卫", "劳动", "组织"] {
+            assert!(
+                t.iter().any(|t| t.forms.contains(&word.to_string())),
+                "{word}: {t:?}"
+            );
+        }
+        assert_eq!(american_spellings("programme"), ["program"]);
+        assert!(american_spellings("four").is_empty());
     }
 
     #[test]
