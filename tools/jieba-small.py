@@ -8,6 +8,7 @@ Words it lacks are still found: jieba's HMM segments unknown words, and retrieva
 matches character n-grams and substrings.
 
 usage: python3 tools/jieba-small.py PATH/TO/jieba-rs-0.11.0/src/data/dict.txt
+then correct jieba's adverb tags with tools/retag-adverbs.py (see its usage).
 """
 import sys
 

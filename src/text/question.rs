@@ -534,6 +534,16 @@ mod tests {
     }
 
     #[test]
+    fn nouns_and_verbs_jieba_tags_as_adverbs_are_content_words() {
+        for word in ["首相", "反对", "首都", "同意"] {
+            assert!(!is_function_word(word), "{word}");
+        }
+        for word in ["已经", "一同", "非常", "偶尔"] {
+            assert!(is_function_word(word), "{word}");
+        }
+    }
+
+    #[test]
     fn everyday_words_weigh_less_than_rare_ones() {
         assert!(background_weight("说") < 0.2);
         assert!(background_weight("日本") < background_weight("稀土"));
