@@ -343,6 +343,24 @@ pub const SINGLE_CHARACTER_WEIGHT: f32 = 0.5;
 /// Weight of a noun that names the asked-for kind (礼物 in 什么礼物).
 pub const ASKED_KIND_WEIGHT: f32 = 0.5;
 
+/// Weight of the event a demonstrative points back to (会面 in 这次会面): the articles' own
+/// occasion, which says little about what is asked.
+pub const DEICTIC_WEIGHT: f32 = 0.3;
+
+/// Demonstratives of an occasion (这次会面, 此次峰会, 这场会谈).
+const THIS_EVENT: &[&str] = &[
+    "这次",
+    "此次",
+    "本次",
+    "这回",
+    "这场",
+    "这一次",
+    "这一场",
+    "那次",
+    "那场",
+    "这趟",
+];
+
 /// The content words of a normalised question, each once, weighted by how informative they are
 /// in everyday Chinese (and less for the noun naming the kind of answer asked for).
 /// `in_corpus` tells whether the corpus contains a string: a word jieba guessed (not in its
@@ -370,7 +388,10 @@ pub fn question_terms(
     // In the nouns right after 多少/几 (多少美军士兵): one the corpus never writes is what the
     // question counts, and the articles cannot give its number.
     let mut counting = false;
+    // Right after 这次/此次/这场: the event under discussion (这次会面), not a new topic.
+    let mut this_event = false;
     for word in words {
+        let deictic = std::mem::replace(&mut this_event, THIS_EVENT.contains(&word));
         if ASKS_FOR.contains(&word) {
             after_question_word = true;
             previous = None;
@@ -405,6 +426,9 @@ pub fn question_terms(
         let mut weight = if asked { ASKED_KIND_WEIGHT } else { 1.0 };
         if !asked && word.chars().count() == 1 && word.chars().all(is_cjk) {
             weight *= SINGLE_CHARACTER_WEIGHT;
+        }
+        if deictic && !asked && question::is_common_noun_or_verb(word) {
+            weight *= DEICTIC_WEIGHT;
         }
         let follows = previous.replace(word).map(str::to_string);
         match terms.iter_mut().find(|t| t.text == word) {
@@ -602,6 +626,23 @@ mod tests {
             w.iter().all(|t| !t.contains(['，', ',', '！', '!', ' '])),
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn the_occasion_a_demonstrative_points_to_weighs_little() {
+        let weight = |q: &str, word: &str| {
+            question_terms(jieba(), &normalize(q), &|_| true)
+                .into_iter()
+                .find(|t| t.text == word)
+                .map(|t| t.weight)
+        };
+        assert_eq!(
+            weight("安倍在这次会面里的作用", "会面"),
+            Some(DEICTIC_WEIGHT)
+        );
+        assert_eq!(weight("安倍在这次会面里的作用", "安倍"), Some(1.0));
+        assert_eq!(weight("这回日本让步了吗", "日本"), Some(1.0));
+        assert_eq!(weight("会面时说了什么", "会面"), Some(1.0));
     }
 
     #[test]

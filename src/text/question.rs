@@ -168,6 +168,14 @@ pub(crate) fn is_noun(word: &str) -> bool {
         .is_none_or(|e| e.tag.starts_with('n'))
 }
 
+/// True for a dictionary word tagged as a common noun or verb (会面, 峰会, 会谈), not a name
+/// (日本, 特朗普).
+pub(crate) fn is_common_noun_or_verb(word: &str) -> bool {
+    dictionary()
+        .get(word)
+        .is_some_and(|e| matches!(e.tag, "n" | "v" | "vn"))
+}
+
 /// True for a measure word or numeral by jieba's tag (份, 艘, 名).
 pub(crate) fn is_measure_word(word: &str) -> bool {
     dictionary()
