@@ -290,6 +290,15 @@ const GENERIC_COUNTS: &[&str] = &["钱", "人", "次", "年", "天"];
 /// Words asking "how many" (a unit right after them names what is counted).
 const HOW_MANY: &[&str] = &["多少", "几"];
 
+/// True for 多少/几, alone or with a measure word (几个, 多少位).
+fn asks_how_many(word: &str) -> bool {
+    HOW_MANY.contains(&word)
+        || HOW_MANY.iter().any(|h| {
+            word.strip_prefix(h)
+                .is_some_and(|unit| MEASURE_WORDS.contains(&unit))
+        })
+}
+
 /// Measure words skipped between a question word and the noun it asks about (哪 艘 航母).
 const MEASURE_WORDS: &[&str] = &[
     "艘", "位", "个", "家", "些", "架", "名", "种", "项", "份", "国", "间", "款", "条", "只",
@@ -414,7 +423,7 @@ pub fn question_terms(
         {
             after_question_word &=
                 !question::GENERIC_KINDS.contains(&word) && !question::is_linking_word(word);
-            counting = HOW_MANY.contains(&word);
+            counting = asks_how_many(word) || (counting && MEASURE_WORDS.contains(&word));
             previous = None;
             continue;
         }
@@ -714,6 +723,11 @@ mod tests {
             .map(|t| t.text.as_str())
             .collect();
         assert_eq!(asked, ["士兵"], "{soldiers:?}");
+        for q in ["高市有几个孩子", "高市有多少个孩子"] {
+            let kids = question_terms(jieba(), &normalize(q), &lacks("孩子"));
+            let asked: Vec<_> = kids.iter().filter(|t| t.asked).map(|t| &t.text).collect();
+            assert_eq!(asked, ["孩子"], "{q}: {kids:?}");
+        }
         let rice = question_terms(jieba(), &normalize("日本要买多少美国大米"), &|_| true);
         assert!(!rice.iter().any(|t| t.asked), "{rice:?}");
         let money = question_terms(jieba(), &normalize("谈成了多少钱的项目"), &lacks("钱"));

@@ -133,6 +133,13 @@ pub fn is_function_word(word: &str) -> bool {
     if word.chars().any(|c| c.is_ascii_digit()) {
         return false;
     }
+    // 百分之, 千分之 (a fraction written out): a numeral whatever jieba tags it.
+    if word
+        .strip_suffix("分之")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| QUANTIFYING.contains(c)))
+    {
+        return true;
+    }
     let Some(entry) = dictionary().get(word) else {
         return false;
     };
@@ -546,7 +553,7 @@ mod tests {
         for word in ["首相", "反对", "首都", "同意"] {
             assert!(!is_function_word(word), "{word}");
         }
-        for word in ["已经", "一同", "非常", "偶尔"] {
+        for word in ["已经", "一同", "非常", "偶尔", "百分之", "千分之"] {
             assert!(is_function_word(word), "{word}");
         }
     }
