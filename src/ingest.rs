@@ -17,7 +17,7 @@ use crate::text;
 
 /// Changes whenever the schema, the analyzers or the catalog's meaning change: an index
 /// built by another version is rebuilt from scratch.
-const FORMAT: &str = concat!("summit-qa ", env!("CARGO_PKG_VERSION"), " index 2");
+const FORMAT: &str = concat!("summit-qa ", env!("CARGO_PKG_VERSION"), " index 3");
 
 /// What an index holds: recorded atomically with every commit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

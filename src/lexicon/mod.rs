@@ -153,6 +153,49 @@ pub struct Bridge {
     stems_of: HashMap<String, HashSet<String>>,
     /// Glossary form → the other forms of the entries that list it, sorted.
     aliases: HashMap<String, Vec<String>>,
+    /// (corpus word, stem) pairs where a gloss of the word is that stem as a verb ("to sign").
+    verbal: HashSet<(String, String)>,
+}
+
+/// How the words around an English word say it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// After an auxiliary or a subject pronoun (did they **sign**), or with -ed (signed).
+    Verb,
+    /// After an article or a possessive (the **sign**, her **visit**).
+    Noun,
+    /// Nothing tells.
+    Either,
+}
+
+/// Words after which an English word is a verb.
+const VERB_CUES: &[&str] = &[
+    "did", "do", "does", "didn't", "don't", "doesn't", "will", "would", "won't", "can", "could",
+    "can't", "should", "to", "they", "we", "i", "you", "he", "she",
+];
+/// Words after which an English word is a noun.
+const NOUN_CUES: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "his", "her", "their", "its", "our", "my",
+    "your", "what", "which", "whose", "many", "much", "any", "some", "every", "each",
+];
+
+/// True for an English adverb that may stand between a cue and its word (did they actually
+/// sign).
+fn is_adverb(word: &str) -> bool {
+    (word.len() > 4 && word.ends_with("ly"))
+        || [
+            "not", "just", "even", "also", "ever", "never", "still", "all", "both",
+        ]
+        .contains(&word)
+}
+
+fn use_of(previous: Option<&str>, word: &str) -> Use {
+    match previous {
+        Some(p) if VERB_CUES.contains(&p) => Use::Verb,
+        Some(p) if NOUN_CUES.contains(&p) => Use::Noun,
+        _ if word.len() > 4 && word.ends_with("ed") => Use::Verb,
+        _ => Use::Either,
+    }
 }
 
 impl Bridge {
@@ -180,6 +223,7 @@ impl Bridge {
             loose: HashMap::new(),
             stems_of: HashMap::new(),
             aliases,
+            verbal: HashSet::new(),
         };
         for word in vocabulary {
             if bridge.stems_of.contains_key(word) {
@@ -192,6 +236,11 @@ impl Bridge {
                     continue;
                 }
                 let stems: Vec<String> = words.iter().map(|w| bridge.stem(w)).collect();
+                if gloss.trim_start().starts_with("to ") {
+                    for stem in &stems {
+                        bridge.verbal.insert((word.to_string(), stem.clone()));
+                    }
+                }
                 bridge
                     .exact
                     .entry(stems.join(" "))
@@ -249,7 +298,16 @@ impl Bridge {
                 i += 1;
                 continue;
             }
-            let (n, forms, exact_forms) = self.longest_match(&words[i..], &stems[i..]);
+            let previous = words[..i]
+                .iter()
+                .rev()
+                .find(|w| !is_adverb(w))
+                .map(String::as_str);
+            let (n, mut forms, mut exact_forms) = self.longest_match(&words[i..], &stems[i..]);
+            if n == 1 {
+                let usage = use_of(previous, &words[i]);
+                (forms, exact_forms) = self.used_as(usage, &stems[i], forms, exact_forms);
+            }
             if n > 0 {
                 let source = words[i..i + n].join(" ");
                 if !out.iter().any(|t| t.source == source) {
@@ -279,6 +337,35 @@ impl Bridge {
             .into_iter()
             .find(|w| glossed(w))
             .unwrap_or(word)
+    }
+
+    /// Keeps, of a word's translations (after the word itself), those of the part of speech
+    /// it is used as — 签署 "to sign" for `did they sign`, not 前兆 "sign (omen)" — when
+    /// some are; the others when none is.
+    fn used_as(
+        &self,
+        usage: Use,
+        stem: &str,
+        forms: Vec<String>,
+        exact_forms: usize,
+    ) -> (Vec<String>, usize) {
+        if usage == Use::Either || forms.len() < 3 {
+            return (forms, exact_forms);
+        }
+        let verbal = |f: &String| self.verbal.contains(&(f.clone(), stem.to_string()));
+        let fits = |f: &String| verbal(f) == (usage == Use::Verb);
+        if !forms[1..].iter().any(fits) {
+            return (forms, exact_forms);
+        }
+        let mut kept = vec![forms[0].clone()];
+        let mut exact = 1;
+        for (i, f) in forms.iter().enumerate().skip(1) {
+            if fits(f) {
+                kept.push(f.clone());
+                exact += usize::from(i < exact_forms);
+            }
+        }
+        (kept, exact.min(exact_forms))
     }
 
     /// The longest phrase at the start of `words` (stemmed: `stems`) with forms: its length
@@ -538,6 +625,21 @@ mod tests {
                 .any(|t| t.forms.first().map(String::as_str) == Some("quad")),
             "{t:?}"
         );
+    }
+
+    #[test]
+    fn a_verb_is_translated_as_a_verb_and_a_noun_as_a_noun() {
+        let b = bridge(&["签署", "前兆", "签订", "号"], &[]);
+        let forms = |q: &str| b.translate(q).remove(0).forms;
+        for q in ["did they actually sign", "they signed"] {
+            let f = forms(q);
+            assert!(f.contains(&"签署".to_string()), "{q}: {f:?}");
+            assert!(!f.contains(&"前兆".to_string()), "{q}: {f:?}");
+        }
+        let f = forms("the sign");
+        assert!(f.contains(&"前兆".to_string()), "{f:?}");
+        assert!(!f.contains(&"签署".to_string()), "{f:?}");
+        assert!(forms("sign").len() >= 4, "nothing tells: all senses");
     }
 
     #[test]

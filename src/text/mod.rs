@@ -589,8 +589,10 @@ const NAME_FREQUENCY: usize = 1_000;
 pub fn load_jieba<'a>(extra: impl IntoIterator<Item = &'a str>) -> Arc<Jieba> {
     let mut jieba = Jieba::with_dict(&mut DICTIONARY.as_bytes())
         .expect("the embedded jieba dictionary is well-formed");
+    // In one order whatever order they come in (a word's suggested frequency depends on the
+    // words added before it): the index and every question must be cut alike.
+    let extra: std::collections::BTreeSet<String> = extra.into_iter().map(normalize).collect();
     for word in extra {
-        let word = normalize(word);
         let parts = jieba.cut(&word, true);
         let meaningful_parts = parts.len() > 1 && parts.iter().all(|t| t.word.chars().count() > 1);
         if word.chars().count() > 1 && word.chars().all(is_cjk) && !meaningful_parts {
@@ -775,6 +777,17 @@ mod tests {
         let cut = |t| super::words(&j, t).join("/");
         assert!(cut("高市话美日系咩盟友").starts_with("高市/话/"));
         assert!(cut("提高市场份额").starts_with("提高/市场"));
+    }
+
+    #[test]
+    fn segmentation_does_not_depend_on_the_order_names_come_in() {
+        // Added after 安倍, 安倍晋三 is cut into meaningful parts and left alone.
+        let names = ["安倍", "安倍晋三"];
+        let reversed: Vec<&str> = names.iter().rev().copied().collect();
+        let (a, b) = (load_jieba(names), load_jieba(reversed));
+        for text in ["说说安倍晋三的作用", "安倍晋三"] {
+            assert_eq!(words(&a, text), words(&b, text), "{text}");
+        }
     }
 
     #[test]

@@ -313,3 +313,22 @@ fn a_topic_question_quotes_both_articles_when_both_speak_of_it() {
         "{quoted:?}"
     );
 }
+
+/// Two engines loaded from the same corpus give the same answers, whatever order their
+/// glossary's names come in (a process answering differently from its replica, or from its
+/// own restart, was seen when segmentation depended on that order).
+#[test]
+fn engines_loaded_twice_answer_alike() {
+    let other = summit_qa::Engine::from_dir(
+        &crate::util::corpus_dir(),
+        summit_qa::config::AnswerConfig::default(),
+    )
+    .unwrap();
+    for q in crate::util::questions("dev_colloquial.jsonl") {
+        let (a, b) = (
+            engine().ask(&q.q, None).unwrap(),
+            other.ask(&q.q, None).unwrap(),
+        );
+        assert_eq!(a.text(), b.text(), "{}: {}", q.id, q.q);
+    }
+}
