@@ -153,8 +153,8 @@ pub struct Bridge {
     stems_of: HashMap<String, HashSet<String>>,
     /// Glossary form → the other forms of the entries that list it, sorted.
     aliases: HashMap<String, Vec<String>>,
-    /// (corpus word, stem) pairs where a gloss of the word is that stem as a verb ("to sign").
-    verbal: HashSet<(String, String)>,
+    /// Corpus word → the stems its glosses give as verbs ("to sign").
+    verbal: HashMap<String, HashSet<String>>,
 }
 
 /// How the words around an English word say it is used.
@@ -223,7 +223,7 @@ impl Bridge {
             loose: HashMap::new(),
             stems_of: HashMap::new(),
             aliases,
-            verbal: HashSet::new(),
+            verbal: HashMap::new(),
         };
         for word in vocabulary {
             if bridge.stems_of.contains_key(word) {
@@ -237,9 +237,8 @@ impl Bridge {
                 }
                 let stems: Vec<String> = words.iter().map(|w| bridge.stem(w)).collect();
                 if gloss.trim_start().starts_with("to ") {
-                    for stem in &stems {
-                        bridge.verbal.insert((word.to_string(), stem.clone()));
-                    }
+                    let verbs = bridge.verbal.entry(word.to_string()).or_default();
+                    verbs.extend(stems.iter().cloned());
                 }
                 bridge
                     .exact
@@ -285,11 +284,11 @@ impl Bridge {
     /// Translates the English words of a question into groups of corpus forms: glossary
     /// first, then the longest dictionary phrase, then single words. Chinese text is ignored.
     pub fn translate(&self, question: &str) -> Vec<Translation> {
-        let words: Vec<String> = english_words(question)
-            .into_iter()
-            .map(|w| self.spelled_as_glossed(w))
-            .collect();
-        let stems: Vec<String> = words.iter().map(|w| self.stem(w)).collect();
+        let mut words = english_words(question);
+        let mut stems: Vec<String> = words.iter().map(|w| self.stem(w)).collect();
+        for (word, stem) in words.iter_mut().zip(stems.iter_mut()) {
+            self.respell(word, stem);
+        }
         let mut out: Vec<Translation> = Vec::new();
         let mut i = 0;
         while i < words.len() {
@@ -326,17 +325,23 @@ impl Bridge {
         out
     }
 
-    /// `word` in the spelling the dictionary's glosses use, when it is a British spelling of a
-    /// glossed word (defence → defense, labour → labor, organise → organize); else `word`.
-    fn spelled_as_glossed(&self, word: String) -> String {
-        let glossed = |w: &str| self.loose.contains_key(&self.stem(w));
-        if self.glossary.terms.contains_key(&word) || glossed(&word) {
-            return word;
+    /// Rewrites `word` (and its `stem`) in the spelling the dictionary's glosses use when it
+    /// is a British spelling of a glossed word (defence → defense, labour → labor, organise →
+    /// organize).
+    fn respell(&self, word: &mut String, stem: &mut String) {
+        if word.len() < 5 || self.loose.contains_key(stem.as_str()) {
+            return;
         }
-        american_spellings(&word)
-            .into_iter()
-            .find(|w| glossed(w))
-            .unwrap_or(word)
+        if is_english_stop(word) || self.glossary.terms.contains_key(word.as_str()) {
+            return;
+        }
+        for american in american_spellings(word) {
+            let american_stem = self.stem(&american);
+            if self.loose.contains_key(&american_stem) {
+                (*word, *stem) = (american, american_stem);
+                return;
+            }
+        }
     }
 
     /// Keeps, of a word's translations (after the word itself), those of the part of speech
@@ -352,7 +357,7 @@ impl Bridge {
         if usage == Use::Either || forms.len() < 3 {
             return (forms, exact_forms);
         }
-        let verbal = |f: &String| self.verbal.contains(&(f.clone(), stem.to_string()));
+        let verbal = |f: &String| self.verbal.get(f).is_some_and(|v| v.contains(stem));
         let fits = |f: &String| verbal(f) == (usage == Use::Verb);
         if !forms[1..].iter().any(fits) {
             return (forms, exact_forms);
@@ -502,25 +507,23 @@ fn american_spellings(word: &str) -> Vec<String> {
         ("mmes", "ms"),
         ("elled", "eled"),
         ("elling", "eling"),
+        ("ise", "ize"),
+        ("ises", "izes"),
+        ("ised", "ized"),
+        ("ising", "izing"),
+        ("isation", "ization"),
+        ("isations", "izations"),
+        ("yse", "yze"),
+        ("ysed", "yzed"),
+        ("ysing", "yzing"),
     ];
-    const INFIXES: &[(&str, &str)] = &[("is", "iz"), ("ys", "yz")];
-    let mut out: Vec<String> = ENDINGS
+    ENDINGS
         .iter()
         .filter_map(|(british, american)| {
             let stem = word.strip_suffix(british)?;
             (stem.len() >= 2).then(|| format!("{stem}{american}"))
         })
-        .collect();
-    // organise, organised, organising, organisation; analyse, analysed.
-    for (british, american) in INFIXES {
-        for ending in ["e", "es", "ed", "ing", "ation", "ations"] {
-            let full = format!("{british}{ending}");
-            if let Some(stem) = word.strip_suffix(full.as_str()).filter(|s| s.len() >= 3) {
-                out.push(format!("{stem}{american}{ending}"));
-            }
-        }
-    }
-    out
+        .collect()
 }
 
 /// Lowercase ASCII-alphanumeric words of a text (other scripts are skipped).
