@@ -189,6 +189,7 @@ fn is_adverb(word: &str) -> bool {
         .contains(&word)
 }
 
+/// How `word` is used, from the word before it (adverbs skipped) and its ending.
 fn use_of(previous: Option<&str>, word: &str) -> Use {
     match previous {
         Some(p) if VERB_CUES.contains(&p) => Use::Verb,
@@ -303,7 +304,7 @@ impl Bridge {
                 .find(|w| !is_adverb(w))
                 .map(String::as_str);
             let (n, mut forms, mut exact_forms) = self.longest_match(&words[i..], &stems[i..]);
-            if n == 1 {
+            if n == 1 && !self.glossary.terms.contains_key(&words[i]) {
                 let usage = use_of(previous, &words[i]);
                 (forms, exact_forms) = self.used_as(usage, &stems[i], forms, exact_forms);
             }
