@@ -589,8 +589,9 @@ const NAME_FREQUENCY: usize = 1_000;
 pub fn load_jieba<'a>(extra: impl IntoIterator<Item = &'a str>) -> Arc<Jieba> {
     let mut jieba = Jieba::with_dict(&mut DICTIONARY.as_bytes())
         .expect("the embedded jieba dictionary is well-formed");
-    // In one order whatever order they come in (a word's suggested frequency depends on the
-    // words added before it): the index and every question must be cut alike.
+    // In one order whatever order they come in: whether a name is cut into meaningful parts
+    // depends on the names added before it (安倍晋三 after 安倍 is 安倍/晋三), and the index and
+    // every question must be cut alike.
     let extra: std::collections::BTreeSet<String> = extra.into_iter().map(normalize).collect();
     for word in extra {
         let parts = jieba.cut(&word, true);
