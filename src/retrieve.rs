@@ -601,8 +601,13 @@ fn coverage(
     // Only the corpus's own subject found (特朗普 + 高市 for 特朗普夸高市了没): the sentence
     // need not be about what was asked, unless the question asks nothing else and the sentence
     // gives the kind of answer asked for (a number for 多少), or it is about a name (who is).
-    let telling =
-        |t: &Prepared| !t.forms.is_empty() && !t.ubiquitous && (t.weight >= 1.0 || t.asked);
+    // The rest of a name (早苗 after 高市) is as telling as the name's first part.
+    let telling = |t: &Prepared| {
+        !t.forms.is_empty()
+            && !t.ubiquitous
+            && t.completes.is_none()
+            && (t.weight >= 1.0 || t.asked)
+    };
     let specific = terms
         .iter()
         .zip(&credit)

@@ -431,18 +431,19 @@ impl Bridge {
     /// Corpus words that share at least two distinct gloss words with `word` (礼物 "gift;
     /// present" → 赠送 "to present as a gift"), or one and a character (应付 → 应对), for a
     /// Chinese word the corpus does not contain; a Latin corpus word that is a whole gloss
-    /// (北约 "NATO" → nato, but not 大学 "the Great Learning" → great) counts too.
+    /// written as a name or acronym (北约 "NATO" → nato, but not 大学 "the Great Learning" →
+    /// great, nor 岁数 "age" → age) counts too.
     pub fn synonyms(&self, lexicon: &Lexicon, word: &str) -> Vec<String> {
-        let glosses: Vec<Vec<String>> = lexicon
-            .glosses(word)
-            .iter()
-            .map(|g| self.content_words(g))
-            .collect();
+        let raw = lexicon.glosses(word);
+        let glosses: Vec<Vec<String>> = raw.iter().map(|g| self.content_words(g)).collect();
         let mine: HashSet<String> = glosses.iter().flatten().map(|w| self.stem(w)).collect();
+        // Only a name or an acronym (NATO, GDP): a common word (age) is in the corpus only
+        // inside an English phrase quoted beside the Chinese (new golden age).
         let mut found: Vec<String> = glosses
             .iter()
-            .filter(|g| g.len() == 1)
-            .map(|g| self.stem(&g[0]))
+            .zip(&raw)
+            .filter(|(g, r)| g.len() == 1 && r.chars().any(|c| c.is_ascii_uppercase()))
+            .map(|(g, _)| self.stem(&g[0]))
             .filter(|stem| self.stems_of.contains_key(stem.as_str()))
             .collect();
         dedup(&mut found);
@@ -675,12 +676,14 @@ mod tests {
 
     #[test]
     fn synonyms_share_glosses() {
-        let b = bridge(&["赠送", "出席", "天皇", "nato", "great"], &[]);
+        let b = bridge(&["赠送", "出席", "天皇", "nato", "great", "age"], &[]);
         let l = Lexicon::embedded();
         assert_eq!(b.synonyms(&l, "礼物"), ["赠送"]);
         assert!(b.synonyms(&l, "北约").contains(&"nato".to_string()));
         assert!(b.synonyms(&l, "天气").is_empty());
         // "the Great Learning" is one gloss of 大学: a word in it is not a synonym.
         assert!(!b.synonyms(&l, "大学").contains(&"great".to_string()));
+        // A common word written in English beside the Chinese (golden age) is no synonym.
+        assert!(!b.synonyms(&l, "岁数").contains(&"age".to_string()));
     }
 }

@@ -299,6 +299,17 @@ fn everyday_off_topic_questions_are_refused() {
     }
 }
 
+/// A detail the articles never give about someone they name is refused: the rest of a name
+/// (早苗 after 高市) is not evidence beyond the name, and a common English word quoted beside
+/// the Chinese (golden age) does not stand for 岁数.
+#[test]
+fn a_detail_never_given_about_a_named_person_is_refused() {
+    for q in ["高市早苗多大年纪了", "高市早苗的岁数"] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(!a.answered, "{q} answered: {}", a.text());
+    }
+}
+
 #[test]
 fn a_topic_question_quotes_both_articles_when_both_speak_of_it() {
     let a = engine().ask("说说稀土", None).unwrap();
