@@ -471,7 +471,9 @@ impl Bridge {
             })
             .filter(|&(c, n, overlap)| {
                 (n >= 2 && overlap >= MIN_SYNONYM_OVERLAP)
-                    || (shares_a_character(c) && overlap >= MIN_KIN_OVERLAP)
+                    || (shares_a_character(c)
+                        && overlap >= MIN_KIN_OVERLAP
+                        && !same_kind_only(self, lexicon, word, &mine, c))
             })
             .map(|(c, _, overlap)| (c, overlap))
             .collect();
@@ -479,6 +481,36 @@ impl Bridge {
         found.extend(best.into_iter().take(3).map(|(w, _)| w.to_string()));
         found
     }
+}
+
+/// True when `word` names a thing (no gloss is a verb's "to …"), `candidate` ends in the same
+/// character, and that character's own glosses explain every gloss word the two share: two
+/// kinds of one thing (汇率 "exchange rate" and 支持率 "approval rating" share only 率 "rate"),
+/// not one thing twice. Verbs keep their kin (应付 → 因应), and so do words whose shared
+/// character is not the last of both (态度 → 姿态 "attitude").
+fn same_kind_only(
+    bridge: &Bridge,
+    lexicon: &Lexicon,
+    word: &str,
+    mine: &HashSet<String>,
+    candidate: &str,
+) -> bool {
+    let Some(head) = candidate.chars().last().filter(|c| word.ends_with(*c)) else {
+        return false;
+    };
+    if lexicon.glosses(word).iter().any(|g| g.starts_with("to ")) {
+        return false;
+    }
+    let Some(theirs) = bridge.stems_of.get(candidate) else {
+        return false;
+    };
+    let head_stems: HashSet<String> = lexicon
+        .glosses(head.encode_utf8(&mut [0; 4]))
+        .iter()
+        .flat_map(|g| bridge.content_words(g))
+        .map(|w| bridge.stem(&w))
+        .collect();
+    mine.intersection(theirs).all(|s| head_stems.contains(s))
 }
 
 /// Share of gloss words two words must have in common to count as synonyms.
@@ -685,5 +717,15 @@ mod tests {
         assert!(!b.synonyms(&l, "大学").contains(&"great".to_string()));
         // A common word written in English beside the Chinese (golden age) is no synonym.
         assert!(!b.synonyms(&l, "岁数").contains(&"age".to_string()));
+    }
+
+    #[test]
+    fn words_sharing_only_their_head_are_not_synonyms() {
+        let b = bridge(&["支持率", "无法", "应对", "因应", "姿态"], &[]);
+        let l = Lexicon::embedded();
+        assert!(b.synonyms(&l, "汇率").is_empty(), "{:?}", b.synonyms(&l, "汇率"));
+        assert!(b.synonyms(&l, "态度").contains(&"姿态".to_string()));
+        assert_eq!(b.synonyms(&l, "没法"), ["无法"]);
+        assert!(b.synonyms(&l, "应付").contains(&"因应".to_string()));
     }
 }
