@@ -253,7 +253,15 @@ impl Retriever {
             }
         }
         let kind = text::kind(&normalized);
-        let prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
+        let yes_no = text::is_yes_no(&normalized);
+        let mut prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
+        // Whether something happened (有人被逮捕吗) is what a yes/no question asks: a verb the
+        // corpus never writes is what the answer would have to give.
+        for (p, t) in prepared.iter_mut().zip(&terms) {
+            if yes_no && t.verb && p.is_absent() {
+                p.asked = true;
+            }
+        }
         let subject = match kind {
             Kind::Entity => subject(&prepared),
             _ => None,
@@ -371,12 +379,14 @@ impl Retriever {
             };
             terms.push(Term {
                 weight: kind_weight,
-                info: english_background(&t.forms[..t.exact_forms]),
+                info: english_background(&t.forms[..t.exact_forms])
+                    .unwrap_or_else(|| self.bridge.everyday_weight(&self.lexicon, &t.source)),
                 exact_forms: t.exact_forms,
                 text: t.source,
                 forms: t.forms,
                 follows: None,
                 asked: t.asked_kind,
+                verb: t.verb,
             });
         }
         terms
@@ -650,14 +660,13 @@ fn spread_in(chars: &[char], sentence: &str) -> bool {
 }
 
 /// How informative an English word is, by the most informative of its Chinese translations
-/// (japan → 日本 weighs little); 1 when none is Chinese (a name kept as itself).
-fn english_background(forms: &[String]) -> f32 {
+/// in the corpus (japan → 日本 weighs little); `None` when the corpus has none.
+fn english_background(forms: &[String]) -> Option<f32> {
     forms
         .iter()
         .filter(|f| f.chars().any(text::is_cjk))
         .map(|f| text::background_weight(f))
         .reduce(f32::max)
-        .unwrap_or(1.0)
 }
 
 /// A string the corpus has, and the credit a sentence containing it earns.

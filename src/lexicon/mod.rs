@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 use serde::Deserialize;
@@ -56,6 +57,22 @@ impl Lexicon {
             }
         }
         found
+    }
+
+    /// Every headword with its glosses (113k entries; for one-off indexes).
+    fn entries(&self) -> impl Iterator<Item = (String, Vec<&'static str>)> + '_ {
+        use fst::Streamer;
+        let mut stream = self.map.stream();
+        let mut all = Vec::new();
+        while let Some((key, _)) = stream.next() {
+            if let Ok(word) = std::str::from_utf8(key) {
+                all.push(word.to_string());
+            }
+        }
+        all.into_iter().map(|w| {
+            let glosses = self.glosses(&w);
+            (w, glosses)
+        })
     }
 
     /// The English glosses of a simplified headword; empty when it is not in the dictionary.
@@ -123,6 +140,8 @@ pub struct Translation {
     pub exact_forms: usize,
     /// True when it names the kind of answer asked for (the noun after "what"/"which").
     pub asked_kind: bool,
+    /// True when the word is used as a verb (after an auxiliary or a subject, or ending -ed).
+    pub verb: bool,
 }
 
 /// English words that only shape the question.
@@ -246,7 +265,14 @@ impl Bridge {
                     .entry(stems.join(" "))
                     .or_default()
                     .push(word.to_string());
-                for (stem, gloss_word) in stems.iter().zip(words) {
+                // A word of a name (deal in "New Deal", house in "White House") is not what
+                // the word means: the name is found as a whole phrase only.
+                let name = words.len() > 1
+                    && strip_brackets(gloss)
+                        .split_whitespace()
+                        .filter(|w| words.iter().any(|c| c.eq_ignore_ascii_case(w)))
+                        .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()));
+                for (stem, gloss_word) in stems.iter().zip(words).filter(|_| !name) {
                     let entries = bridge.loose.entry(stem.clone()).or_default();
                     if !entries
                         .iter()
@@ -304,8 +330,10 @@ impl Bridge {
                 .find(|w| !is_adverb(w))
                 .map(String::as_str);
             let (n, mut forms, mut exact_forms) = self.longest_match(&words[i..], &stems[i..]);
+            let mut verb = false;
             if n == 1 && !self.glossary.terms.contains_key(&words[i]) {
                 let usage = use_of(previous, &words[i]);
+                verb = usage == Use::Verb;
                 (forms, exact_forms) = self.used_as(usage, &stems[i], forms, exact_forms);
             }
             if n > 0 {
@@ -316,6 +344,7 @@ impl Bridge {
                         forms,
                         exact_forms,
                         asked_kind,
+                        verb,
                     });
                 }
                 i += n;
@@ -420,6 +449,31 @@ impl Bridge {
             list.push(e.word.clone());
         }
         (same, stem_only)
+    }
+
+    /// How informative an English word is in everyday use, by its most common Chinese
+    /// translation (of two or more characters) in the whole dictionary (quote → 引用 weighs
+    /// little; a word no entry glosses,
+    /// such as an unknown name, weighs 1): for words the corpus has no translation of.
+    pub fn everyday_weight(&self, lexicon: &Lexicon, word: &str) -> f32 {
+        static LEAST: OnceLock<HashMap<String, f32>> = OnceLock::new();
+        let least = LEAST.get_or_init(|| {
+            let mut least: HashMap<String, f32> = HashMap::new();
+            for (headword, glosses) in lexicon.entries() {
+                for gloss in glosses {
+                    let words = self.content_words(gloss);
+                    // A single character glossed by the word (天 "weather") is a bound form or
+                    // a sense among many: the word's everyday weight is its compounds'.
+                    if let ([only], true) = (words.as_slice(), headword.chars().count() > 1) {
+                        let weight = text::background_weight(&headword);
+                        let slot = least.entry(self.stem(only)).or_insert(1.0);
+                        *slot = slot.min(weight);
+                    }
+                }
+            }
+            least
+        });
+        least.get(&self.stem(word)).copied().unwrap_or(1.0)
     }
 
     /// Other names for the same thing, from the glossary entries that list `word`
@@ -642,6 +696,34 @@ mod tests {
     }
 
     #[test]
+    fn a_word_of_a_name_is_not_its_translation() {
+        let b = bridge(&["新政", "白宫", "房子"], &[]);
+        let deal = b.translate("what about the deal");
+        assert!(
+            !deal.iter().any(|t| t.forms.contains(&"新政".to_string())),
+            "{deal:?}"
+        );
+        let house = b.translate("the house");
+        assert!(!house[0].forms.contains(&"白宫".to_string()), "{house:?}");
+        assert!(house[0].forms.contains(&"房子".to_string()), "{house:?}");
+        let named = b.translate("new deal");
+        assert!(named[0].forms.contains(&"新政".to_string()), "{named:?}");
+    }
+
+    #[test]
+    fn everyday_weight_of_english_words_comes_from_the_whole_dictionary() {
+        let b = bridge(&[], &[]);
+        let l = Lexicon::embedded();
+        let quote = b.everyday_weight(&l, "quoted");
+        assert!(quote < 0.8, "quoted {quote}");
+        assert!(
+            b.everyday_weight(&l, "weather") > 0.3,
+            "天 is not what weather weighs"
+        );
+        assert_eq!(b.everyday_weight(&l, "melania"), 1.0);
+    }
+
+    #[test]
     fn glossary_wins_and_stop_words_are_dropped() {
         let b = bridge(&["高市"], &[("takaichi", &["高市", "高市早苗"])]);
         let t = b.translate("What did Takaichi say?");
@@ -723,7 +805,11 @@ mod tests {
     fn words_sharing_only_their_head_are_not_synonyms() {
         let b = bridge(&["支持率", "无法", "应对", "因应", "姿态"], &[]);
         let l = Lexicon::embedded();
-        assert!(b.synonyms(&l, "汇率").is_empty(), "{:?}", b.synonyms(&l, "汇率"));
+        assert!(
+            b.synonyms(&l, "汇率").is_empty(),
+            "{:?}",
+            b.synonyms(&l, "汇率")
+        );
         assert!(b.synonyms(&l, "态度").contains(&"姿态".to_string()));
         assert_eq!(b.synonyms(&l, "没法"), ["无法"]);
         assert!(b.synonyms(&l, "应付").contains(&"因应".to_string()));

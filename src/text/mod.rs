@@ -15,8 +15,8 @@ mod question;
 
 pub(crate) use question::is_dictionary_word;
 pub use question::{
-    background_weight, enumerates, is_function_word, is_resultative, kind, reasons, standardize,
-    Kind,
+    background_weight, enumerates, is_function_word, is_resultative, is_yes_no, kind, reasons,
+    standardize, Kind,
 };
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
@@ -343,6 +343,8 @@ pub struct Term {
     /// True when it names the kind of answer asked for (礼物 in 什么礼物): weak evidence for
     /// ranking, but what the answer must offer.
     pub asked: bool,
+    /// True for a verb: in a yes/no question, what is asked to have happened.
+    pub verb: bool,
 }
 
 /// Weight of a one-character content word (待, 走, 买): most are ambiguous (待 "stay" or "until")
@@ -450,6 +452,7 @@ pub fn question_terms(
                 weight,
                 follows,
                 asked,
+                verb: question::is_verb(word),
             }),
         }
     }

@@ -175,6 +175,38 @@ pub(crate) fn is_noun(word: &str) -> bool {
         .is_none_or(|e| e.tag.starts_with('n'))
 }
 
+/// True for a verb by jieba's tag (逮捕, 签署).
+pub(crate) fn is_verb(word: &str) -> bool {
+    dictionary()
+        .get(word)
+        .is_some_and(|e| e.tag.starts_with('v'))
+}
+
+/// True for a yes/no question (有人被逮捕吗, 是不是, 有没有, did anyone get arrested): it asks
+/// whether its predicate happened, so a corpus that never writes the verb cannot say yes.
+pub fn is_yes_no(normalized: &str) -> bool {
+    const ENDINGS: &[&str] = &["吗", "没有", "没", "了没", "未"];
+    const INSIDE: &[&str] = &[
+        "有没有",
+        "是不是",
+        "是否",
+        "会不会",
+        "能不能",
+        "有没",
+        "了没",
+    ];
+    const AUXILIARIES: &[&str] = &[
+        "did", "does", "do", "is", "are", "was", "were", "has", "have", "had", "can", "could",
+        "will", "would", "should",
+    ];
+    let q = normalized.trim_end_matches(|c: char| !c.is_alphanumeric());
+    ENDINGS.iter().any(|e| q.ends_with(e))
+        || INSIDE.iter().any(|w| q.contains(w))
+        || q.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+            .next()
+            .is_some_and(|first| AUXILIARIES.contains(&first))
+}
+
 /// True for a dictionary word tagged as a common noun or verb (会面, 峰会, 会谈), not a name
 /// (日本, 特朗普).
 pub(crate) fn is_common_noun_or_verb(word: &str) -> bool {
@@ -555,6 +587,27 @@ mod tests {
         }
         for word in ["已经", "一同", "非常", "偶尔", "百分之", "千分之"] {
             assert!(is_function_word(word), "{word}");
+        }
+    }
+
+    #[test]
+    fn yes_no_questions_are_told_from_others() {
+        for q in [
+            "横须贺抗议有人被逮捕吗?",
+            "高市有没有去看棒球",
+            "特朗普见了安倍昭惠没",
+            "did anyone get arrested?",
+            "is japan buying boeing planes",
+        ] {
+            assert!(is_yes_no(q), "{q}");
+        }
+        for q in [
+            "谁被逮捕了",
+            "日本买了什么",
+            "what did they sign",
+            "who is bessent",
+        ] {
+            assert!(!is_yes_no(q), "{q}");
         }
     }
 

@@ -299,12 +299,17 @@ fn everyday_off_topic_questions_are_refused() {
     }
 }
 
-/// A detail the articles never give about someone they name is refused: the rest of a name
-/// (早苗 after 高市) is not evidence beyond the name, and a common English word quoted beside
-/// the Chinese (golden age) does not stand for 岁数.
+/// A detail the articles never give about what they speak of is refused: the rest of a name
+/// (早苗 after 高市) is not evidence beyond the name, a common English word quoted beside the
+/// Chinese (golden age) does not stand for 岁数, and a yes/no question whose verb the corpus
+/// never writes (被逮捕吗) cannot be answered yes.
 #[test]
 fn a_detail_never_given_about_a_named_person_is_refused() {
-    for q in ["高市早苗多大年纪了", "高市早苗的岁数"] {
+    for q in [
+        "高市早苗多大年纪了",
+        "高市早苗的岁数",
+        "横须贺抗议有人被逮捕吗",
+    ] {
         let a = engine().ask(q, None).unwrap();
         assert!(!a.answered, "{q} answered: {}", a.text());
     }
