@@ -59,20 +59,17 @@ impl Lexicon {
         found
     }
 
-    /// Every headword with its glosses (113k entries; for one-off indexes).
-    fn entries(&self) -> impl Iterator<Item = (String, Vec<&'static str>)> + '_ {
+    /// Calls `each` with every headword and its glosses (113k entries; for one-off indexes).
+    fn for_each_entry(&self, mut each: impl FnMut(&str, &'static str)) {
         use fst::Streamer;
         let mut stream = self.map.stream();
-        let mut all = Vec::new();
-        while let Some((key, _)) = stream.next() {
-            if let Ok(word) = std::str::from_utf8(key) {
-                all.push(word.to_string());
-            }
+        while let Some((key, offset)) = stream.next() {
+            let Ok(word) = std::str::from_utf8(key) else {
+                continue;
+            };
+            let rest = GLOSSES.get(offset as usize..).unwrap_or("");
+            each(word, rest.split('\n').next().unwrap_or(""));
         }
-        all.into_iter().map(|w| {
-            let glosses = self.glosses(&w);
-            (w, glosses)
-        })
     }
 
     /// The English glosses of a simplified headword; empty when it is not in the dictionary.
@@ -459,18 +456,26 @@ impl Bridge {
         static LEAST: OnceLock<HashMap<String, f32>> = OnceLock::new();
         let least = LEAST.get_or_init(|| {
             let mut least: HashMap<String, f32> = HashMap::new();
-            for (headword, glosses) in lexicon.entries() {
-                for gloss in glosses {
-                    let words = self.content_words(gloss);
-                    // A single character glossed by the word (天 "weather") is a bound form or
-                    // a sense among many: the word's everyday weight is its compounds'.
-                    if let ([only], true) = (words.as_slice(), headword.chars().count() > 1) {
-                        let weight = text::background_weight(&headword);
-                        let slot = least.entry(self.stem(only)).or_insert(1.0);
-                        *slot = slot.min(weight);
+            let mut stems: HashMap<String, String> = HashMap::new();
+            lexicon.for_each_entry(|headword, line| {
+                // A single character glossed by the word (天 "weather") is a bound form or a
+                // sense among many: the word's everyday weight is its compounds'.
+                if headword.chars().count() < 2 {
+                    return;
+                }
+                // One content word is at most "to" and a word (bracketed notes aside).
+                let short = |g: &&str| g.contains('(') || g.split_whitespace().nth(2).is_none();
+                for gloss in line.split("; ").filter(short) {
+                    if let [only] = self.content_words(gloss).as_slice() {
+                        let stem = stems
+                            .entry(only.clone())
+                            .or_insert_with(|| self.stem(only))
+                            .clone();
+                        let slot = least.entry(stem).or_insert(1.0);
+                        *slot = slot.min(text::background_weight(headword));
                     }
                 }
-            }
+            });
             least
         });
         least.get(&self.stem(word)).copied().unwrap_or(1.0)
