@@ -1,7 +1,7 @@
 //! Retrieval: a question (and an optional previous question as context) → scored sentences
 //! of body paragraphs, with how much of the question the best evidence covers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use jieba_rs::Jieba;
@@ -86,6 +86,9 @@ const NAME_PART_WEIGHT: f32 = 0.3;
 const EXPECTED_TYPE_BONUS: f32 = 1.5;
 /// Credit for a synonym found instead of the word itself.
 const SYNONYM_CREDIT: f32 = 0.8;
+/// Credit for a form found in the sentence only as the first part of a longer word (大使 of
+/// 大使馆): what it names is related, not the same.
+const MODIFIER_CREDIT: f32 = 0.5;
 /// Credit for a term found in the sentence's paragraph but not the sentence.
 const PARAGRAPH_CREDIT: f32 = 0.7;
 /// How many sentences BM25 hands to re-ranking.
@@ -116,13 +119,26 @@ struct Loaded {
     article: Arc<Article>,
     /// Normalised blocks, normalised when first needed.
     sentences: Vec<OnceLock<Normalized>>,
+    /// Segments sentences into words.
+    jieba: Arc<Jieba>,
+    /// The glossary's forms (names): a word inside one is the name's, not a modifier.
+    names: Arc<HashSet<String>>,
 }
 
 /// A block's normalised sentences, and the same joined by line breaks (no question string
 /// has one, so a match in the whole is a match in one sentence).
 struct Normalized {
     sentences: Vec<String>,
+    /// For each sentence, the byte ranges of its compound words other than names.
+    compounds: Vec<Vec<(usize, usize)>>,
     whole: String,
+}
+
+/// A normalised sentence with its compound words (see [`text::compounds`]).
+#[derive(Clone, Copy)]
+struct Sentence<'a> {
+    text: &'a str,
+    compounds: &'a [(usize, usize)],
 }
 
 impl Loaded {
@@ -140,15 +156,33 @@ impl Loaded {
         let (cell, b) = (self.sentences.get(block)?, self.article.blocks.get(block)?);
         Some(cell.get_or_init(|| {
             let sentences: Vec<String> = b.sentences.iter().map(|s| text::normalize(s)).collect();
+            let compounds = sentences
+                .iter()
+                .map(|s| {
+                    let mut found = text::compounds(&self.jieba, s);
+                    found.retain(|&(from, to)| !self.names.contains(&s[from..to]));
+                    found
+                })
+                .collect();
             let whole = sentences.join("\n");
-            Normalized { sentences, whole }
+            Normalized {
+                sentences,
+                compounds,
+                whole,
+            }
         }))
     }
 
-    fn sentence(&self, at: &Location) -> &str {
-        self.block(at.block)
-            .get(at.sentence)
-            .map_or("", String::as_str)
+    fn sentence(&self, at: &Location) -> Sentence<'_> {
+        let n = self.normalized(at.block);
+        Sentence {
+            text: n
+                .and_then(|n| n.sentences.get(at.sentence))
+                .map_or("", String::as_str),
+            compounds: n
+                .and_then(|n| n.compounds.get(at.sentence))
+                .map_or(&[], Vec::as_slice),
+        }
     }
 }
 
@@ -161,6 +195,8 @@ const REMEMBERED_LOOKUPS: usize = 100_000;
 pub struct Retriever {
     jieba: Arc<Jieba>,
     lexicon: Lexicon,
+    /// The glossary's forms, normalised (names and the corpus's own terms).
+    names: Arc<HashSet<String>>,
     bridge: Bridge,
     index: SearchIndex,
     catalog: Catalog,
@@ -183,6 +219,13 @@ impl Retriever {
             vocabulary.iter().map(String::as_str),
             catalog.glossary.clone(),
         );
+        let names = catalog
+            .glossary
+            .terms
+            .values()
+            .flatten()
+            .map(|f| text::normalize(f))
+            .collect();
         let positions = catalog
             .entries
             .iter()
@@ -192,6 +235,7 @@ impl Retriever {
         Ok(Retriever {
             jieba,
             lexicon,
+            names: Arc::new(names),
             bridge,
             index,
             catalog,
@@ -230,6 +274,8 @@ impl Retriever {
                 blocks,
             }),
             sentences,
+            jieba: self.jieba.clone(),
+            names: self.names.clone(),
         });
         self.loaded.insert(position, loaded.clone());
         Ok(Some(loaded))
@@ -277,11 +323,12 @@ impl Retriever {
             let Some((at, loaded)) = self.locate(&hit)? else {
                 continue;
             };
-            let sentence = loaded.sentence(&at);
+            let words = loaded.sentence(&at);
+            let sentence = words.text;
             let paragraph = loaded.paragraph(at.block);
             let fits = expects.is_some_and(|e| text::offers(e, sentence));
             let (coverage, confidence) =
-                coverage(&prepared, sentence, paragraph, expects.map(|_| fits), kind);
+                coverage(&prepared, words, paragraph, expects.map(|_| fits), kind);
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
             prior *= match kind {
                 Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,
@@ -394,16 +441,22 @@ impl Retriever {
 
     /// Works out once per question what each term can match and how much it weighs.
     fn prepare(&self, term: &Term, all: &[Term]) -> Prepared {
+        let english = !term.text.chars().any(text::is_cjk);
         let forms: Vec<Found> = term
             .forms
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let credit = if i < term.exact_forms {
+                let mut credit = if i < term.exact_forms {
                     1.0
                 } else {
                     SYNONYM_CREDIT
                 };
+                // One character translating an English word (上 for first, 中 for hit) is
+                // written all over the corpus in other senses: weak evidence, as in Chinese.
+                if english && f.chars().count() == 1 {
+                    credit *= text::SINGLE_CHARACTER_WEIGHT;
+                }
                 (f, credit)
             })
             .filter(|(f, _)| self.occurs(f))
@@ -555,7 +608,7 @@ fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
 /// only words written all over the corpus.
 fn coverage(
     terms: &[Prepared],
-    sentence: &str,
+    sentence: Sentence<'_>,
     paragraph: &str,
     fits: Option<bool>,
     kind: Kind,
@@ -588,7 +641,7 @@ fn coverage(
         // A word the corpus lacks is found only where its characters are written in order
         // close together (先见 in 先行会见), not by sharing one (结婚 and 结果).
         let (strict, c) = if term.is_absent() {
-            let spread = spread_in(&term.chars, sentence);
+            let spread = spread_in(&term.chars, sentence.text);
             (strict * ABSENT_FACTOR, if spread { c } else { 0.0 })
         } else {
             (strict, c)
@@ -695,6 +748,24 @@ impl Found {
     fn is_in(&self, haystack: &str) -> bool {
         self.finder.find(haystack.as_bytes()).is_some()
     }
+
+    /// Where the string is in `sentence`: `Some(true)` when once at least it ends where a
+    /// word ends, `Some(false)` when always inside a longer word, `None` when absent.
+    fn place_in(&self, sentence: Sentence<'_>) -> Option<bool> {
+        let mut found = None;
+        for start in self.finder.find_iter(sentence.text.as_bytes()) {
+            let end = start + self.text.len();
+            let inside = sentence
+                .compounds
+                .iter()
+                .any(|&(from, to)| from < end && end < to);
+            if !inside {
+                return Some(true);
+            }
+            found = Some(false);
+        }
+        found
+    }
 }
 
 /// A question term made ready for scoring.
@@ -729,24 +800,32 @@ impl Prepared {
 
     /// Credit a sentence (normalised, with its paragraph's sentences joined by line breaks)
     /// earns for this term: whole in the sentence, in its paragraph, a piece of it, or some
-    /// of its ideographs.
-    fn credit(&self, sentence: &str, paragraph: &str) -> f32 {
+    /// of its ideographs. A form found only as the first part of a longer word (大使 in
+    /// 大使馆, 棒球 in 棒球帽) names something else and earns [`MODIFIER_CREDIT`] of it; as the
+    /// last part it is still that thing (税 in 所得税).
+    fn credit(&self, sentence: Sentence<'_>, paragraph: &str) -> f32 {
         let mut best: f32 = 0.0;
         for form in &self.forms {
-            if form.is_in(sentence) {
-                return form.credit;
-            }
-            if form.is_in(paragraph) {
+            if let Some(whole) = form.place_in(sentence) {
+                if whole {
+                    return form.credit;
+                }
+                best = best.max(form.credit * MODIFIER_CREDIT);
+            } else if form.is_in(paragraph) {
                 best = best.max(form.credit * PARAGRAPH_CREDIT);
             }
         }
         if best > 0.0 || self.chars.is_empty() {
             return best;
         }
-        if let Some(piece) = self.pieces.iter().find(|p| p.is_in(sentence)) {
+        if let Some(piece) = self.pieces.iter().find(|p| p.is_in(sentence.text)) {
             return piece.credit;
         }
-        let hits = self.chars.iter().filter(|c| sentence.contains(**c)).count();
+        let hits = self
+            .chars
+            .iter()
+            .filter(|c| sentence.text.contains(**c))
+            .count();
         0.25 * hits as f32 / self.chars.len() as f32
     }
 }
@@ -777,6 +856,22 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_inside_a_longer_word_is_told_from_one_that_ends_it() {
+        let jieba = text::load_jieba([]);
+        let place = |form: &str, sentence: &str| {
+            let compounds = text::compounds(&jieba, sentence);
+            Found::new(form.to_string(), 1.0).place_in(Sentence {
+                text: sentence,
+                compounds: &compounds,
+            })
+        };
+        assert_eq!(place("大使", "在美国驻日大使馆举行了晚餐会"), Some(false));
+        assert_eq!(place("税", "增长所得税、烟草税和法人税"), Some(true));
+        assert_eq!(place("大使", "被提名为美国驻联合国大使"), Some(true));
+        assert_eq!(place("大使", "举行了晚餐会"), None);
+    }
 
     #[test]
     fn characters_spread_in_order_close_together() {

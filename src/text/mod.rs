@@ -64,6 +64,22 @@ pub fn words<'a>(jieba: &Jieba, normalized: &'a str) -> Vec<&'a str> {
     cut(jieba, normalized, true)
 }
 
+/// Byte ranges of the dictionary words of two or more ideographs in already-normalised text
+/// (jieba's precise mode, no guessing): where a shorter word can sit inside a longer one
+/// (大使 in 大使馆).
+pub fn compounds(jieba: &Jieba, normalized: &str) -> Vec<(usize, usize)> {
+    let mut at = 0;
+    let mut out = Vec::new();
+    for token in jieba.cut(normalized, false) {
+        let end = at + token.word.len();
+        if token.word.chars().filter(|c| is_cjk(*c)).count() > 1 {
+            out.push((at, end));
+        }
+        at = end;
+    }
+    out
+}
+
 /// jieba's words of `text`, guessing unknown words (HMM) or not, without spaces and punctuation.
 fn cut<'a>(jieba: &Jieba, text: &'a str, guess: bool) -> Vec<&'a str> {
     jieba
@@ -181,6 +197,11 @@ const STOP_WORDS: &[&str] = &[
     "几",
     "几个",
     "是否",
+    "有没有",
+    "有没",
+    "是不是",
+    "会不会",
+    "能不能",
     "何时",
     "什么时候",
     "时候",
