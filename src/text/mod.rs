@@ -520,7 +520,18 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "how much",
         "what percentage",
     ];
-    const REASON: &[&str] = &["为什么", "为何", "什么原因", "why "];
+    const REASON: &[&str] = &[
+        "为什么",
+        "为何",
+        "什么原因",
+        "目的",
+        "用意",
+        "为了什么",
+        "why ",
+        "what for",
+        "purpose",
+        "the point of",
+    ];
     let q = format!("{normalized} ");
     if REASON.iter().any(|w| q.contains(w)) {
         Some(Expects::Reason)
@@ -535,7 +546,8 @@ pub fn expects(normalized: &str) -> Option<Expects> {
 
 /// Words that introduce a cause or purpose.
 const CAUSE_MARKERS: &[&str] = &[
-    "因为", "由于", "原因", "所以", "因此", "为了", "目的", "是因", "because", "due to",
+    "因为", "由于", "原因", "所以", "因此", "为了", "目的", "是因", "用意", "旨在", "意在", "力求",
+    "以便", "because", "due to",
 ];
 
 /// True when a normalised sentence offers the expected kind of answer.
