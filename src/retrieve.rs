@@ -89,6 +89,10 @@ const SYNONYM_CREDIT: f32 = 0.8;
 /// Credit for a form found in the sentence only as the first part of a longer word (大使 of
 /// 大使馆): what it names is related, not the same.
 const MODIFIER_CREDIT: f32 = 0.5;
+/// Suffixes that make a noun of a root without changing what it names (帽子, 鸟儿, 石头).
+const NOUN_SUFFIXES: &str = "子儿头";
+/// Credit for the root of such a noun found as the head of a corpus word (帽 of 棒球帽).
+const ROOT_CREDIT: f32 = 0.8;
 /// Credit for a term found in the sentence's paragraph but not the sentence.
 const PARAGRAPH_CREDIT: f32 = 0.7;
 /// How many sentences BM25 hands to re-ranking.
@@ -510,6 +514,9 @@ impl Retriever {
     /// Runs of two or more ideographs of a word absent from the corpus that the corpus has,
     /// longest first, with the credit each earns (抗议 of 抗议者).
     fn pieces(&self, chars: &[char]) -> Vec<Found> {
+        if let [root, suffix] = chars {
+            return self.root(*root, *suffix).into_iter().collect();
+        }
         if chars.len() < 3 {
             return Vec::new();
         }
@@ -523,6 +530,19 @@ impl Retriever {
             .filter(|(piece, _)| self.occurs(piece))
             .map(|(piece, n)| Found::new(piece, 0.8 * n as f32 / chars.len() as f32))
             .collect()
+    }
+
+    /// The root of a noun made with a suffix (帽 of 帽子, 鸟 of 鸟儿), when the corpus ends a
+    /// word with it (棒球帽 is a kind of 帽子): found only there, as the head of a word.
+    fn root(&self, root: char, suffix: char) -> Option<Found> {
+        let root = root.to_string();
+        let noun = format!("{root}{suffix}");
+        let suffixed = NOUN_SUFFIXES.contains(suffix) && text::is_noun(&noun);
+        (suffixed && self.occurs(&root)).then(|| {
+            let mut found = Found::new(root, ROOT_CREDIT);
+            found.head_only = true;
+            found
+        })
     }
 
     /// Corpus words that mean what `word` means (remembered per generation).
@@ -731,6 +751,8 @@ struct Found {
     credit: f32,
     /// Factor on its weight in the BM25 query.
     query_factor: f32,
+    /// Counts only where a word ends with it (see [`Found::place_in`]).
+    head_only: bool,
 }
 
 impl Found {
@@ -741,6 +763,7 @@ impl Found {
             finder,
             credit,
             query_factor: 1.0,
+            head_only: false,
         }
     }
 
@@ -818,7 +841,14 @@ impl Prepared {
         if best > 0.0 || self.chars.is_empty() {
             return best;
         }
-        if let Some(piece) = self.pieces.iter().find(|p| p.is_in(sentence.text)) {
+        let found = |p: &&Found| {
+            if p.head_only {
+                p.place_in(sentence) == Some(true)
+            } else {
+                p.is_in(sentence.text)
+            }
+        };
+        if let Some(piece) = self.pieces.iter().find(found) {
             return piece.credit;
         }
         let hits = self

@@ -13,11 +13,11 @@ use crate::corpus::Script;
 
 mod question;
 
-pub(crate) use question::is_dictionary_word;
 pub use question::{
     background_weight, enumerates, is_function_word, is_resultative, is_yes_no, kind, reasons,
     standardize, Kind,
 };
+pub(crate) use question::{is_dictionary_word, is_noun};
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
 /// half-width), Traditional → Simplified, lowercase. Display always uses the original.

@@ -315,6 +315,16 @@ fn a_detail_never_given_about_a_named_person_is_refused() {
     }
 }
 
+/// A noun made with a suffix (帽子) finds the corpus's kinds of it (棒球帽).
+#[test]
+fn suffixed_nouns_find_their_kinds() {
+    let a = engine()
+        .ask("送给特朗普的那顶帽子上印了什么", None)
+        .unwrap();
+    assert!(a.answered, "{}", a.text());
+    assert!(a.text().contains("JAPAN IS BACK"), "{}", a.text());
+}
+
 #[test]
 fn a_topic_question_quotes_both_articles_when_both_speak_of_it() {
     let a = engine().ask("说说稀土", None).unwrap();
