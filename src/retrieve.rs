@@ -778,10 +778,12 @@ impl Found {
         let mut found = None;
         for start in self.finder.find_iter(sentence.text.as_bytes()) {
             let end = start + self.text.len();
-            let inside = sentence
-                .compounds
-                .iter()
-                .any(|&(from, to)| from < end && end < to);
+            // Compounds are in order and do not overlap: the last one starting before `end`
+            // is the only one that can hold it.
+            let before = sentence.compounds.partition_point(|&(from, _)| from < end);
+            let inside = before
+                .checked_sub(1)
+                .is_some_and(|i| end < sentence.compounds[i].1);
             if !inside {
                 return Some(true);
             }

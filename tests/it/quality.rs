@@ -149,6 +149,16 @@ fn fresh_probe_set_holds_its_floors() {
     holds(&t, 0.70, 0.55, 0.75);
 }
 
+/// A third set of our own (written on 27 Nov 2026 before that session changed anything, 15
+/// questions per language, 4 of them off-corpus each; some rules of that session were written
+/// after reading its misses, so it is no longer blind): floors below today's level.
+#[test]
+fn blind_probe_set_holds_its_floors() {
+    let t = report("probe_blind.jsonl");
+    assert!(t.n >= 30 && t.none >= 12);
+    holds(&t, 0.80, 0.75, 0.70);
+}
+
 /// Asserts a set's R@3, key and refusal floors, listing the misses when one fails.
 fn holds(t: &Tally, r3: f64, key: f64, refusal: f64) {
     assert!(t.r3() >= r3, "R@3 {:.2} < {r3}: {:#?}", t.r3(), t.misses);
