@@ -311,6 +311,10 @@ impl Retriever {
             if yes_no && t.verb && p.is_absent() {
                 p.asked = true;
             }
+            // The unit a how-many question counts (几杆, 多少岁) is found only with a number.
+            p.counted = t.asked
+                && expects == Some(text::Expects::Quantity)
+                && text::is_counted_unit(&t.text);
         }
         let subject = match kind {
             Kind::Entity => subject(&prepared),
@@ -489,6 +493,7 @@ impl Retriever {
             ubiquitous: self.ubiquitous(&forms),
             weight: term.weight,
             asked: term.asked,
+            counted: false,
             info: term.info,
             query_weight: if completes.is_some() {
                 NAME_PART_WEIGHT
@@ -805,6 +810,8 @@ struct Prepared {
     ubiquitous: bool,
     /// Names the kind of answer asked for.
     asked: bool,
+    /// The unit a how-many question counts: found only right after a number.
+    counted: bool,
     /// Weight factor in the BM25 query.
     query_weight: f32,
     /// Forms the corpus has.
@@ -829,6 +836,13 @@ impl Prepared {
     /// 大使馆, 棒球 in 棒球帽) names something else and earns [`MODIFIER_CREDIT`] of it; as the
     /// last part it is still that thing (税 in 所得税).
     fn credit(&self, sentence: Sentence<'_>, paragraph: &str) -> f32 {
+        if self.counted {
+            return if text::counts_unit(sentence.text, &self.text) {
+                1.0
+            } else {
+                0.0
+            };
+        }
         let mut best: f32 = 0.0;
         for form in &self.forms {
             if let Some(whole) = form.place_in(sentence) {

@@ -17,7 +17,7 @@ pub use question::{
     background_weight, enumerates, is_function_word, is_resultative, is_yes_no, kind, reasons,
     standardize, Kind,
 };
-pub(crate) use question::{is_dictionary_word, is_noun};
+pub(crate) use question::{is_counted_unit, is_dictionary_word, is_noun};
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
 /// half-width), Traditional → Simplified, lowercase. Display always uses the original.
@@ -567,6 +567,17 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
     }
 }
 
+/// True when `unit` is written right after a number in the sentence (3架, 两份, 八个): a count
+/// of it, which a how-many question asking for that unit needs (几杆 is not answered by 球杆).
+pub fn counts_unit(normalized_sentence: &str, unit: &str) -> bool {
+    normalized_sentence.match_indices(unit).any(|(at, _)| {
+        normalized_sentence[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_digit() || c == '一' || is_numeral(c) || c == '几')
+    })
+}
+
 /// True for a numeral written as a character that gives a count (一 is left out: 一定, 一道
 /// are not counts).
 fn is_numeral(c: char) -> bool {
@@ -716,6 +727,14 @@ mod tests {
         assert!(t
             .iter()
             .any(|t| t.text.contains("特朗普") && t.weight == 1.0));
+    }
+
+    #[test]
+    fn a_unit_is_counted_only_right_after_a_number() {
+        assert!(counts_unit("购买100架波音飞机", "架"));
+        assert!(counts_unit("签署了两份文件", "份"));
+        assert!(!counts_unit("高尔夫球杆以展示", "杆"));
+        assert!(!counts_unit("没有数字", "岁"));
     }
 
     #[test]
