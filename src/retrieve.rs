@@ -210,6 +210,7 @@ pub struct Retriever {
     lookups: Cache<String, bool>,
     shares: Cache<String, f32>,
     synonyms: Cache<String, Arc<Vec<String>>>,
+    everyday: Cache<String, f32>,
 }
 
 impl Retriever {
@@ -248,6 +249,7 @@ impl Retriever {
             lookups: Cache::new(REMEMBERED_LOOKUPS),
             shares: Cache::new(REMEMBERED_LOOKUPS),
             synonyms: Cache::new(REMEMBERED_LOOKUPS),
+            everyday: Cache::new(REMEMBERED_LOOKUPS),
         })
     }
 
@@ -435,7 +437,7 @@ impl Retriever {
             terms.push(Term {
                 weight: kind_weight,
                 info: english_background(&t.forms[..t.exact_forms])
-                    .unwrap_or_else(|| self.bridge.everyday_weight(&self.lexicon, &t.source)),
+                    .unwrap_or_else(|| self.everyday(&t.source)),
                 exact_forms: t.exact_forms,
                 text: t.source,
                 forms: t.forms,
@@ -548,6 +550,17 @@ impl Retriever {
             found.head_only = true;
             found
         })
+    }
+
+    /// How informative an English word the corpus has no translation of is in everyday use
+    /// (remembered per generation).
+    fn everyday(&self, word: &str) -> f32 {
+        if let Some(known) = self.everyday.get(word) {
+            return known;
+        }
+        let weight = self.bridge.everyday_weight(&self.lexicon, word);
+        self.everyday.insert(word.to_string(), weight);
+        weight
     }
 
     /// Corpus words that mean what `word` means (remembered per generation).

@@ -520,20 +520,8 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "how much",
         "what percentage",
     ];
-    const REASON: &[&str] = &[
-        "为什么",
-        "为何",
-        "什么原因",
-        "目的",
-        "用意",
-        "为了什么",
-        "why ",
-        "what for",
-        "purpose",
-        "the point of",
-    ];
     let q = format!("{normalized} ");
-    if REASON.iter().any(|w| q.contains(w)) {
+    if question::WHY.iter().any(|w| q.contains(w)) {
         Some(Expects::Reason)
     } else if TIME.iter().any(|w| q.contains(w)) {
         Some(Expects::Time)

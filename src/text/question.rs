@@ -416,6 +416,21 @@ pub(crate) const FRAME_WORDS: &[&str] = &[
     "somebody",
 ];
 
+/// Wordings that ask why or what for (为什么, 目的, why): a reason is the answer.
+pub(crate) const WHY: &[&str] = &[
+    "为什么",
+    "为何",
+    "什么原因",
+    "目的",
+    "用意",
+    "为了什么",
+    "why ",
+    "how come",
+    "what for",
+    "purpose",
+    "the point of",
+];
+
 /// What a question's form asks for, beyond its subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -445,23 +460,12 @@ pub fn kind(normalized: &str) -> Kind {
         "who was ",
         "who are ",
     ];
-    const REASON: &[&str] = &[
-        "为什么",
-        "为何",
-        "什么原因",
-        "目的",
-        "用意",
-        "为了什么",
-        "what for",
-        "purpose",
-        "the point of",
+    const OPINION: &[&str] = &[
         "怎么看",
         "作者认为",
         "作者觉得",
         "笔者",
         "管用",
-        "why ",
-        "how come",
         "what does the author think",
         "author",
     ];
@@ -505,9 +509,10 @@ pub fn kind(normalized: &str) -> Kind {
     ];
     let q = format!("{normalized} ");
     let has = |list: &[&str]| list.iter().any(|w| q.contains(w));
+    let reason = has(WHY) || has(OPINION);
     if has(ENTITY) {
         Kind::Entity
-    } else if has(REASON) {
+    } else if reason {
         Kind::Reason
     } else if has(LIST) {
         Kind::List
