@@ -449,9 +449,9 @@ impl Bridge {
     }
 
     /// How informative an English word is in everyday use, by its most common Chinese
-    /// translation (of two or more characters) in the whole dictionary (quote → 引用 weighs
-    /// little; a word no entry glosses,
-    /// such as an unknown name, weighs 1): for words the corpus has no translation of.
+    /// translation (of two or more characters) in the whole dictionary: quote → 引用 weighs
+    /// little; a word no entry glosses, such as an unknown name, weighs 1. For words the corpus
+    /// has no translation of; the index is built on first use (~100 ms), once per process.
     pub fn everyday_weight(&self, lexicon: &Lexicon, word: &str) -> f32 {
         static LEAST: OnceLock<HashMap<String, f32>> = OnceLock::new();
         let least = LEAST.get_or_init(|| {
