@@ -288,11 +288,16 @@ fn who_is_questions_get_the_sentence_that_introduces_the_person() {
 
 #[test]
 fn everyday_off_topic_questions_are_refused() {
-    for q in [
+    assert_refused(&[
         "今天北京天气怎么样？",
         "梅西现在效力于哪个俱乐部？",
         "did melania come on the trip?",
-    ] {
+    ]);
+}
+
+/// Asserts that each question is refused, citing nothing.
+fn assert_refused(questions: &[&str]) {
+    for q in questions {
         let a = engine().ask(q, None).unwrap();
         assert!(!a.answered, "{q} answered: {}", a.text());
         assert!(a.citations.is_empty());
@@ -305,14 +310,11 @@ fn everyday_off_topic_questions_are_refused() {
 /// never writes (被逮捕吗) cannot be answered yes.
 #[test]
 fn a_detail_never_given_about_a_named_person_is_refused() {
-    for q in [
+    assert_refused(&[
         "高市早苗多大年纪了",
         "高市早苗的岁数",
         "横须贺抗议有人被逮捕吗",
-    ] {
-        let a = engine().ask(q, None).unwrap();
-        assert!(!a.answered, "{q} answered: {}", a.text());
-    }
+    ]);
 }
 
 /// A noun made with a suffix (帽子) finds the corpus's kinds of it (棒球帽).
