@@ -491,7 +491,8 @@ impl Bridge {
     /// present" → 赠送 "to present as a gift"), or one and a character (应付 → 应对), for a
     /// Chinese word the corpus does not contain; a Latin corpus word that is a whole gloss
     /// written as a name or acronym (北约 "NATO" → nato, but not 大学 "the Great Learning" →
-    /// great, nor 岁数 "age" → age) counts too.
+    /// great, nor 岁数 "age" → age) counts too. Kin share a part of speech (打球 "to play
+    /// ball" is not 高尔夫球 "golf"), and two names of different things are never synonyms.
     pub fn synonyms(&self, lexicon: &Lexicon, word: &str) -> Vec<String> {
         let raw = lexicon.glosses(word);
         let glosses: Vec<Vec<String>> = raw.iter().map(|g| self.content_words(g)).collect();
@@ -528,10 +529,12 @@ impl Bridge {
                 let theirs = self.stems_of.get(c).map_or(0, HashSet::len);
                 (c, n, n as f32 / mine.len().max(theirs) as f32)
             })
+            .filter(|&(c, _, _)| !different_names(lexicon, word, c))
             .filter(|&(c, n, overlap)| {
                 (n >= 2 && overlap >= MIN_SYNONYM_OVERLAP)
                     || (shares_a_character(c)
                         && overlap >= MIN_KIN_OVERLAP
+                        && shares_a_part_of_speech(lexicon, word, c)
                         && !same_kind_only(self, lexicon, word, &mine, c))
             })
             .map(|(c, _, overlap)| (c, overlap))
@@ -540,6 +543,49 @@ impl Bridge {
         found.extend(best.into_iter().take(3).map(|(w, _)| w.to_string()));
         found
     }
+}
+
+/// The names `word` stands for: the first word of each gloss written as a name (Kyoto).
+fn names_of(lexicon: &Lexicon, word: &str) -> HashSet<String> {
+    lexicon
+        .glosses(word)
+        .iter()
+        .filter_map(|g| {
+            strip_brackets(g)
+                .split_whitespace()
+                .next()
+                .map(str::to_string)
+        })
+        .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .map(|w| w.trim_end_matches([',', ';']).to_string())
+        .collect()
+}
+
+/// True when both words are names, of different things (京都 Kyoto, 东京 Tokyo): the glosses
+/// they share (capital, Japan) describe, they do not make one the other.
+fn different_names(lexicon: &Lexicon, a: &str, b: &str) -> bool {
+    let (a, b) = (names_of(lexicon, a), names_of(lexicon, b));
+    !a.is_empty() && !b.is_empty() && a.is_disjoint(&b)
+}
+
+/// Whether `word` has a verb's gloss ("to …") and whether it has another.
+fn parts_of_speech(lexicon: &Lexicon, word: &str) -> (bool, bool) {
+    let glosses = lexicon.glosses(word);
+    let verb = |g: &&str| strip_brackets(g).trim_start().starts_with("to ");
+    (glosses.iter().any(verb), !glosses.iter().all(verb))
+}
+
+/// True when both words can be verbs or both can name things: a verb is not kin to a noun
+/// that shares its character (打球 "to play ball", 高尔夫球 "golf").
+fn shares_a_part_of_speech(lexicon: &Lexicon, a: &str, b: &str) -> bool {
+    let (a_verb, a_other) = parts_of_speech(lexicon, a);
+    let (b_verb, b_other) = parts_of_speech(lexicon, b);
+    (a_verb && b_verb) || (a_other && b_other)
+}
+
+/// True when some gloss of `word` is a verb's ("to …").
+fn is_verb(lexicon: &Lexicon, word: &str) -> bool {
+    parts_of_speech(lexicon, word).0
 }
 
 /// True when `word` names a thing (no gloss is a verb's "to …"), `candidate` ends in the same
@@ -557,7 +603,7 @@ fn same_kind_only(
     let Some(head) = candidate.chars().last().filter(|c| word.ends_with(*c)) else {
         return false;
     };
-    if lexicon.glosses(word).iter().any(|g| g.starts_with("to ")) {
+    if is_verb(lexicon, word) {
         return false;
     }
     let Some(theirs) = bridge.stems_of.get(candidate) else {
@@ -818,5 +864,25 @@ mod tests {
         assert!(b.synonyms(&l, "态度").contains(&"姿态".to_string()));
         assert_eq!(b.synonyms(&l, "没法"), ["无法"]);
         assert!(b.synonyms(&l, "应付").contains(&"因应".to_string()));
+    }
+
+    #[test]
+    fn a_verb_and_a_noun_or_two_names_are_not_kin() {
+        let b = bridge(&["高尔夫球", "东京", "意味", "川普"], &[]);
+        let l = Lexicon::embedded();
+        // 打球 "to play ball" is something done; 高尔夫球 "golf" a thing.
+        assert!(
+            b.synonyms(&l, "打球").is_empty(),
+            "{:?}",
+            b.synonyms(&l, "打球")
+        );
+        // Kyoto and Tokyo are both capitals in Japan, and still two cities.
+        assert!(
+            b.synonyms(&l, "京都").is_empty(),
+            "{:?}",
+            b.synonyms(&l, "京都")
+        );
+        // Two nouns (意义 "meaning", 意味 "meaning; to mean") stay kin.
+        assert!(b.synonyms(&l, "意义").contains(&"意味".to_string()));
     }
 }
