@@ -403,19 +403,21 @@ impl Retriever {
     /// and English words or phrases translated into the corpus's words.
     fn terms(&self, normalized: &str) -> Vec<Term> {
         let mut terms: Vec<Term> =
-            text::question_terms(&self.jieba, normalized, &|w| self.occurs(w))
-                .into_iter()
-                // Latin words are the English path's; a hyphenated one (cvn-73) stays when
-                // the corpus has it as written.
-                .filter(|t| {
-                    let latin = t
-                        .text
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '\'');
-                    let compound = t.text.chars().all(|c| c.is_ascii() && c != ' ');
-                    !latin && (!compound || self.occurs(&t.text))
-                })
-                .collect();
+            text::question_terms(&self.jieba, normalized, &|w| self.occurs(w), &|w| {
+                !self.lexicon.glosses(w).is_empty() && self.occurs(w)
+            })
+            .into_iter()
+            // Latin words are the English path's; a hyphenated one (cvn-73) stays when
+            // the corpus has it as written.
+            .filter(|t| {
+                let latin = t
+                    .text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '\'');
+                let compound = t.text.chars().all(|c| c.is_ascii() && c != ' ');
+                !latin && (!compound || self.occurs(&t.text))
+            })
+            .collect();
         for term in &mut terms {
             term.forms.extend(self.bridge.aliases(&term.text));
             term.exact_forms = term.forms.len();

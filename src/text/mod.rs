@@ -397,25 +397,31 @@ const THIS_EVENT: &[&str] = &[
 /// in everyday Chinese (and less for the noun naming the kind of answer asked for).
 /// `in_corpus` tells whether the corpus contains a string: a word jieba guessed (not in its
 /// dictionary) that the corpus lacks is cut again by the dictionary alone (一到 → 一/到), so that
-/// a guess never stands for a rare word.
+/// a guess never stands for a rare word. Two single ideographs in a row for which `joins` is
+/// true (a word jieba does not know, such as 兵推) are one word.
 pub fn question_terms(
     jieba: &Jieba,
     normalized: &str,
     in_corpus: &dyn Fn(&str) -> bool,
+    joins: &dyn Fn(&str) -> bool,
 ) -> Vec<Term> {
     let mut terms: Vec<Term> = Vec::new();
     let mut after_question_word = false;
     let mut previous: Option<&str> = None;
-    let words = words(jieba, normalized).into_iter().flat_map(|word| {
-        let guessed = word.chars().filter(|c| is_cjk(*c)).count() > 1
-            && !question::is_dictionary_word(word)
-            && !in_corpus(word);
-        if guessed {
-            cut(jieba, word, false)
-        } else {
-            vec![word]
-        }
-    });
+    let words: Vec<&str> = words(jieba, normalized)
+        .into_iter()
+        .flat_map(|word| {
+            let guessed = word.chars().filter(|c| is_cjk(*c)).count() > 1
+                && !question::is_dictionary_word(word)
+                && !in_corpus(word);
+            if guessed {
+                cut(jieba, word, false)
+            } else {
+                vec![word]
+            }
+        })
+        .collect();
+    let words = join_characters(normalized, words, joins);
     let mut after_how_many = false;
     // In the nouns right after 多少/几 (多少美军士兵): one the corpus never writes is what the
     // question counts, and the articles cannot give its number.
@@ -478,6 +484,33 @@ pub fn question_terms(
         }
     }
     terms
+}
+
+/// `words` (slices of `text`, in order) with each two single ideographs written side by side
+/// that `joins` accepts made one.
+fn join_characters<'a>(
+    text: &'a str,
+    words: Vec<&'a str>,
+    joins: &dyn Fn(&str) -> bool,
+) -> Vec<&'a str> {
+    let single = |w: &str| w.chars().count() == 1 && w.chars().all(is_cjk);
+    let offset = |w: &str| w.as_ptr() as usize - text.as_ptr() as usize;
+    let mut out: Vec<&'a str> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        if let Some(next) = words.get(i + 1) {
+            let (start, end) = (offset(words[i]), offset(next) + next.len());
+            let adjacent = offset(words[i]) + words[i].len() == offset(next);
+            if adjacent && single(words[i]) && single(next) && joins(&text[start..end]) {
+                out.push(&text[start..end]);
+                i += 2;
+                continue;
+            }
+        }
+        out.push(words[i]);
+        i += 1;
+    }
+    out
 }
 
 /// What kind of answer a question expects, when its wording says so.
@@ -678,7 +711,7 @@ mod tests {
     #[test]
     fn the_occasion_a_demonstrative_points_to_weighs_little() {
         let weight = |q: &str, word: &str| {
-            question_terms(jieba(), &normalize(q), &|_| true)
+            question_terms(jieba(), &normalize(q), &|_| true, &|_| false)
                 .into_iter()
                 .find(|t| t.text == word)
                 .map(|t| t.weight)
@@ -707,6 +740,7 @@ mod tests {
             jieba(),
             &normalize("高市早苗送给特朗普什么礼物？"),
             &|w| "高市早苗赠送特朗普".contains(w),
+            &|_| false,
         );
         let texts: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
         assert!(!texts.contains(&"什么"), "{texts:?}");
@@ -727,7 +761,7 @@ mod tests {
 
     #[test]
     fn a_counted_unit_is_asked_for_and_a_generic_kind_is_not() {
-        let terms = |q: &str| question_terms(jieba(), &normalize(q), &|_| true);
+        let terms = |q: &str| question_terms(jieba(), &normalize(q), &|_| true, &|_| false);
         for q in ["高市早苗今年多少岁？", "特朗普在日本待了几天？"] {
             let asked: Vec<String> = terms(q)
                 .into_iter()
@@ -746,7 +780,12 @@ mod tests {
 
     #[test]
     fn nouns_jieba_tags_as_numerals_are_content_words() {
-        let terms = question_terms(jieba(), &normalize("日本要买多少美国大米？"), &|_| true);
+        let terms = question_terms(
+            jieba(),
+            &normalize("日本要买多少美国大米？"),
+            &|_| true,
+            &|_| false,
+        );
         assert!(
             terms.iter().any(|t| t.text == "大米" && !t.asked),
             "{terms:?}"
@@ -762,6 +801,7 @@ mod tests {
             jieba(),
             &normalize("横须贺基地有多少美军士兵"),
             &lacks("士兵"),
+            &|_| false,
         );
         let asked: Vec<_> = soldiers
             .iter()
@@ -770,19 +810,34 @@ mod tests {
             .collect();
         assert_eq!(asked, ["士兵"], "{soldiers:?}");
         for q in ["高市有几个孩子", "高市有多少个孩子"] {
-            let kids = question_terms(jieba(), &normalize(q), &lacks("孩子"));
+            let kids = question_terms(jieba(), &normalize(q), &lacks("孩子"), &|_| false);
             let asked: Vec<_> = kids.iter().filter(|t| t.asked).map(|t| &t.text).collect();
             assert_eq!(asked, ["孩子"], "{q}: {kids:?}");
         }
-        let rice = question_terms(jieba(), &normalize("日本要买多少美国大米"), &|_| true);
+        let rice = question_terms(
+            jieba(),
+            &normalize("日本要买多少美国大米"),
+            &|_| true,
+            &|_| false,
+        );
         assert!(!rice.iter().any(|t| t.asked), "{rice:?}");
-        let money = question_terms(jieba(), &normalize("谈成了多少钱的项目"), &lacks("钱"));
+        let money = question_terms(
+            jieba(),
+            &normalize("谈成了多少钱的项目"),
+            &lacks("钱"),
+            &|_| false,
+        );
         assert!(!money.iter().any(|t| t.asked), "{money:?}");
     }
 
     #[test]
     fn a_preposition_ends_what_a_question_word_asks_for() {
-        let terms = question_terms(jieba(), &normalize("高市送了什么给特朗普？"), &|_| true);
+        let terms = question_terms(
+            jieba(),
+            &normalize("高市送了什么给特朗普？"),
+            &|_| true,
+            &|_| false,
+        );
         let trump = terms.iter().find(|t| t.text == "特朗普").expect("kept");
         assert!(!trump.asked && trump.weight == 1.0, "{terms:?}");
     }
@@ -805,7 +860,7 @@ mod tests {
     #[test]
     fn guessed_words_the_corpus_lacks_are_cut_by_the_dictionary() {
         let q = normalize("特朗普一到东京先见的谁？");
-        let guessed = question_terms(jieba(), &q, &|_| false);
+        let guessed = question_terms(jieba(), &q, &|_| false, &|_| false);
         let texts: Vec<_> = guessed.iter().map(|t| t.text.as_str()).collect();
         assert!(!texts.contains(&"一到"), "{texts:?}");
         assert!(texts.contains(&"东京"), "{texts:?}");
@@ -835,10 +890,24 @@ mod tests {
     }
 
     #[test]
+    fn single_characters_that_form_a_known_word_are_joined() {
+        let texts = |joins: &dyn Fn(&str) -> bool| -> Vec<String> {
+            question_terms(jieba(), &normalize("美日韩在哪搞兵推"), &|_| true, joins)
+                .into_iter()
+                .map(|t| t.text)
+                .collect()
+        };
+        assert!(texts(&|w| w == "兵推").contains(&"兵推".to_string()));
+        let apart = texts(&|_| false);
+        assert!(!apart.contains(&"兵推".to_string()), "{apart:?}");
+    }
+
+    #[test]
     fn adjacent_content_words_are_linked() {
         let t = question_terms(
             jieba(),
             &normalize("高市早苗送给特朗普什么礼物？"),
+            &|_| false,
             &|_| false,
         );
         let second = &t[1];
@@ -890,7 +959,7 @@ mod tests {
             let n = normalize(q);
             let _ = words(jieba(), &n);
             let _ = grams(&n);
-            let _ = question_terms(jieba(), &n, &|_| false);
+            let _ = question_terms(jieba(), &n, &|_| false, &|_| true);
             let _ = detect_script(q);
         }
     }
