@@ -474,6 +474,7 @@ impl Retriever {
             .filter(|(f, _)| self.occurs(f))
             .map(|(f, credit)| {
                 let mut found = Found::new(f.clone(), credit);
+                found.names_whole = !english && self.names_whole(f);
                 // Another form of an everyday word (日方 for 日本) is rarer in the corpus, so
                 // BM25 would prize it: it weighs no more than the word it stands for.
                 if f != &term.text && term.text.chars().any(text::is_cjk) {
@@ -551,6 +552,15 @@ impl Retriever {
             let mut found = Found::new(root, ROOT_CREDIT);
             found.head_only = true;
             found
+        })
+    }
+
+    /// True for a name (its first gloss is written as one: 三菱 "Mitsubishi") or a string of
+    /// ideographs with no meaning of its own (读卖, short for 读卖新闻).
+    fn names_whole(&self, form: &str) -> bool {
+        let glosses = self.lexicon.glosses(form);
+        glosses.first().map_or(form.chars().count() > 1, |g| {
+            g.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         })
     }
 
@@ -773,6 +783,9 @@ struct Found {
     query_factor: f32,
     /// Counts only where a word ends with it (see [`Found::place_in`]).
     head_only: bool,
+    /// A name or a shortening with no meaning of its own (三菱, 读卖): at the start of a longer
+    /// word (三菱重工, 读卖新闻) it still names the same thing.
+    names_whole: bool,
 }
 
 impl Found {
@@ -784,6 +797,7 @@ impl Found {
             credit,
             query_factor: 1.0,
             head_only: false,
+            names_whole: false,
         }
     }
 
@@ -861,7 +875,7 @@ impl Prepared {
         let mut best: f32 = 0.0;
         for form in &self.forms {
             if let Some(whole) = form.place_in(sentence) {
-                if whole {
+                if whole || form.names_whole {
                     return form.credit;
                 }
                 best = best.max(form.credit * MODIFIER_CREDIT);

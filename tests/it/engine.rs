@@ -317,6 +317,27 @@ fn a_detail_never_given_about_a_named_person_is_refused() {
     ]);
 }
 
+/// A verb is no synonym of a noun sharing its character (打球, 高尔夫球), nor one city of
+/// another described alike (京都, 东京): questions about them are refused.
+#[test]
+fn kin_words_of_another_kind_are_not_evidence() {
+    assert_refused(&["高市跟特朗普一块打球了吗", "特朗普有冇去京都"]);
+}
+
+/// A word jieba cuts into characters (兵推) and a shortened name (读卖 for 读卖新闻) find the
+/// sentence that writes them.
+#[test]
+fn split_words_and_shortened_names_are_found() {
+    for (q, expected) in [
+        ("美日韓喺邊度搞兵推", "首爾"),
+        ("读卖那边是咋说安倍的", "隐藏主角"),
+    ] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(a.answered, "{q}: {}", a.text());
+        assert!(a.text().contains(expected), "{q}: {}", a.text());
+    }
+}
+
 /// A noun made with a suffix (帽子) finds the corpus's kinds of it (棒球帽).
 #[test]
 fn suffixed_nouns_find_their_kinds() {
