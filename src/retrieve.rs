@@ -537,7 +537,8 @@ impl Retriever {
                     .windows(n)
                     .map(move |w| (w.iter().collect::<String>(), n))
             })
-            .filter(|(piece, _)| self.occurs(piece))
+            // The corpus's own subject (日本 of 日本央行) tells nothing of what the word names.
+            .filter(|(piece, _)| self.occurs(piece) && self.share(piece) < UBIQUITOUS_SHARE)
             .map(|(piece, n)| Found::new(piece, 0.8 * n as f32 / chars.len() as f32))
             .collect()
     }

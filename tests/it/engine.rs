@@ -324,6 +324,13 @@ fn kin_words_of_another_kind_are_not_evidence() {
     assert_refused(&["高市跟特朗普一块打球了吗", "特朗普有冇去京都"]);
 }
 
+/// A word the corpus lacks whose only piece it has is the corpus's own subject (日本 of
+/// 日本央行) is evidence of another topic.
+#[test]
+fn a_word_known_only_by_the_subject_inside_it_is_absent() {
+    assert_refused(&["日本央行最近加息了没"]);
+}
+
 /// A word jieba cuts into characters (兵推) and a shortened name (读卖 for 读卖新闻) find the
 /// sentence that writes them.
 #[test]
