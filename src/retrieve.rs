@@ -494,22 +494,30 @@ impl Retriever {
                     .then_some(p)
             });
         let chars: Vec<char> = term.text.chars().filter(|c| text::is_cjk(*c)).collect();
+        let pieces = if forms.is_empty() {
+            self.pieces(&chars)
+        } else {
+            Vec::new()
+        };
+        // A place, person or organisation the corpus never names (台湾) is another topic,
+        // however common the name is in everyday Chinese.
+        let info = if forms.is_empty() && pieces.is_empty() && text::is_proper_noun(&term.text) {
+            1.0
+        } else {
+            term.info
+        };
         Prepared {
             ubiquitous: self.ubiquitous(&forms),
             weight: term.weight,
             asked: term.asked,
             counted: false,
-            info: term.info,
+            info,
             query_weight: if completes.is_some() {
                 NAME_PART_WEIGHT
             } else {
                 1.0
             },
-            pieces: if forms.is_empty() {
-                self.pieces(&chars)
-            } else {
-                Vec::new()
-            },
+            pieces,
             chars: if forms.is_empty() && chars.len() > 1 {
                 chars
             } else {

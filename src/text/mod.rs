@@ -14,8 +14,8 @@ use crate::corpus::Script;
 mod question;
 
 pub use question::{
-    background_weight, enumerates, is_function_word, is_resultative, is_yes_no, kind, reasons,
-    standardize, Kind,
+    background_weight, enumerates, is_function_word, is_proper_noun, is_resultative, is_yes_no,
+    kind, reasons, standardize, Kind,
 };
 pub(crate) use question::{is_counted_unit, is_dictionary_word, is_noun};
 

@@ -175,6 +175,13 @@ pub(crate) fn is_noun(word: &str) -> bool {
         .is_none_or(|e| e.tag.starts_with('n'))
 }
 
+/// True for the name of a place, person or organisation by jieba's tags (台湾, 京都, 丰田).
+pub fn is_proper_noun(word: &str) -> bool {
+    dictionary()
+        .get(word)
+        .is_some_and(|e| matches!(e.tag, "ns" | "nr" | "nrt" | "nrfg" | "nt" | "nz"))
+}
+
 /// True for a verb by jieba's tag (逮捕, 签署).
 pub(crate) fn is_verb(word: &str) -> bool {
     dictionary()
@@ -251,11 +258,12 @@ pub fn is_resultative(word: &str) -> bool {
 const LEXICALIZED_FREQUENCY: u32 = 500;
 
 /// Nouns that name no particular kind of thing after a question word (哪些方面, 哪些范畴,
-/// what areas): the question asks for a list, and the articles need not use the noun.
+/// what areas), and the stance asked of someone (啥看法, 什么态度): the articles need not use
+/// the noun to give it.
 pub(crate) const GENERIC_KINDS: &[&str] = &[
     "方面", "领域", "范畴", "范围", "部分", "类", "类别", "种类", "方向", "板块", "内容", "事情",
-    "事项", "议题", "话题", "问题", "areas", "area", "aspects", "aspect", "topics", "topic",
-    "kinds", "sorts",
+    "事项", "议题", "话题", "问题", "看法", "态度", "评价", "意见", "观点", "反应", "立场",
+    "areas", "area", "aspects", "aspect", "topics", "topic", "kinds", "sorts",
 ];
 
 /// Measure words too vague to be what a "how many" question asks for (多少个, 几些).
