@@ -184,6 +184,10 @@ enum Use {
     Either,
 }
 
+/// Words that with "how" before them ask for a length of time, a frequency or a number (how
+/// long, how often): no content. "how old" keeps "old": the age is what is asked.
+const HOW_DEGREES: &[&str] = &["long", "often", "soon", "many", "much"];
+
 /// Words after which an English word is a verb.
 const VERB_CUES: &[&str] = &[
     "did", "do", "does", "didn't", "don't", "doesn't", "will", "would", "won't", "can", "could",
@@ -317,7 +321,8 @@ impl Bridge {
         let mut i = 0;
         while i < words.len() {
             let asked_kind = i > 0 && matches!(words[i - 1].as_str(), "what" | "which");
-            if asked_kind && text::is_generic_kind(&words[i]) {
+            let how = i > 0 && words[i - 1] == "how" && HOW_DEGREES.contains(&words[i].as_str());
+            if (asked_kind && text::is_generic_kind(&words[i])) || how {
                 i += 1;
                 continue;
             }

@@ -522,6 +522,8 @@ pub enum Expects {
     Time,
     /// 为什么, 为何, why: a sentence that gives a cause or purpose.
     Reason,
+    /// 多久, how long: a sentence with a length of time (三天, 4年任期), not a date.
+    Duration,
 }
 
 /// Reads the expected answer type from a normalised question.
@@ -533,13 +535,13 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "哪一年",
         "几月",
         "几号",
-        "多久",
-        "多长时间",
         "哪天",
         "when ",
         "what year",
         "what date",
+        "how soon",
     ];
+    const DURATION: &[&str] = &["多久", "多长时间", "多少天", "几天", "how long"];
     const QUANTITY: &[&str] = &[
         "多少",
         "几个",
@@ -552,10 +554,18 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "how many",
         "how much",
         "what percentage",
+        "how old",
+        "how far",
+        "how often",
+        "how big",
+        "how large",
+        "how high",
     ];
     let q = format!("{normalized} ");
     if question::WHY.iter().any(|w| q.contains(w)) {
         Some(Expects::Reason)
+    } else if DURATION.iter().any(|w| q.contains(w)) {
+        Some(Expects::Duration)
     } else if TIME.iter().any(|w| q.contains(w)) {
         Some(Expects::Time)
     } else if QUANTITY.iter().any(|w| q.contains(w)) {
@@ -585,18 +595,40 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
             });
             MARKERS.is_match(normalized_sentence)
         }
+        Expects::Duration => ["天", "日", "个月", "周", "星期", "小时", "年"]
+            .iter()
+            .any(|unit| counts_unit(normalized_sentence, unit)),
     }
 }
 
 /// True when `unit` is written right after a number in the sentence (3架, 两份, 八个): a count
 /// of it, which a how-many question asking for that unit needs (几杆 is not answered by 球杆).
+/// A date is no count (10月27日 is no number of days, 2025年 no number of years).
 pub fn counts_unit(normalized_sentence: &str, unit: &str) -> bool {
     normalized_sentence.match_indices(unit).any(|(at, _)| {
-        normalized_sentence[..at]
+        let before = &normalized_sentence[..at];
+        let counted = before
             .chars()
             .next_back()
-            .is_some_and(|c| c.is_ascii_digit() || c == '一' || is_numeral(c) || c == '几')
+            .is_some_and(|c| c.is_ascii_digit() || c == '一' || is_numeral(c) || c == '几');
+        counted && !is_date(before, unit)
     })
+}
+
+/// True when the number ending `before` and `unit` after it write part of a date: a day in
+/// figures (27日; a length of days is written 三天), a four-digit year (2025年), a month in
+/// figures (4月; a length of months is written 6个月).
+fn is_date(before: &str, unit: &str) -> bool {
+    let digits = before
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .count();
+    match unit {
+        "日" | "号" | "月" => digits > 0,
+        "年" => digits == 4,
+        _ => false,
+    }
 }
 
 /// True for a numeral written as a character that gives a count (一 is left out: 一定, 一道
@@ -757,6 +789,8 @@ mod tests {
         assert!(counts_unit("签署了两份文件", "份"));
         assert!(!counts_unit("高尔夫球杆以展示", "杆"));
         assert!(!counts_unit("没有数字", "岁"));
+        assert!(!counts_unit("在27日抵达", "日"));
+        assert!(counts_unit("访问了三日", "日"));
     }
 
     #[test]
@@ -941,6 +975,12 @@ mod tests {
         assert!(offers(Expects::Quantity, "投资5500亿美元"));
         assert!(!offers(Expects::Quantity, "没有数字"));
         assert!(offers(Expects::Time, "在2017年11月复活"));
+        assert_eq!(expects("特朗普在日本待了多久"), Some(Expects::Duration));
+        assert_eq!(expects("how long was he there"), Some(Expects::Duration));
+        assert!(offers(Expects::Duration, "所耗时间远远超过特朗普的4年任期"));
+        assert!(offers(Expects::Duration, "在未来6个月内确认"));
+        assert!(!offers(Expects::Duration, "特朗普在27日抵达东京"));
+        assert!(!offers(Expects::Duration, "2025年10月27日,特朗普抵达"));
     }
 
     #[test]

@@ -331,6 +331,12 @@ fn a_word_known_only_by_the_subject_inside_it_is_absent() {
     assert_refused(&["日本央行最近加息了没"]);
 }
 
+/// How long someone stayed is a length of time; a date (27日) gives none.
+#[test]
+fn a_length_of_time_is_not_answered_with_a_date() {
+    assert_refused(&["how long was trump in japan", "特朗普喺日本留咗幾多日"]);
+}
+
 /// A word jieba cuts into characters (兵推) and a shortened name (读卖 for 读卖新闻) find the
 /// sentence that writes them.
 #[test]
