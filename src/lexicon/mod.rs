@@ -184,6 +184,65 @@ enum Use {
     Either,
 }
 
+/// Past forms of irregular English verbs and their base (glosses give verbs as "to come"),
+/// leaving out those that are also other words (won, the currency; left, the side; saw, rose,
+/// led, felt, sat).
+const IRREGULAR_VERBS: &[(&str, &str)] = &[
+    ("came", "come"),
+    ("went", "go"),
+    ("gone", "go"),
+    ("said", "say"),
+    ("met", "meet"),
+    ("took", "take"),
+    ("taken", "take"),
+    ("gave", "give"),
+    ("given", "give"),
+    ("made", "make"),
+    ("got", "get"),
+    ("gotten", "get"),
+    ("bought", "buy"),
+    ("brought", "bring"),
+    ("sold", "sell"),
+    ("told", "tell"),
+    ("thought", "think"),
+    ("held", "hold"),
+    ("sent", "send"),
+    ("spent", "spend"),
+    ("paid", "pay"),
+    ("lost", "lose"),
+    ("began", "begin"),
+    ("begun", "begin"),
+    ("seen", "see"),
+    ("knew", "know"),
+    ("known", "know"),
+    ("wrote", "write"),
+    ("written", "write"),
+    ("spoke", "speak"),
+    ("spoken", "speak"),
+    ("flew", "fly"),
+    ("flown", "fly"),
+    ("chose", "choose"),
+    ("chosen", "choose"),
+    ("broke", "break"),
+    ("broken", "break"),
+    ("ate", "eat"),
+    ("eaten", "eat"),
+    ("stood", "stand"),
+    ("fought", "fight"),
+    ("struck", "strike"),
+    ("meant", "mean"),
+    ("kept", "keep"),
+    ("risen", "rise"),
+    ("grew", "grow"),
+    ("grown", "grow"),
+    ("drew", "draw"),
+    ("drawn", "draw"),
+    ("threw", "throw"),
+    ("thrown", "throw"),
+    ("wore", "wear"),
+    ("worn", "wear"),
+];
+
 /// Words that with "how" before them ask for a length of time, a frequency or a number (how
 /// long, how often): no content. "how old" keeps "old": the age is what is asked.
 const HOW_DEGREES: &[&str] = &["long", "often", "soon", "many", "much"];
@@ -357,11 +416,19 @@ impl Bridge {
         out
     }
 
-    /// Rewrites `word` (and its `stem`) in the spelling the dictionary's glosses use when it
-    /// is a British spelling of a glossed word (defence → defense, labour → labor, organise →
+    /// Rewrites `word` (and its `stem`) in the form the dictionary's glosses use when no gloss
+    /// has it as written: the base of an irregular verb (came → come, bought → buy), or the
+    /// American spelling of a British one (defence → defense, labour → labor, organise →
     /// organize).
     fn respell(&self, word: &mut String, stem: &mut String) {
-        if word.len() < 5 || self.loose.contains_key(stem.as_str()) {
+        if self.loose.contains_key(stem.as_str()) {
+            return;
+        }
+        if let Some(&(_, base)) = IRREGULAR_VERBS.iter().find(|(form, _)| form == word) {
+            (*word, *stem) = (base.to_string(), self.stem(base));
+            return;
+        }
+        if word.len() < 5 {
             return;
         }
         if is_english_stop(word) || self.glossary.terms.contains_key(word.as_str()) {
@@ -889,5 +956,17 @@ mod tests {
         );
         // Two nouns (意义 "meaning", 意味 "meaning; to mean") stay kin.
         assert!(b.synonyms(&l, "意义").contains(&"意味".to_string()));
+    }
+
+    #[test]
+    fn irregular_past_forms_translate_as_their_base() {
+        let b = bridge(&["购买", "提出"], &[]);
+        let bought = b.translate("what japan bought");
+        assert!(
+            bought.iter().any(|t| t.forms.contains(&"购买".to_string())),
+            "{bought:?}"
+        );
+        // "won" is also a currency: it is left as written.
+        assert!(b.translate("who won").iter().all(|t| t.source != "win"));
     }
 }
