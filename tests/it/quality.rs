@@ -159,6 +159,20 @@ fn blind_probe_set_holds_its_floors() {
     holds(&t, 0.80, 0.75, 0.70);
 }
 
+/// Two more sets of our own, written on 27 Nov 2026 (third session that day) before the
+/// changes they prompted: 36 chat-style questions each, 12 per language; the second is mostly
+/// off-corpus questions close to the articles' topic. First runs: R@3 0.81 / 0.75, key
+/// 0.70 / 0.67, refusal 0.56 / 0.71. Floors below today's level.
+#[test]
+fn second_and_third_blind_probe_sets_hold_their_floors() {
+    let second = report("probe_blind2.jsonl");
+    assert!(second.n >= 25 && second.none >= 9);
+    holds(&second, 0.80, 0.70, 0.85);
+    let third = report("probe_blind3.jsonl");
+    assert!(third.n >= 12 && third.none >= 24);
+    holds(&third, 0.85, 0.75, 0.75);
+}
+
 /// Asserts a set's R@3, key and refusal floors, listing the misses when one fails.
 fn holds(t: &Tally, r3: f64, key: f64, refusal: f64) {
     assert!(t.r3() >= r3, "R@3 {:.2} < {r3}: {:#?}", t.r3(), t.misses);
