@@ -135,6 +135,8 @@ struct Normalized {
     sentences: Vec<String>,
     /// For each sentence, the byte ranges of its compound words other than names.
     compounds: Vec<Vec<(usize, usize)>>,
+    /// For each sentence, what it offers.
+    shapes: Vec<text::Shape>,
     whole: String,
 }
 
@@ -143,6 +145,7 @@ struct Normalized {
 struct Sentence<'a> {
     text: &'a str,
     compounds: &'a [(usize, usize)],
+    shape: text::Shape,
 }
 
 impl Loaded {
@@ -168,10 +171,12 @@ impl Loaded {
                     found
                 })
                 .collect();
+            let shapes = sentences.iter().map(|s| text::Shape::of(s)).collect();
             let whole = sentences.join("\n");
             Normalized {
                 sentences,
                 compounds,
+                shapes,
                 whole,
             }
         }))
@@ -186,6 +191,10 @@ impl Loaded {
             compounds: n
                 .and_then(|n| n.compounds.get(at.sentence))
                 .map_or(&[], Vec::as_slice),
+            shape: n
+                .and_then(|n| n.shapes.get(at.sentence))
+                .copied()
+                .unwrap_or_default(),
         }
     }
 }
@@ -336,14 +345,14 @@ impl Retriever {
             let words = loaded.sentence(&at);
             let sentence = words.text;
             let paragraph = loaded.paragraph(at.block);
-            let fits = expects.is_some_and(|e| text::offers(e, sentence));
+            let fits = expects.is_some_and(|e| words.shape.offers(e));
             let (coverage, confidence) =
                 coverage(&prepared, words, paragraph, expects.map(|_| fits), kind);
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
             prior *= match kind {
                 Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,
-                Kind::Reason if text::reasons(sentence) => KIND_BONUS,
-                Kind::List if text::enumerates(sentence) => KIND_BONUS,
+                Kind::Reason if words.shape.reasons => KIND_BONUS,
+                Kind::List if words.shape.enumerates => KIND_BONUS,
                 _ => 1.0,
             };
             tracing::trace!(
@@ -404,7 +413,7 @@ impl Retriever {
     fn terms(&self, normalized: &str) -> Vec<Term> {
         let mut terms: Vec<Term> =
             text::question_terms(&self.jieba, normalized, &|w| self.occurs(w), &|w| {
-                !self.lexicon.glosses(w).is_empty() && self.occurs(w)
+                self.lexicon.has(w) && self.occurs(w)
             })
             .into_iter()
             // Latin words are the English path's; a hyphenated one (cvn-73) stays when
@@ -567,10 +576,11 @@ impl Retriever {
     /// True for a name (its first gloss is written as one: 三菱 "Mitsubishi") or a string of
     /// ideographs with no meaning of its own (读卖, short for 读卖新闻).
     fn names_whole(&self, form: &str) -> bool {
-        let glosses = self.lexicon.glosses(form);
-        glosses.first().map_or(form.chars().count() > 1, |g| {
-            g.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        })
+        self.lexicon
+            .first_gloss(form)
+            .map_or(form.chars().count() > 1, |g| {
+                g.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            })
     }
 
     /// How informative an English word the corpus has no translation of is in everyday use
@@ -949,6 +959,7 @@ mod tests {
             Found::new(form.to_string(), 1.0).place_in(Sentence {
                 text: sentence,
                 compounds: &compounds,
+                shape: text::Shape::default(),
             })
         };
         assert_eq!(place("大使", "在美国驻日大使馆举行了晚餐会"), Some(false));

@@ -72,6 +72,18 @@ impl Lexicon {
         }
     }
 
+    /// True when `simplified` is a headword of the dictionary.
+    pub fn has(&self, simplified: &str) -> bool {
+        self.map.contains_key(simplified)
+    }
+
+    /// The first English gloss of a simplified headword (its main sense).
+    pub fn first_gloss(&self, simplified: &str) -> Option<&'static str> {
+        let offset = self.map.get(simplified)?;
+        let rest = GLOSSES.get(offset as usize..)?;
+        rest.split('\n').next()?.split("; ").next()
+    }
+
     /// The English glosses of a simplified headword; empty when it is not in the dictionary.
     pub fn glosses(&self, simplified: &str) -> Vec<&'static str> {
         let Some(offset) = self.map.get(simplified) else {

@@ -581,6 +581,45 @@ const CAUSE_MARKERS: &[&str] = &[
     "以便", "because", "due to",
 ];
 
+/// What a sentence offers, worked out once when its article is loaded: the kinds of answer
+/// (see [`offers`]), reasoning (see [`reasons`]) and an enumeration (see [`enumerates`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shape {
+    quantity: bool,
+    time: bool,
+    reason: bool,
+    duration: bool,
+    /// The sentence reasons (笔者认为, 因为…).
+    pub reasons: bool,
+    /// The sentence enumerates (A、B、C).
+    pub enumerates: bool,
+}
+
+impl Shape {
+    /// Reads the shape of a normalised sentence.
+    pub fn of(normalized_sentence: &str) -> Shape {
+        let offers = |e| offers(e, normalized_sentence);
+        Shape {
+            quantity: offers(Expects::Quantity),
+            time: offers(Expects::Time),
+            reason: offers(Expects::Reason),
+            duration: offers(Expects::Duration),
+            reasons: reasons(normalized_sentence),
+            enumerates: enumerates(normalized_sentence),
+        }
+    }
+
+    /// True when the sentence offers the expected kind of answer.
+    pub fn offers(&self, expected: Expects) -> bool {
+        match expected {
+            Expects::Quantity => self.quantity,
+            Expects::Time => self.time,
+            Expects::Reason => self.reason,
+            Expects::Duration => self.duration,
+        }
+    }
+}
+
 /// True when a normalised sentence offers the expected kind of answer.
 pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
     let has_digit = normalized_sentence.chars().any(|c| c.is_ascii_digit());

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use rustc_hash::FxHashMap;
 use unicode_normalization::UnicodeNormalization;
 
 /// Colloquial/regional form → standard form (see the file's header).
@@ -83,8 +84,8 @@ struct Entry {
     tag: &'static str,
 }
 
-fn dictionary() -> &'static HashMap<&'static str, Entry> {
-    static MAP: OnceLock<HashMap<&'static str, Entry>> = OnceLock::new();
+fn dictionary() -> &'static FxHashMap<&'static str, Entry> {
+    static MAP: OnceLock<FxHashMap<&'static str, Entry>> = OnceLock::new();
     MAP.get_or_init(|| {
         super::DICTIONARY
             .lines()
