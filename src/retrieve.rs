@@ -892,13 +892,15 @@ impl Prepared {
             };
         }
         let mut best: f32 = 0.0;
-        for form in &self.forms {
+        // The paragraph holds the sentence: a form it lacks is in neither (the common case,
+        // one scan).
+        for form in self.forms.iter().filter(|f| f.is_in(paragraph)) {
             if let Some(whole) = form.place_in(sentence) {
                 if whole || form.names_whole {
                     return form.credit;
                 }
                 best = best.max(form.credit * MODIFIER_CREDIT);
-            } else if form.is_in(paragraph) {
+            } else {
                 best = best.max(form.credit * PARAGRAPH_CREDIT);
             }
         }
