@@ -398,7 +398,8 @@ const THIS_EVENT: &[&str] = &[
 /// `in_corpus` tells whether the corpus contains a string: a word jieba guessed (not in its
 /// dictionary) that the corpus lacks is cut again by the dictionary alone (一到 → 一/到), so that
 /// a guess never stands for a rare word. Two single ideographs in a row for which `joins` is
-/// true (a word jieba does not know, such as 兵推) are one word.
+/// true (a word jieba does not know, such as 兵推) are one word, and so are those of a framing
+/// word (那块).
 pub fn question_terms(
     jieba: &Jieba,
     normalized: &str,
@@ -421,7 +422,8 @@ pub fn question_terms(
             }
         })
         .collect();
-    let words = join_characters(normalized, words, joins);
+    // A framing word jieba cut in two (那块 → 那/块) is joined too, and then dropped.
+    let words = join_characters(normalized, words, &|w| is_stop_word(w) || joins(w));
     let mut after_how_many = false;
     // In the nouns right after 多少/几 (多少美军士兵): one the corpus never writes is what the
     // question counts, and the articles cannot give its number.
@@ -971,6 +973,11 @@ mod tests {
                 .collect()
         };
         assert!(texts(&|w| w == "兵推").contains(&"兵推".to_string()));
+        let topic: Vec<String> = question_terms(jieba(), "军费那块咋说的", &|_| true, &|_| false)
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(topic, ["军费"]);
         let apart = texts(&|_| false);
         assert!(!apart.contains(&"兵推".to_string()), "{apart:?}");
     }
