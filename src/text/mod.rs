@@ -563,18 +563,18 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "how large",
         "how high",
     ];
-    let q = format!("{normalized} ");
-    if question::WHY.iter().any(|w| q.contains(w)) {
-        Some(Expects::Reason)
-    } else if DURATION.iter().any(|w| q.contains(w)) {
-        Some(Expects::Duration)
-    } else if TIME.iter().any(|w| q.contains(w)) {
-        Some(Expects::Time)
-    } else if QUANTITY.iter().any(|w| q.contains(w)) {
-        Some(Expects::Quantity)
-    } else {
-        None
-    }
+    static WORDINGS: LazyLock<question::Wordings> =
+        LazyLock::new(|| question::Wordings::new(&[question::WHY, DURATION, TIME, QUANTITY]));
+    let found = WORDINGS.found(&format!("{normalized} "));
+    let kinds = [
+        Expects::Reason,
+        Expects::Duration,
+        Expects::Time,
+        Expects::Quantity,
+    ];
+    (0..kinds.len())
+        .find(|i| found & (1 << i) != 0)
+        .map(|i| kinds[i])
 }
 
 /// Words that introduce a cause or purpose.

@@ -516,19 +516,53 @@ pub fn kind(normalized: &str) -> Kind {
         "what's up with",
         "how about",
     ];
-    let q = format!("{normalized} ");
-    let has = |list: &[&str]| list.iter().any(|w| q.contains(w));
-    let reason = has(WHY) || has(OPINION);
-    if has(ENTITY) {
+    static WORDINGS: LazyLock<Wordings> =
+        LazyLock::new(|| Wordings::new(&[ENTITY, WHY, OPINION, LIST, TOPIC]));
+    let found = WORDINGS.found(&format!("{normalized} "));
+    let has = |list: usize| found & (1 << list) != 0;
+    let (entity, why, opinion, list, topic) = (0, 1, 2, 3, 4);
+    let reason = has(why) || has(opinion);
+    if has(entity) {
         Kind::Entity
     } else if reason {
         Kind::Reason
-    } else if has(LIST) {
+    } else if has(list) {
         Kind::List
-    } else if has(TOPIC) || is_bare_topic(normalized) {
+    } else if has(topic) || is_bare_topic(normalized) {
         Kind::Topic
     } else {
         Kind::Fact
+    }
+}
+
+/// Lists of wordings looked for in a question in one pass (list `i` → bit `i` of
+/// [`Wordings::found`]).
+pub(crate) struct Wordings {
+    automaton: AhoCorasick,
+    list_of: Vec<usize>,
+}
+
+impl Wordings {
+    /// Builds the matcher for up to 32 lists.
+    pub(crate) fn new(lists: &[&[&str]]) -> Wordings {
+        let (patterns, list_of): (Vec<&str>, Vec<usize>) = lists
+            .iter()
+            .enumerate()
+            .flat_map(|(i, list)| list.iter().map(move |w| (*w, i)))
+            .unzip();
+        Wordings {
+            automaton: AhoCorasick::new(patterns).expect("the wordings are valid patterns"),
+            list_of,
+        }
+    }
+
+    /// The lists with a wording in `text`, as bits.
+    pub(crate) fn found(&self, text: &str) -> u32 {
+        self.automaton
+            .find_overlapping_iter(text)
+            .fold(0, |bits, m| {
+                bits | 1 << self.list_of[m.pattern().as_usize()]
+            })
     }
 }
 
