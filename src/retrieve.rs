@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use jieba_rs::Jieba;
 use memchr::memmem;
 use quick_cache::sync::Cache;
@@ -210,6 +211,8 @@ pub struct Retriever {
     lexicon: Lexicon,
     /// The glossary's forms, normalised (names and the corpus's own terms).
     names: Arc<HashSet<String>>,
+    /// Finds the glossary's forms in a sentence (longest first).
+    name_finder: AhoCorasick,
     bridge: Bridge,
     index: SearchIndex,
     catalog: Catalog,
@@ -239,7 +242,14 @@ impl Retriever {
             .values()
             .flatten()
             .map(|f| text::normalize(f))
-            .collect();
+            .collect::<HashSet<String>>();
+        let name_finder = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&names)
+            .map_err(|e| crate::error::Error::Metadata {
+                path: "glossary.toml".into(),
+                message: format!("its names cannot be searched for ({e}): shorten the glossary"),
+            })?;
         let positions = catalog
             .entries
             .iter()
@@ -250,6 +260,7 @@ impl Retriever {
             jieba,
             lexicon,
             names: Arc::new(names),
+            name_finder,
             bridge,
             index,
             catalog,
@@ -313,9 +324,11 @@ impl Retriever {
                 }
             }
         }
-        let kind = text::kind(&normalized);
         let yes_no = text::is_yes_no(&normalized);
         let mut prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
+        let kind = text::kind(&normalized);
+        // "Who is X" asks for the sentence introducing X, not for someone else's name.
+        let expects = expects.filter(|e| kind != Kind::Entity || *e != text::Expects::Person);
         // Whether something happened (有人被逮捕吗) is what a yes/no question asks: a verb the
         // corpus never writes is what the answer would have to give.
         for (p, t) in prepared.iter_mut().zip(&terms) {
@@ -345,9 +358,16 @@ impl Retriever {
             let words = loaded.sentence(&at);
             let sentence = words.text;
             let paragraph = loaded.paragraph(at.block);
-            let fits = expects.is_some_and(|e| words.shape.offers(e));
+            let fits = match expects {
+                Some(text::Expects::Person) => self.names_another(sentence, &prepared),
+                Some(e) => words.shape.offers(e),
+                None => false,
+            };
+            // The glossary lists only some of the corpus's names: a sentence without one is
+            // not taken to lack what a "who" question asks.
+            let judged = expects.filter(|e| *e != text::Expects::Person);
             let (coverage, confidence) =
-                coverage(&prepared, words, paragraph, expects.map(|_| fits), kind);
+                coverage(&prepared, words, paragraph, judged.map(|_| fits), kind);
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
             prior *= match kind {
                 Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,
@@ -610,6 +630,19 @@ impl Retriever {
         forms
             .iter()
             .any(|f| self.share(&f.text) >= UBIQUITOUS_SHARE)
+    }
+
+    /// True when a sentence names someone (a glossary name) that the question does not,
+    /// other than the corpus's own subject (特朗普, 高市).
+    fn names_another(&self, sentence: &str, asked: &[Prepared]) -> bool {
+        self.name_finder.find_iter(sentence).any(|m| {
+            let name = &sentence[m.range()];
+            let in_question = asked
+                .iter()
+                .flat_map(|p| &p.forms)
+                .any(|f| f.text.contains(name) || name.contains(f.text.as_str()));
+            !in_question && self.share(name) < UBIQUITOUS_SHARE
+        })
     }
 
     /// Share of the corpus's sentences with `word` (remembered per generation).

@@ -526,6 +526,9 @@ pub enum Expects {
     Reason,
     /// 多久, how long: a sentence with a length of time (三天, 4年任期), not a date.
     Duration,
+    /// 谁, who: a sentence naming someone the question does not (which names the corpus
+    /// knows is the retriever's to tell; [`offers`] is false for it).
+    Person,
 }
 
 /// Reads the expected answer type from a normalised question.
@@ -563,15 +566,24 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "how large",
         "how high",
     ];
-    static WORDINGS: LazyLock<question::Wordings> =
-        LazyLock::new(|| question::Wordings::new(&[question::WHY, DURATION, TIME, QUANTITY]));
-    let found = WORDINGS.found(&format!("{normalized} "));
+    const PERSON: &[&str] = &["谁", "who ", "who's ", "whom "];
+    static WORDINGS: LazyLock<question::Wordings> = LazyLock::new(|| {
+        question::Wordings::new(&[question::WHY, DURATION, TIME, QUANTITY, PERSON])
+    });
     let kinds = [
         Expects::Reason,
         Expects::Duration,
         Expects::Time,
         Expects::Quantity,
+        Expects::Person,
     ];
+    let text = format!("{normalized} ");
+    // English puts its question word first (who did he meet when he got there); in Chinese
+    // the more specific kind wins wherever it is written.
+    if !normalized.chars().any(is_cjk) {
+        return WORDINGS.first(&text).map(|i| kinds[i]);
+    }
+    let found = WORDINGS.found(&text);
     (0..kinds.len())
         .find(|i| found & (1 << i) != 0)
         .map(|i| kinds[i])
@@ -618,6 +630,7 @@ impl Shape {
             Expects::Time => self.time,
             Expects::Reason => self.reason,
             Expects::Duration => self.duration,
+            Expects::Person => false,
         }
     }
 }
@@ -639,6 +652,7 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
         Expects::Duration => ["天", "日", "个月", "周", "星期", "小时", "年"]
             .iter()
             .any(|unit| counts_unit(normalized_sentence, unit)),
+        Expects::Person => false,
     }
 }
 
@@ -1023,6 +1037,13 @@ mod tests {
         assert!(offers(Expects::Time, "在2017年11月复活"));
         assert_eq!(expects("特朗普在日本待了多久"), Some(Expects::Duration));
         assert_eq!(expects("how long was he there"), Some(Expects::Duration));
+        assert_eq!(expects("特朗普到东京后先见了谁"), Some(Expects::Person));
+        assert_eq!(
+            expects("who did trump meet when he got to tokyo"),
+            Some(Expects::Person)
+        );
+        assert_eq!(expects("when did he meet whom"), Some(Expects::Time));
+        assert_eq!(expects("谁什么时候见了天皇"), Some(Expects::Time));
         assert!(offers(Expects::Duration, "所耗时间远远超过特朗普的4年任期"));
         assert!(offers(Expects::Duration, "在未来6个月内确认"));
         assert!(!offers(Expects::Duration, "特朗普在27日抵达东京"));

@@ -564,6 +564,14 @@ impl Wordings {
                 bits | 1 << self.list_of[m.pattern().as_usize()]
             })
     }
+
+    /// The list whose wording starts first in `text` (ties: the lower list).
+    pub(crate) fn first(&self, text: &str) -> Option<usize> {
+        self.automaton
+            .find_overlapping_iter(text)
+            .min_by_key(|m| (m.start(), self.list_of[m.pattern().as_usize()]))
+            .map(|m| self.list_of[m.pattern().as_usize()])
+    }
 }
 
 /// X呢？ on its own, or a bare noun phrase with no question word.

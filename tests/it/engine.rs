@@ -394,3 +394,17 @@ fn engines_loaded_twice_answer_alike() {
         assert_eq!(a.text(), b.text(), "{}: {}", q.id, q.q);
     }
 }
+
+/// A "who" question is answered first by the sentence naming someone it does not name itself,
+/// in every language, also when an English question goes on with a "when" clause.
+#[test]
+fn who_questions_lead_with_the_person_named() {
+    for q in [
+        "特朗普喺東京第一個見咗邊個？",
+        "who did trump meet first when he got to tokyo",
+    ] {
+        let a = engine().ask(q, None).unwrap();
+        assert!(a.answered, "{q}: {}", a.text());
+        assert!(a.quotes[0].text.contains("德仁"), "{q}: {}", a.text());
+    }
+}
