@@ -433,7 +433,7 @@ impl Retriever {
     fn terms(&self, normalized: &str) -> Vec<Term> {
         let mut terms: Vec<Term> =
             text::question_terms(&self.jieba, normalized, &|w| self.occurs(w), &|w| {
-                self.lexicon.has(w) && self.occurs(w)
+                self.lexicon.has(w)
             })
             .into_iter()
             // Latin words are the English path's; a hyphenated one (cvn-73) stays when

@@ -395,16 +395,16 @@ const THIS_EVENT: &[&str] = &[
 
 /// The content words of a normalised question, each once, weighted by how informative they are
 /// in everyday Chinese (and less for the noun naming the kind of answer asked for).
-/// `in_corpus` tells whether the corpus contains a string: a word jieba guessed (not in its
-/// dictionary) that the corpus lacks is cut again by the dictionary alone (一到 → 一/到), so that
-/// a guess never stands for a rare word. Two single ideographs in a row for which `joins` is
-/// true (a word jieba does not know, such as 兵推) are one word, and so are those of a framing
-/// word (那块).
+/// `in_corpus` tells whether the corpus contains a string, `known` whether the dictionary of
+/// glosses has it as a word: a word jieba guessed (not in its own dictionary) that neither
+/// knows is cut again by jieba's dictionary alone (一到 → 一/到), so that a guess never stands
+/// for a rare word. Two single ideographs in a row that form a known word the corpus writes
+/// (兵推, which jieba does not know) are one word, and so are those of a framing word (那块).
 pub fn question_terms(
     jieba: &Jieba,
     normalized: &str,
     in_corpus: &dyn Fn(&str) -> bool,
-    joins: &dyn Fn(&str) -> bool,
+    known: &dyn Fn(&str) -> bool,
 ) -> Vec<Term> {
     let mut terms: Vec<Term> = Vec::new();
     let mut after_question_word = false;
@@ -414,7 +414,8 @@ pub fn question_terms(
         .flat_map(|word| {
             let guessed = word.chars().filter(|c| is_cjk(*c)).count() > 1
                 && !question::is_dictionary_word(word)
-                && !in_corpus(word);
+                && !in_corpus(word)
+                && !known(word);
             if guessed {
                 cut(jieba, word, false)
             } else {
@@ -423,7 +424,9 @@ pub fn question_terms(
         })
         .collect();
     // A framing word jieba cut in two (那块 → 那/块) is joined too, and then dropped.
-    let words = join_characters(normalized, words, &|w| is_stop_word(w) || joins(w));
+    let words = join_characters(normalized, words, &|w| {
+        is_stop_word(w) || (known(w) && in_corpus(w))
+    });
     let mut after_how_many = false;
     // In the nouns right after 多少/几 (多少美军士兵): one the corpus never writes is what the
     // question counts, and the articles cannot give its number.
@@ -976,6 +979,18 @@ mod tests {
         for text in ["说说安倍晋三的作用", "安倍晋三"] {
             assert_eq!(words(&a, text), words(&b, text), "{text}");
         }
+    }
+
+    #[test]
+    fn a_guessed_word_the_glosses_know_stays_whole() {
+        let texts = |known: &dyn Fn(&str) -> bool| -> Vec<String> {
+            question_terms(jieba(), &normalize("有冇合照"), &|_| false, known)
+                .into_iter()
+                .map(|t| t.text)
+                .collect()
+        };
+        assert!(texts(&|w| w == "合照").contains(&"合照".to_string()));
+        assert!(!texts(&|_| false).contains(&"合照".to_string()));
     }
 
     #[test]
