@@ -504,6 +504,7 @@ impl Retriever {
             .map(|(f, credit)| {
                 let mut found = Found::new(f.clone(), credit);
                 found.names_whole = !english && self.names_whole(f);
+                found.alone_only = english && f.chars().count() == 1;
                 // Another form of an everyday word (日方 for 日本) is rarer in the corpus, so
                 // BM25 would prize it: it weighs no more than the word it stands for.
                 if f != &term.text && term.text.chars().any(text::is_cjk) {
@@ -838,6 +839,8 @@ struct Found {
     /// A name or a shortening with no meaning of its own (三菱, 读卖): at the start of a longer
     /// word (三菱重工, 读卖新闻) it still names the same thing.
     names_whole: bool,
+    /// Counts fully only as a word of its own, not as the end of a longer one.
+    alone_only: bool,
 }
 
 impl Found {
@@ -850,6 +853,7 @@ impl Found {
             query_factor: 1.0,
             head_only: false,
             names_whole: false,
+            alone_only: false,
         }
     }
 
@@ -858,25 +862,40 @@ impl Found {
         self.finder.find(haystack.as_bytes()).is_some()
     }
 
-    /// Where the string is in `sentence`: `Some(true)` when once at least it ends where a
-    /// word ends, `Some(false)` when always inside a longer word, `None` when absent.
-    fn place_in(&self, sentence: Sentence<'_>) -> Option<bool> {
-        let mut found = None;
+    /// Where the string is in `sentence` (see [`Place`]); a place where it ends a word wins
+    /// over one inside a longer word, and that over one across two words.
+    fn place_in(&self, sentence: Sentence<'_>) -> Place {
+        let mut found = Place::Absent;
         for start in self.finder.find_iter(sentence.text.as_bytes()) {
             let end = start + self.text.len();
             // Compounds are in order and do not overlap: the last one starting before `end`
-            // is the only one that can hold it.
+            // is the only one that can hold it, or that it can start inside of.
             let before = sentence.compounds.partition_point(|&(from, _)| from < end);
-            let inside = before
-                .checked_sub(1)
-                .is_some_and(|i| end < sentence.compounds[i].1);
-            if !inside {
-                return Some(true);
-            }
-            found = Some(false);
+            let place = match before.checked_sub(1).map(|i| sentence.compounds[i]) {
+                Some((_, to)) if end < to => Place::Inside,
+                Some((from, to)) if from < start && start < to && to < end => Place::Across,
+                // An English word's one-character translation (后 for behind) is that word
+                // only where written alone: 会后 is "after the meeting".
+                Some((from, _)) if self.alone_only && from < start => Place::Inside,
+                _ => return Place::Whole,
+            };
+            found = found.min(place);
         }
         found
     }
+}
+
+/// Where a string is found in a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    /// Ending a word (税 in 所得税, 大使 alone).
+    Whole,
+    /// Inside a longer word (大使 in 大使馆).
+    Inside,
+    /// Starting inside one word and ending after it (美日 in 欧美/日): not the word.
+    Across,
+    /// Not in the sentence.
+    Absent,
 }
 
 /// A question term made ready for scoring.
@@ -928,13 +947,12 @@ impl Prepared {
         // The paragraph holds the sentence: a form it lacks is in neither (the common case,
         // one scan).
         for form in self.forms.iter().filter(|f| f.is_in(paragraph)) {
-            if let Some(whole) = form.place_in(sentence) {
-                if whole || form.names_whole {
-                    return form.credit;
-                }
-                best = best.max(form.credit * MODIFIER_CREDIT);
-            } else {
-                best = best.max(form.credit * PARAGRAPH_CREDIT);
+            match form.place_in(sentence) {
+                Place::Whole => return form.credit,
+                Place::Inside if form.names_whole => return form.credit,
+                Place::Inside => best = best.max(form.credit * MODIFIER_CREDIT),
+                Place::Across => {}
+                Place::Absent => best = best.max(form.credit * PARAGRAPH_CREDIT),
             }
         }
         if best > 0.0 || self.chars.is_empty() {
@@ -942,7 +960,7 @@ impl Prepared {
         }
         let found = |p: &&Found| {
             if p.head_only {
-                p.place_in(sentence) == Some(true)
+                p.place_in(sentence) == Place::Whole
             } else {
                 p.is_in(sentence.text)
             }
@@ -997,10 +1015,23 @@ mod tests {
                 shape: text::Shape::default(),
             })
         };
-        assert_eq!(place("大使", "在美国驻日大使馆举行了晚餐会"), Some(false));
-        assert_eq!(place("税", "增长所得税、烟草税和法人税"), Some(true));
-        assert_eq!(place("大使", "被提名为美国驻联合国大使"), Some(true));
-        assert_eq!(place("大使", "举行了晚餐会"), None);
+        assert_eq!(place("大使", "在美国驻日大使馆举行了晚餐会"), Place::Inside);
+        assert_eq!(place("税", "增长所得税、烟草税和法人税"), Place::Whole);
+        assert_eq!(place("大使", "被提名为美国驻联合国大使"), Place::Whole);
+        assert_eq!(place("大使", "举行了晚餐会"), Place::Absent);
+        assert_eq!(place("美日", "欧美日三方"), Place::Across);
+        assert_eq!(place("会上", "更在会上签署协议"), Place::Whole);
+        assert_eq!(place("活", "在2017年11月复活"), Place::Whole);
+        let sentence = "会后,高市和特朗普访问了横须贺美军基地";
+        let compounds = text::compounds(&jieba, sentence);
+        let mut behind = Found::new("后".to_string(), 0.5);
+        behind.alone_only = true;
+        let at = Sentence {
+            text: sentence,
+            compounds: &compounds,
+            shape: text::Shape::default(),
+        };
+        assert_eq!(behind.place_in(at), Place::Inside);
     }
 
     #[test]
