@@ -155,7 +155,42 @@ pub struct Translation {
 
 /// English words that only shape the question.
 fn is_english_stop(word: &str) -> bool {
-    text::is_stop_word(word) || word.chars().all(|c| c.is_ascii_digit()) && word.len() < 2
+    text::is_stop_word(word)
+        || word.chars().all(|c| c.is_ascii_digit()) && word.len() < 2
+        || regular_bases(word).any(|base| LIGHT_VERBS.contains(&base.as_str()))
+}
+
+/// Verbs that say how a question is put, not what it is about, in every regular form
+/// (getting, goes, happened, says).
+const LIGHT_VERBS: &[&str] = &[
+    "get", "go", "do", "have", "say", "tell", "happen", "mention", "know",
+];
+
+/// The bases a regularly inflected English word may have (getting → get, goes → go, tried →
+/// try, making → make), two letters long at least.
+fn regular_bases(word: &str) -> impl Iterator<Item = String> + '_ {
+    const ENDINGS: &[(&str, &str)] = &[
+        ("ing", ""),
+        ("ing", "e"),
+        ("ies", "y"),
+        ("ied", "y"),
+        ("es", ""),
+        ("s", ""),
+        ("ed", ""),
+        ("ed", "e"),
+    ];
+    ENDINGS.iter().flat_map(move |(ending, restore)| {
+        let stem = word.strip_suffix(ending).filter(|s| s.len() >= 2);
+        // A doubled last consonant is undone too (getting → get, stopped → stop).
+        let undoubled = stem.and_then(|s| {
+            let b = s.as_bytes();
+            (restore.is_empty() && b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2])
+                .then(|| s[..s.len() - 1].to_string())
+        });
+        stem.map(|s| format!("{s}{restore}"))
+            .into_iter()
+            .chain(undoubled)
+    })
 }
 
 /// A corpus word reached through one word of one of its glosses.
@@ -792,6 +827,16 @@ mod tests {
                 .collect(),
         };
         Bridge::build(&Lexicon::embedded(), vocabulary.iter().copied(), glossary)
+    }
+
+    #[test]
+    fn inflected_light_verbs_are_stop_words() {
+        for word in ["getting", "goes", "happened", "says", "telling", "gets"] {
+            assert!(is_english_stop(word), "{word}");
+        }
+        for word in ["talks", "jets", "goods", "hitting"] {
+            assert!(!is_english_stop(word), "{word}");
+        }
     }
 
     #[test]
