@@ -379,6 +379,12 @@ pub const ASKED_KIND_WEIGHT: f32 = 0.5;
 /// occasion, which says little about what is asked.
 pub const DEICTIC_WEIGHT: f32 = 0.3;
 
+/// Directional complements of a verb (飞过去, 活过来, 拿出来).
+const DIRECTIONS: &[&str] = &[
+    "过去", "过来", "出来", "出去", "进来", "进去", "回来", "回去", "上来", "上去", "下来", "下去",
+    "起来",
+];
+
 /// Demonstratives of an occasion (这次会面, 此次峰会, 这场会谈).
 const THIS_EVENT: &[&str] = &[
     "这次",
@@ -433,8 +439,16 @@ pub fn question_terms(
     let mut counting = false;
     // Right after 这次/此次/这场: the event under discussion (这次会面), not a new topic.
     let mut this_event = false;
+    let mut last_word: Option<&str> = None;
     for word in words {
         let deictic = std::mem::replace(&mut this_event, THIS_EVENT.contains(&word));
+        // 飞过去, 活过来: after a one-character word (a verb, whatever jieba tags it), a
+        // direction says how it went, not what the question is about (过去 alone is "the past").
+        let after_verb = std::mem::replace(&mut last_word, Some(word))
+            .is_some_and(|w| w.chars().count() == 1 && w.chars().all(is_cjk));
+        if after_verb && DIRECTIONS.contains(&word) {
+            continue;
+        }
         if ASKS_FOR.contains(&word) {
             after_question_word = true;
             previous = None;
@@ -979,6 +993,19 @@ mod tests {
         for text in ["说说安倍晋三的作用", "安倍晋三"] {
             assert_eq!(words(&a, text), words(&b, text), "{text}");
         }
+    }
+
+    #[test]
+    fn directions_after_a_verb_and_the_copula_with_a_preposition_are_no_terms() {
+        let texts = |q: &str| -> Vec<String> {
+            question_terms(jieba(), &normalize(q), &|w| w == "特朗普", &|_| false)
+                .into_iter()
+                .map(|t| t.text)
+                .collect()
+        };
+        assert_eq!(texts("特朗普是从哪飞过去日本的"), ["特朗普", "飞", "日本"]);
+        assert!(!texts("quad啥时候又活过来的").contains(&"过来".to_string()));
+        assert!(texts("过去日本跟美国关系咋样").contains(&"过去".to_string()));
     }
 
     #[test]

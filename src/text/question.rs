@@ -141,6 +141,10 @@ pub fn is_function_word(word: &str) -> bool {
     {
         return true;
     }
+    // The copula glued to a preposition (是从, 是在, 是跟): "is from", "is at".
+    if word.strip_prefix('是').is_some_and(is_linking_word) {
+        return true;
+    }
     let Some(entry) = dictionary().get(word) else {
         return false;
     };
