@@ -444,7 +444,8 @@ pub fn question_terms(
         let deictic = std::mem::replace(&mut this_event, THIS_EVENT.contains(&word));
         // 飞过去, 活过来: after a one-character word (a verb, whatever jieba tags it), a
         // direction says how it went, not what the question is about (过去 alone is "the past").
-        let after_verb = std::mem::replace(&mut last_word, Some(word))
+        let after_verb = last_word
+            .replace(word)
             .is_some_and(|w| w.chars().count() == 1 && w.chars().all(is_cjk));
         if after_verb && DIRECTIONS.contains(&word) {
             continue;
