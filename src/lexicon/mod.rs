@@ -157,7 +157,7 @@ pub struct Translation {
 fn is_english_stop(word: &str) -> bool {
     text::is_stop_word(word)
         || word.chars().all(|c| c.is_ascii_digit()) && word.len() < 2
-        || regular_bases(word).any(|base| LIGHT_VERBS.contains(&base.as_str()))
+        || LIGHT_VERBS.iter().any(|base| is_form_of(word, base))
 }
 
 /// Verbs that say how a question is put, not what it is about, in every regular form
@@ -166,9 +166,9 @@ const LIGHT_VERBS: &[&str] = &[
     "get", "go", "do", "have", "say", "tell", "happen", "mention", "know",
 ];
 
-/// The bases a regularly inflected English word may have (getting → get, goes → go, tried →
-/// try, making → make), two letters long at least.
-fn regular_bases(word: &str) -> impl Iterator<Item = String> + '_ {
+/// True when `word` is a regular form of `base` (getting → get, goes → go, tried → try,
+/// making → make, stopped → stop).
+fn is_form_of(word: &str, base: &str) -> bool {
     const ENDINGS: &[(&str, &str)] = &[
         ("ing", ""),
         ("ing", "e"),
@@ -179,17 +179,18 @@ fn regular_bases(word: &str) -> impl Iterator<Item = String> + '_ {
         ("ed", ""),
         ("ed", "e"),
     ];
-    ENDINGS.iter().flat_map(move |(ending, restore)| {
-        let stem = word.strip_suffix(ending).filter(|s| s.len() >= 2);
-        // A doubled last consonant is undone too (getting → get, stopped → stop).
-        let undoubled = stem.and_then(|s| {
-            let b = s.as_bytes();
-            (restore.is_empty() && b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2])
-                .then(|| s[..s.len() - 1].to_string())
-        });
-        stem.map(|s| format!("{s}{restore}"))
-            .into_iter()
-            .chain(undoubled)
+    ENDINGS.iter().any(|(ending, restore)| {
+        let Some(stem) = word.strip_suffix(ending) else {
+            return false;
+        };
+        let root = base.strip_suffix(restore).unwrap_or(base);
+        let last = root.as_bytes().last();
+        // A doubled last consonant is undone too (getting → get).
+        let undoubled = restore.is_empty()
+            && stem.len() == root.len() + 1
+            && stem.starts_with(root)
+            && stem.as_bytes().last() == last;
+        base.ends_with(restore) && (stem == root || undoubled)
     })
 }
 
