@@ -876,7 +876,7 @@ impl Found {
                 Some((from, to)) if from < start && start < to && to < end => Place::Across,
                 // An English word's one-character translation (后 for behind) is that word
                 // only where written alone: 会后 is "after the meeting".
-                Some((from, _)) if self.alone_only && from < start => Place::Inside,
+                Some((from, to)) if self.alone_only && from < start && start < to => Place::Inside,
                 _ => return Place::Whole,
             };
             found = found.min(place);
@@ -1032,6 +1032,14 @@ mod tests {
             shape: text::Shape::default(),
         };
         assert_eq!(behind.place_in(at), Place::Inside);
+        let sentence = "会议后,两人访问了基地";
+        let compounds = text::compounds(&jieba, sentence);
+        let alone = Sentence {
+            text: sentence,
+            compounds: &compounds,
+            shape: text::Shape::default(),
+        };
+        assert_eq!(behind.place_in(alone), Place::Whole);
     }
 
     #[test]

@@ -157,7 +157,9 @@ pub struct Translation {
 fn is_english_stop(word: &str) -> bool {
     text::is_stop_word(word)
         || word.chars().all(|c| c.is_ascii_digit()) && word.len() < 2
-        || LIGHT_VERBS.iter().any(|base| is_form_of(word, base))
+        || LIGHT_VERBS.iter().any(|base| {
+            word.as_bytes().get(..2) == base.as_bytes().get(..2) && is_form_of(word, base)
+        })
 }
 
 /// Verbs that say how a question is put, not what it is about, in every regular form
