@@ -996,14 +996,21 @@ mod tests {
         }
     }
 
+    /// The texts of a question's terms, given what the corpus has and what the glosses know.
+    fn term_texts(
+        q: &str,
+        in_corpus: &dyn Fn(&str) -> bool,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Vec<String> {
+        question_terms(jieba(), &normalize(q), in_corpus, known)
+            .into_iter()
+            .map(|t| t.text)
+            .collect()
+    }
+
     #[test]
     fn directions_after_a_verb_and_the_copula_with_a_preposition_are_no_terms() {
-        let texts = |q: &str| -> Vec<String> {
-            question_terms(jieba(), &normalize(q), &|w| w == "特朗普", &|_| false)
-                .into_iter()
-                .map(|t| t.text)
-                .collect()
-        };
+        let texts = |q: &str| term_texts(q, &|w| w == "特朗普", &|_| false);
         assert_eq!(texts("特朗普是从哪飞过去日本的"), ["特朗普", "飞", "日本"]);
         assert!(!texts("quad啥时候又活过来的").contains(&"过来".to_string()));
         assert!(texts("过去日本跟美国关系咋样").contains(&"过去".to_string()));
@@ -1011,30 +1018,19 @@ mod tests {
 
     #[test]
     fn a_guessed_word_the_glosses_know_stays_whole() {
-        let texts = |known: &dyn Fn(&str) -> bool| -> Vec<String> {
-            question_terms(jieba(), &normalize("有冇合照"), &|_| false, known)
-                .into_iter()
-                .map(|t| t.text)
-                .collect()
-        };
+        let texts = |known: &dyn Fn(&str) -> bool| term_texts("有冇合照", &|_| false, known);
         assert!(texts(&|w| w == "合照").contains(&"合照".to_string()));
         assert!(!texts(&|_| false).contains(&"合照".to_string()));
     }
 
     #[test]
     fn single_characters_that_form_a_known_word_are_joined() {
-        let texts = |joins: &dyn Fn(&str) -> bool| -> Vec<String> {
-            question_terms(jieba(), &normalize("美日韩在哪搞兵推"), &|_| true, joins)
-                .into_iter()
-                .map(|t| t.text)
-                .collect()
-        };
+        let texts = |known: &dyn Fn(&str) -> bool| term_texts("美日韩在哪搞兵推", &|_| true, known);
         assert!(texts(&|w| w == "兵推").contains(&"兵推".to_string()));
-        let topic: Vec<String> = question_terms(jieba(), "军费那块咋说的", &|_| true, &|_| false)
-            .into_iter()
-            .map(|t| t.text)
-            .collect();
-        assert_eq!(topic, ["军费"]);
+        assert_eq!(
+            term_texts("军费那块咋说的", &|_| true, &|_| false),
+            ["军费"]
+        );
         let apart = texts(&|_| false);
         assert!(!apart.contains(&"兵推".to_string()), "{apart:?}");
     }
