@@ -662,7 +662,37 @@ impl Bridge {
             .map(|(c, _, overlap)| (c, overlap))
             .collect();
         best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        found.extend(self.same_phrase(lexicon, word, &raw, &glosses));
         found.extend(best.into_iter().take(3).map(|(w, _)| w.to_string()));
+        dedup(&mut found);
+        found
+    }
+
+    /// Corpus words with one whole gloss of two or more content words in common with `word`
+    /// (趁 and 利用 "to take advantage of", 砍 and 削减 "to cut down"): one phrase the
+    /// dictionary uses for both says more than scattered shared words. Notes on pronunciation
+    /// ("Taiwan pr.") and on names ("place name") are shared by hundreds of unrelated words.
+    fn same_phrase(
+        &self,
+        lexicon: &Lexicon,
+        word: &str,
+        raw: &[&str],
+        glosses: &[Vec<String>],
+    ) -> Vec<String> {
+        let telling = |r: &&str| !["pr.", "name", "classifier"].iter().any(|n| r.contains(n));
+        let mut found = Vec::new();
+        let phrases = glosses
+            .iter()
+            .zip(raw)
+            .filter(|(g, r)| g.len() >= 2 && telling(r));
+        for (gloss, _) in phrases {
+            let stems: Vec<String> = gloss.iter().map(|w| self.stem(w)).collect();
+            let same = self.exact.get(&stems.join(" ")).into_iter().flatten();
+            found.extend(
+                same.filter(|c| c.as_str() != word && !different_names(lexicon, word, c))
+                    .cloned(),
+            );
+        }
         found
     }
 }
@@ -956,6 +986,17 @@ mod tests {
         }
         assert_eq!(american_spellings("programme"), ["program"]);
         assert!(american_spellings("four").is_empty());
+    }
+
+    #[test]
+    fn one_shared_phrase_makes_synonyms_but_a_pronunciation_note_does_not() {
+        let l = Lexicon::embedded();
+        let b = bridge(&["利用", "削减", "和", "称"], &[]);
+        // "to take advantage of", "to cut down": one whole gloss in common.
+        assert!(b.synonyms(&l, "趁").contains(&"利用".to_string()));
+        assert!(b.synonyms(&l, "砍").contains(&"削减".to_string()));
+        // 跌 and 和 share only "Taiwan pr. [...]".
+        assert!(!b.synonyms(&l, "跌").contains(&"和".to_string()));
     }
 
     #[test]
