@@ -366,8 +366,13 @@ impl Retriever {
             // The glossary lists only some of the corpus's names: a sentence without one is
             // not taken to lack what a "who" question asks.
             let judged = expects.filter(|e| *e != text::Expects::Person);
-            let (coverage, confidence) =
-                coverage(&prepared, words, paragraph, judged.map(|_| fits), kind);
+            // A place is written in many sentences (every 在…举行): one that gives a place is
+            // not taken to answer a question that names nothing but the corpus's subject.
+            let judged_fit = match judged {
+                Some(text::Expects::Place) if fits => None,
+                _ => judged.map(|_| fits),
+            };
+            let (coverage, confidence) = coverage(&prepared, words, paragraph, judged_fit, kind);
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
             prior *= match kind {
                 Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,

@@ -547,6 +547,8 @@ pub enum Expects {
     /// 谁, who: a sentence naming someone the question does not (which names the corpus
     /// knows is the retriever's to tell; [`offers`] is false for it).
     Person,
+    /// 哪里, 在哪, where: a sentence that says where (在首尔举行, 从吉隆坡出发, 公园, 基地).
+    Place,
 }
 
 /// Reads the expected answer type from a normalised question.
@@ -585,8 +587,19 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "how high",
     ];
     const PERSON: &[&str] = &["谁", "who ", "who's ", "whom "];
+    const PLACE: &[&str] = &[
+        "哪里",
+        "在哪",
+        "去哪",
+        "哪个地方",
+        "什么地方",
+        "哪个城市",
+        "哪座",
+        "where ",
+        "where's ",
+    ];
     static WORDINGS: LazyLock<question::Wordings> = LazyLock::new(|| {
-        question::Wordings::new(&[question::WHY, DURATION, TIME, QUANTITY, PERSON])
+        question::Wordings::new(&[question::WHY, DURATION, TIME, QUANTITY, PERSON, PLACE])
     });
     let kinds = [
         Expects::Reason,
@@ -594,6 +607,7 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         Expects::Time,
         Expects::Quantity,
         Expects::Person,
+        Expects::Place,
     ];
     let text = format!("{normalized} ");
     // English puts its question word first (who did he meet when he got there); in Chinese
@@ -621,6 +635,7 @@ pub struct Shape {
     time: bool,
     reason: bool,
     duration: bool,
+    place: bool,
     /// The sentence reasons (笔者认为, 因为…).
     pub reasons: bool,
     /// The sentence enumerates (A、B、C).
@@ -636,6 +651,7 @@ impl Shape {
             time: offers(Expects::Time),
             reason: offers(Expects::Reason),
             duration: offers(Expects::Duration),
+            place: offers(Expects::Place),
             reasons: reasons(normalized_sentence),
             enumerates: enumerates(normalized_sentence),
         }
@@ -649,6 +665,7 @@ impl Shape {
             Expects::Reason => self.reason,
             Expects::Duration => self.duration,
             Expects::Person => false,
+            Expects::Place => self.place,
         }
     }
 }
@@ -671,7 +688,38 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
             .iter()
             .any(|unit| counts_unit(normalized_sentence, unit)),
         Expects::Person => false,
+        Expects::Place => says_where(normalized_sentence),
     }
+}
+
+/// Words that name a kind of place (公园, 大使馆, 基地) or lead to one (抵达, 前往, 出发转往).
+const PLACE_WORDS: &[&str] = &[
+    "公园", "使馆", "基地", "机场", "港口", "宫", "广场", "酒店", "饭店", "总部", "首都", "航母",
+    "抵达", "前往", "转往", "飞往", "来到",
+];
+/// Prepositions of place (在, 于) and the events whose place they give (在首尔举行).
+const AT: &[char] = &['在', '于'];
+const HELD: &[&str] = &["举行", "召开", "举办", "集合", "聚集", "会面", "会见"];
+/// Most characters between 在/于 and the event for the words between to be its place.
+const PLACE_SPAN: usize = 12;
+
+/// True when a normalised sentence says where something is or happened: a word naming a
+/// kind of place or a movement to one, or 在/于 shortly before an event (于首尔举行).
+fn says_where(sentence: &str) -> bool {
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::new(PLACE_WORDS).expect("the place words are valid patterns")
+    });
+    if WORDS.is_match(sentence) {
+        return true;
+    }
+    let chars: Vec<char> = sentence.chars().collect();
+    chars.iter().enumerate().any(|(i, c)| {
+        AT.contains(c) && {
+            let end = (i + 2 + PLACE_SPAN).min(chars.len());
+            let after: String = chars[(i + 2).min(end)..end].iter().collect();
+            HELD.iter().any(|h| after.contains(h))
+        }
+    })
 }
 
 /// True when `unit` is written right after a number in the sentence (3架, 两份, 八个): a count
@@ -1087,6 +1135,27 @@ mod tests {
         assert!(offers(Expects::Duration, "在未来6个月内确认"));
         assert!(!offers(Expects::Duration, "特朗普在27日抵达东京"));
         assert!(!offers(Expects::Duration, "2025年10月27日,特朗普抵达"));
+    }
+
+    #[test]
+    fn where_questions_expect_a_place() {
+        let asked = normalize(&standardize("抗議嘅人喺邊度集合？"));
+        assert_eq!(expects(&asked), Some(Expects::Place));
+        assert_eq!(expects("美日韩峰会在哪开的"), Some(Expects::Place));
+        assert_eq!(expects("where did the dinner happen"), Some(Expects::Place));
+        // 在…举行 with a place between, a kind of place, a movement to one.
+        assert!(offers(Expects::Place, "2023年8月于首尔举行三国兵推"));
+        assert!(offers(
+            Expects::Place,
+            "维尔尼公园中聚集了超过300名抗议人群"
+        ));
+        assert!(offers(Expects::Place, "从吉隆坡出发转往日本东京访问"));
+        // 在 far from the event, or a figurative "starting point", is no place.
+        assert!(!offers(
+            Expects::Place,
+            "在这样的宣传之下,高市与特朗普举行会谈"
+        ));
+        assert!(!offers(Expects::Place, "这些动作是从战术维度出发"));
     }
 
     #[test]

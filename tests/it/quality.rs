@@ -181,6 +181,16 @@ fn fourth_blind_probe_set_holds_its_floor() {
     holds(&fourth, 0.60, 0.60, 0.65);
 }
 
+/// The fifth blind probe (27 Nov, fifth session; 15 answerable, 15 refusals, six of them
+/// answered only in photo captions, which are never cited): first contact R@3 0.53, key 0.53,
+/// refusal 0.53. A floor at that level, so that it cannot drop.
+#[test]
+fn fifth_blind_probe_set_holds_its_floor() {
+    let fifth = report("probe_blind5.jsonl");
+    assert!(fifth.n >= 15 && fifth.none >= 15);
+    holds(&fifth, 0.53, 0.53, 0.53);
+}
+
 /// Asserts a set's R@3, key and refusal floors, listing the misses when one fails.
 fn holds(t: &Tally, r3: f64, key: f64, refusal: f64) {
     assert!(t.r3() >= r3, "R@3 {:.2} < {r3}: {:#?}", t.r3(), t.misses);
