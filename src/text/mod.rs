@@ -90,6 +90,33 @@ fn cut<'a>(jieba: &Jieba, text: &'a str, guess: bool) -> Vec<&'a str> {
         .collect()
 }
 
+/// A word jieba guessed, cut again: the longest strings the corpus writes (早苗 of a guessed
+/// 早苗钟意) stay whole, and the rest is cut by jieba's dictionary alone.
+fn recut<'a>(jieba: &Jieba, word: &'a str, in_corpus: &dyn Fn(&str) -> bool) -> Vec<&'a str> {
+    let starts: Vec<usize> = word
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([word.len()])
+        .collect();
+    let mut out = Vec::new();
+    let (mut k, mut rest) = (0, 0);
+    while k + 1 < starts.len() {
+        let longest = (k + 2..starts.len())
+            .rev()
+            .find(|&end| in_corpus(&word[starts[k]..starts[end]]));
+        match longest {
+            Some(end) => {
+                out.extend(cut(jieba, &word[starts[rest]..starts[k]], false));
+                out.push(&word[starts[k]..starts[end]]);
+                (k, rest) = (end, end);
+            }
+            None => k += 1,
+        }
+    }
+    out.extend(cut(jieba, &word[starts[rest]..], false));
+    out
+}
+
 /// Character unigrams and bigrams of each run of ideographs, plus Latin/digit runs whole.
 /// Makes recall survive segmentation mismatches (送 vs 赠送).
 pub fn grams(normalized: &str) -> Vec<String> {
@@ -423,7 +450,7 @@ pub fn question_terms(
                 && !in_corpus(word)
                 && !known(word);
             if guessed {
-                cut(jieba, word, false)
+                recut(jieba, word, in_corpus)
             } else {
                 vec![word]
             }
@@ -1054,6 +1081,15 @@ mod tests {
             .into_iter()
             .map(|t| t.text)
             .collect()
+    }
+
+    #[test]
+    fn a_guessed_word_keeps_the_strings_the_corpus_writes() {
+        let corpus = "高市早苗与特朗普举行会谈";
+        let in_corpus = |w: &str| corpus.contains(w);
+        assert_eq!(recut(jieba(), "早苗钟意", &in_corpus), ["早苗", "钟", "意"]);
+        assert_eq!(recut(jieba(), "钟意早苗", &in_corpus), ["钟", "意", "早苗"]);
+        assert_eq!(recut(jieba(), "一到", &in_corpus), ["一", "到"]);
     }
 
     #[test]
