@@ -430,8 +430,8 @@ const THIS_EVENT: &[&str] = &[
 /// in everyday Chinese (and less for the noun naming the kind of answer asked for).
 /// `in_corpus` tells whether the corpus contains a string, `known` whether the dictionary of
 /// glosses has it as a word: a word jieba guessed (not in its own dictionary) that neither
-/// knows is cut again by jieba's dictionary alone (一到 → 一/到), so that a guess never stands
-/// for a rare word. Two single ideographs in a row that form a known word the corpus writes
+/// knows is cut again — strings the corpus writes kept whole, the rest by jieba's dictionary
+/// alone (一到 → 一/到) — so that a guess never stands for a rare word. Two single ideographs in a row that form a known word the corpus writes
 /// (兵推, which jieba does not know) are one word, and so are those of a framing word (那块).
 pub fn question_terms(
     jieba: &Jieba,
