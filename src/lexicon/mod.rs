@@ -42,11 +42,7 @@ impl Lexicon {
     /// the corpus's words as the dictionary knows them, whatever the segmenter made of them
     /// (记者招待会 even where jieba cut 记者/招待会).
     pub fn headwords_in<'t>(&self, text: &'t str) -> Vec<&'t str> {
-        let starts: Vec<usize> = text
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain([text.len()])
-            .collect();
+        let starts = text::char_starts(text);
         let mut found = Vec::new();
         for (k, &start) in starts.iter().enumerate() {
             for &end in starts.iter().skip(k + 2).take(5) {

@@ -90,14 +90,19 @@ fn cut<'a>(jieba: &Jieba, text: &'a str, guess: bool) -> Vec<&'a str> {
         .collect()
 }
 
+/// The byte offset of each character of `text`, and its length: every place a slice may
+/// start or end.
+pub fn char_starts(text: &str) -> Vec<usize> {
+    text.char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect()
+}
+
 /// A word jieba guessed, cut again: the longest strings the corpus writes (早苗 of a guessed
 /// 早苗钟意) stay whole, and the rest is cut by jieba's dictionary alone.
 fn recut<'a>(jieba: &Jieba, word: &'a str, in_corpus: &dyn Fn(&str) -> bool) -> Vec<&'a str> {
-    let starts: Vec<usize> = word
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([word.len()])
-        .collect();
+    let starts = char_starts(word);
     let mut out = Vec::new();
     let (mut k, mut rest) = (0, 0);
     while k + 1 < starts.len() {
@@ -431,8 +436,9 @@ const THIS_EVENT: &[&str] = &[
 /// `in_corpus` tells whether the corpus contains a string, `known` whether the dictionary of
 /// glosses has it as a word: a word jieba guessed (not in its own dictionary) that neither
 /// knows is cut again — strings the corpus writes kept whole, the rest by jieba's dictionary
-/// alone (一到 → 一/到) — so that a guess never stands for a rare word. Two single ideographs in a row that form a known word the corpus writes
-/// (兵推, which jieba does not know) are one word, and so are those of a framing word (那块).
+/// alone (一到 → 一/到) — so that a guess never stands for a rare word. Two single ideographs
+/// in a row that form a known word the corpus writes (兵推, which jieba does not know) are one
+/// word, and so are those of a framing word (那块).
 pub fn question_terms(
     jieba: &Jieba,
     normalized: &str,
@@ -574,7 +580,7 @@ pub enum Expects {
     /// 谁, who: a sentence naming someone the question does not (which names the corpus
     /// knows is the retriever's to tell; [`offers`] is false for it).
     Person,
-    /// 哪里, 在哪, where: a sentence that says where (在首尔举行, 从吉隆坡出发, 公园, 基地).
+    /// 哪里, 在哪, where: a sentence that says where (在首尔举行, 转往东京, 公园, 基地).
     Place,
 }
 
