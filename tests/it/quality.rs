@@ -125,18 +125,14 @@ fn colloquial_set_holds_its_floors() {
 /// Our own paraphrases and off-corpus questions (written before tuning; not the dev set).
 #[test]
 fn probe_set_holds_its_floors() {
-    let t = report("probe.jsonl");
-    assert!(t.none >= 10);
-    holds(&t, 0.90, 0.90, 0.90);
+    gate("probe.jsonl", 0, 10, [0.90, 0.90, 0.90]);
 }
 
 /// Our own chat-style questions (written on 26 Nov 2026 while probing for general faults, not
 /// from the dev sets): the floors are what the engine reaches today.
 #[test]
 fn colloquial_probe_set_holds_its_floors() {
-    let t = report("probe_colloquial.jsonl");
-    assert!(t.n >= 20 && t.none >= 4);
-    holds(&t, 0.85, 0.85, 1.0);
+    gate("probe_colloquial.jsonl", 20, 4, [0.85, 0.85, 1.0]);
 }
 
 /// A second set of our own chat-style questions (written on 26 Nov 2026 in a later session,
@@ -144,9 +140,7 @@ fn colloquial_probe_set_holds_its_floors() {
 /// reaches today, kept as a guard against regressions.
 #[test]
 fn fresh_probe_set_holds_its_floors() {
-    let t = report("probe_fresh.jsonl");
-    assert!(t.n >= 40 && t.none >= 12);
-    holds(&t, 0.70, 0.55, 0.75);
+    gate("probe_fresh.jsonl", 40, 12, [0.70, 0.55, 0.75]);
 }
 
 /// A third set of our own (written on 27 Nov 2026 before that session changed anything, 15
@@ -154,9 +148,7 @@ fn fresh_probe_set_holds_its_floors() {
 /// after reading its misses, so it is no longer blind): floors below today's level.
 #[test]
 fn blind_probe_set_holds_its_floors() {
-    let t = report("probe_blind.jsonl");
-    assert!(t.n >= 30 && t.none >= 12);
-    holds(&t, 0.80, 0.75, 0.70);
+    gate("probe_blind.jsonl", 30, 12, [0.80, 0.75, 0.70]);
 }
 
 /// Two more sets of our own, written on 27 Nov 2026 (third session that day) before the
@@ -165,20 +157,15 @@ fn blind_probe_set_holds_its_floors() {
 /// 0.70 / 0.67, refusal 0.56 / 0.71. Floors below today's level.
 #[test]
 fn second_and_third_blind_probe_sets_hold_their_floors() {
-    let second = report("probe_blind2.jsonl");
-    assert!(second.n >= 25 && second.none >= 9);
-    holds(&second, 0.80, 0.70, 0.85);
-    let third = report("probe_blind3.jsonl");
-    assert!(third.n >= 12 && third.none >= 24);
-    holds(&third, 0.85, 0.75, 0.80);
+    gate("probe_blind2.jsonl", 25, 9, [0.80, 0.70, 0.85]);
+    gate("probe_blind3.jsonl", 12, 24, [0.85, 0.75, 0.80]);
 }
 
-/// The fourth blind probe (27 Nov, fourth session): a floor at its first-contact level, so that it cannot drop.
+/// The fourth blind probe (27 Nov, fourth session): a floor at its first-contact level, so
+/// that it cannot drop.
 #[test]
 fn fourth_blind_probe_set_holds_its_floor() {
-    let fourth = report("probe_blind4.jsonl");
-    assert!(fourth.n >= 15 && fourth.none >= 9);
-    holds(&fourth, 0.60, 0.60, 0.65);
+    gate("probe_blind4.jsonl", 15, 9, [0.60, 0.60, 0.65]);
 }
 
 /// The fifth blind probe (27 Nov, fifth session; 15 answerable, 15 refusals, six of them
@@ -186,9 +173,20 @@ fn fourth_blind_probe_set_holds_its_floor() {
 /// refusal 0.53. A floor at that level, so that it cannot drop.
 #[test]
 fn fifth_blind_probe_set_holds_its_floor() {
-    let fifth = report("probe_blind5.jsonl");
-    assert!(fifth.n >= 15 && fifth.none >= 15);
-    holds(&fifth, 0.53, 0.53, 0.53);
+    gate("probe_blind5.jsonl", 15, 15, [0.53, 0.53, 0.53]);
+}
+
+/// Scores one of our probe sets: it must hold at least `n` answerable and `none` off-corpus
+/// questions, and meet its R@3, key and refusal `floors`.
+fn gate(file: &str, n: usize, none: usize, floors: [f64; 3]) {
+    let t = report(file);
+    assert!(
+        t.n >= n && t.none >= none,
+        "{file}: {} + {} none",
+        t.n,
+        t.none
+    );
+    holds(&t, floors[0], floors[1], floors[2]);
 }
 
 /// Asserts a set's R@3, key and refusal floors, listing the misses when one fails.
