@@ -42,6 +42,12 @@ pub enum Error {
     /// The question cannot be answered as given.
     #[error("{0}")]
     Question(String),
+    /// The embedding model file cannot be used.
+    #[error("model {path}: {message}")]
+    Model { path: PathBuf, message: String },
+    /// The embedding model failed on a text.
+    #[error("embedding model: {0}")]
+    Embedding(String),
     /// The search index failed.
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),

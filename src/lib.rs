@@ -9,6 +9,8 @@
 //! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams;
 //!   how people ask: colloquial/regional forms, everyday word weights, question kinds.
 //! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
+//! - [`embed`]: the embedding model (multilingual-e5-small, `models/`) run with candle:
+//!   text → a unit vector; its SentencePiece tokenizer.
 //! - [`index`]: tantivy schema, named analyzers, the documents an article becomes, search and
 //!   substring lookups over one reader (on disk, or in memory for tests); a small index's
 //!   postings are also held in memory and scored there.
@@ -32,6 +34,7 @@ pub mod config;
 pub mod console;
 pub mod conversation;
 pub mod corpus;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod index;

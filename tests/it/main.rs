@@ -3,6 +3,7 @@
 mod chat;
 mod cli;
 mod corpus_errors;
+mod embed;
 mod engine;
 mod fake_api;
 mod index;
