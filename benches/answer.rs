@@ -41,7 +41,7 @@ fn shipped() -> (tempfile::TempDir, Config) {
         index_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
-    engine::build(&config, &mut |_, _| {}).expect("corpus indexes");
+    engine::build(&config, &mut |_, _, _| {}).expect("corpus indexes");
     (dir, config)
 }
 

@@ -27,6 +27,52 @@ pub struct Config {
     pub log: LogConfig,
     /// State shared by several replicas.
     pub redis: RedisConfig,
+    /// The embedding model (meaning, beside the words).
+    pub semantic: SemanticConfig,
+}
+
+/// Whether and with which model sentences and questions are embedded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SemanticConfig {
+    /// `"auto"` (on for corpora up to [`SemanticConfig::AUTO_LIMIT_BYTES`] of text), `true`
+    /// or `false`.
+    pub enabled: Switch,
+    /// The model file (multilingual-e5-small as `tools/e5-prune/prune.py` writes it).
+    pub model: PathBuf,
+}
+
+impl SemanticConfig {
+    /// `"auto"` embeds corpora of up to this much article text (the shipped corpus has 25 KB;
+    /// embedding costs about 1 s per 16 KB of text on two cores).
+    pub const AUTO_LIMIT_BYTES: u64 = 500_000;
+}
+
+/// `"auto"`, `true` or `false`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Switch {
+    /// On or off.
+    Fixed(bool),
+    /// Decided by the corpus's size.
+    Auto(AutoWord),
+}
+
+/// The word `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoWord {
+    /// `"auto"`.
+    Auto,
+}
+
+impl Default for SemanticConfig {
+    fn default() -> Self {
+        SemanticConfig {
+            enabled: Switch::Auto(AutoWord::Auto),
+            model: PathBuf::from("models/multilingual-e5-small-zh-en.q4"),
+        }
+    }
 }
 
 /// Where replicas share their state (update de-duplication, follow-up context, limits).
@@ -182,6 +228,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             log: LogConfig::default(),
             redis: RedisConfig::default(),
+            semantic: SemanticConfig::default(),
         }
     }
 }
@@ -327,6 +374,16 @@ mod tests {
     fn missing_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/x.toml"))).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/x.toml"));
+    }
+
+    #[test]
+    fn semantic_switch_reads_auto_true_and_false() {
+        let on = load_text("c.toml", "[semantic]\nenabled = true\n").unwrap();
+        assert_eq!(on.semantic.enabled, Switch::Fixed(true));
+        let auto = load_text("c.toml", "[semantic]\nenabled = \"auto\"\n").unwrap();
+        assert_eq!(auto.semantic.enabled, Switch::Auto(AutoWord::Auto));
+        let err = load_text("c.toml", "[semantic]\nenabled = \"sometimes\"\n").unwrap_err();
+        assert!(err.to_string().contains("enabled"), "{err}");
     }
 
     #[test]

@@ -101,22 +101,28 @@ pub fn problems(report: &crate::ingest::Report) -> String {
         .collect()
 }
 
-/// Progress of indexing on stderr: a bar on a terminal, a line every 10% otherwise.
-pub fn progress() -> impl FnMut(usize, usize) {
+/// Progress of indexing on stderr, per stage (articles, then sentences embedded): a bar on a
+/// terminal, a line every 10% otherwise.
+pub fn progress() -> impl FnMut(&str, usize, usize) {
     use std::io::IsTerminal;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "indexing {bar:40} {pos}/{len} articles {elapsed}",
+                "indexing {bar:40} {pos}/{len} {msg} {elapsed}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
-    let mut last_tenth = 0;
-    move |done, total| match &bar {
+    let mut last = (String::new(), 0);
+    move |stage, done, total| match &bar {
         Some(bar) => {
+            if last.0 != stage {
+                last.0 = stage.to_string();
+                bar.reset();
+                bar.set_message(stage.to_string());
+            }
             bar.set_length(total as u64);
             bar.set_position(done as u64);
             if done == total {
@@ -125,9 +131,9 @@ pub fn progress() -> impl FnMut(usize, usize) {
         }
         None => {
             let tenth = done * 10 / total.max(1);
-            if tenth > last_tenth || done == total {
-                last_tenth = tenth;
-                eprintln!("indexing: {done}/{total} articles");
+            if last.0 != stage || tenth > last.1 || done == total {
+                last = (stage.to_string(), tenth);
+                eprintln!("indexing: {done}/{total} {stage}");
             }
         }
     }

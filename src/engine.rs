@@ -5,15 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use tantivy::Index;
-
 use crate::answer::{self, Answer, Citation, PassageRef};
-use crate::config::{AnswerConfig, Config};
+use crate::config::{AnswerConfig, Config, SemanticConfig, Switch};
 use crate::corpus::{self, Article, Metadata};
+use crate::embed::{self, Embedder};
 use crate::error::{Error, Result};
-use crate::index::SearchIndex;
-use crate::ingest::{self, Catalog, Report};
-use crate::retrieve::Retriever;
+use crate::index::vectors::{Dense, VectorStore};
+use crate::index::{article_key, Handle};
+use crate::ingest::{self, Catalog, Progress, Report, Vectors};
+use crate::retrieve::{Retriever, Semantic};
 use crate::text;
 
 /// Labels of at most this many articles are listed in a refusal.
@@ -34,10 +34,12 @@ pub struct Engine {
     current: RwLock<Arc<Snapshot>>,
     /// The index on disk (folder and a handle to watch its commits); `None` for an engine
     /// built in memory.
-    disk: Option<(PathBuf, Index)>,
+    disk: Option<(PathBuf, Handle)>,
     /// Modification time of the index's meta.json when last looked at.
     meta_seen: std::sync::Mutex<Option<std::time::SystemTime>>,
     limits: AnswerConfig,
+    /// The embedding model, when meaning is compared too.
+    model: Option<Arc<Embedder>>,
 }
 
 /// What [`prepare`] had to do before the index could be opened.
@@ -55,11 +57,18 @@ pub enum Prepared {
 /// Makes sure the index in `config.index_dir` reflects the corpus in `config.corpus_dir`,
 /// updating it when not (`progress(done, total)` per article). Bad files are skipped and
 /// reported in the returned report.
-pub fn prepare(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Result<Prepared> {
-    let index = SearchIndex::on_disk(&config.index_dir)?;
-    let outcome = match ingest::is_fresh(&index, &config.corpus_dir) {
+pub fn prepare(config: &Config, progress: Progress) -> Result<Prepared> {
+    let index = Handle::on_disk(&config.index_dir)?;
+    let model = model_for(&config.semantic, &config.corpus_dir)?;
+    let fresh = ingest::is_fresh(&index, &config.corpus_dir).and_then(|fresh| {
+        Ok(fresh
+            && model
+                .as_deref()
+                .map_or(Ok(true), |m| vectors_cover(config, &index, m))?)
+    });
+    let outcome = match fresh {
         Ok(true) => return Ok(Prepared::Fresh),
-        Ok(false) => update(&index, &config.corpus_dir, progress).map(Prepared::Updated),
+        Ok(false) => update(&index, config, model.as_deref(), progress).map(Prepared::Updated),
         Err(e) => Err(e),
     };
     match outcome {
@@ -71,27 +80,94 @@ pub fn prepare(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Resul
 }
 
 /// Updates the index in `config.index_dir` from the corpus (the `index` command).
-pub fn build(config: &Config, progress: &mut dyn FnMut(usize, usize)) -> Result<Report> {
-    let index = SearchIndex::on_disk(&config.index_dir)?;
-    update(&index, &config.corpus_dir, progress)
+pub fn build(config: &Config, progress: Progress) -> Result<Report> {
+    let index = Handle::on_disk(&config.index_dir)?;
+    let model = model_for(&config.semantic, &config.corpus_dir)?;
+    update(&index, config, model.as_deref(), progress)
 }
 
 fn update(
-    index: &Index,
-    corpus_dir: &Path,
-    progress: &mut dyn FnMut(usize, usize),
+    index: &Handle,
+    config: &Config,
+    model: Option<&Embedder>,
+    progress: Progress,
 ) -> Result<Report> {
-    let glossary = crate::lexicon::Glossary::load(corpus_dir)?;
-    SearchIndex::register(index, text::load_jieba(glossary.chinese_forms()));
-    ingest::update(index, corpus_dir, progress)
+    let glossary = crate::lexicon::Glossary::load(&config.corpus_dir)?;
+    index.register(text::load_jieba(glossary.chinese_forms()));
+    let Some(model) = model else {
+        return ingest::update(index, &config.corpus_dir, progress, None);
+    };
+    let mut store = VectorStore::read(&config.index_dir, &model.checksum)?;
+    let vectors = Vectors {
+        model,
+        store: &mut store,
+    };
+    let report = ingest::update(index, &config.corpus_dir, progress, Some(vectors))?;
+    store.write(&config.index_dir)?;
+    Ok(report)
+}
+
+/// True when the vectors in the index folder cover every indexed article as it is now.
+fn vectors_cover(config: &Config, index: &Handle, model: &Embedder) -> Result<bool> {
+    let store = VectorStore::read(&config.index_dir, &model.checksum)?;
+    Ok(Catalog::of(index)?.entries.iter().all(|e| {
+        store
+            .articles
+            .get(&article_key(&e.meta.id))
+            .is_some_and(|a| a.digest == e.hash)
+    }))
+}
+
+/// The embedding model, when `config` turns it on for the corpus in `corpus_dir`: `auto` does
+/// for corpora of up to [`SemanticConfig::AUTO_LIMIT_BYTES`] of text, and says in one log line
+/// how to turn it on for a larger one (and what it costs), or that the model file is missing.
+pub fn model_for(config: &SemanticConfig, corpus_dir: &Path) -> Result<Option<Arc<Embedder>>> {
+    match config.enabled {
+        Switch::Fixed(false) => Ok(None),
+        Switch::Fixed(true) => embed::shared(&config.model).map(Some),
+        Switch::Auto(_) => {
+            let size = corpus_bytes(corpus_dir);
+            if size > SemanticConfig::AUTO_LIMIT_BYTES {
+                tracing::warn!(
+                    corpus_kb = size / 1000,
+                    "comparing meaning is off for a corpus this large: set semantic.enabled = true (SUMMIT_QA_SEMANTIC__ENABLED=true) to embed it once, at about {} minutes on two cores",
+                    size / EMBEDDED_BYTES_PER_SECOND / 60 + 1
+                );
+                return Ok(None);
+            }
+            match embed::shared(&config.model) {
+                Ok(model) => Ok(Some(model)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "comparing meaning is off: answers use words alone");
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// Article text embedded per second on two cores (measured on the shipped corpus).
+const EMBEDDED_BYTES_PER_SECOND: u64 = 1_600;
+
+/// Bytes of article text in the corpus folder.
+fn corpus_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "txt"))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    })
 }
 
 impl Engine {
     /// Opens the index named by the config (build it first with [`prepare`] or [`build`]).
     pub fn load(config: &Config) -> Result<Engine> {
         let index_dir = config.index_dir.clone();
-        let index = SearchIndex::on_disk(&index_dir)?;
-        let snapshot = open(&index)?;
+        let index = Handle::on_disk(&index_dir)?;
+        let model = model_for(&config.semantic, &config.corpus_dir)?;
+        let snapshot = open(&index, semantic(model.as_ref(), &index_dir)?)?;
         if snapshot.retriever.catalog().entries.is_empty() {
             return Err(Error::IndexDir {
                 path: index_dir,
@@ -103,6 +179,7 @@ impl Engine {
             disk: Some((index_dir, index)),
             meta_seen: Default::default(),
             limits: config.answer.clone(),
+            model,
         })
     }
 
@@ -112,13 +189,21 @@ impl Engine {
             return Err(problem);
         }
         let glossary = crate::lexicon::Glossary::load(dir)?;
-        let index = SearchIndex::in_memory(text::load_jieba(glossary.chinese_forms()))?;
-        ingest::update(&index, dir, &mut |_, _| {})?;
+        let index = Handle::in_memory(text::load_jieba(glossary.chinese_forms()))?;
+        let model = model_for(&SemanticConfig::default(), dir)?;
+        let mut store = VectorStore::empty(model.as_ref().map_or("", |m| &m.checksum));
+        let vectors = model.as_deref().map(|model| Vectors {
+            model,
+            store: &mut store,
+        });
+        ingest::update(&index, dir, &mut |_, _, _| {}, vectors)?;
+        let semantic = model.clone().map(|m| (m, store));
         Ok(Engine {
-            current: RwLock::new(Arc::new(open(&index)?)),
+            current: RwLock::new(Arc::new(open(&index, semantic)?)),
             disk: None,
             meta_seen: Default::default(),
             limits,
+            model,
         })
     }
 
@@ -129,7 +214,8 @@ impl Engine {
         let Some((dir, _)) = &self.disk else {
             return Ok(self.fingerprint());
         };
-        let snapshot = Arc::new(open(&SearchIndex::on_disk(dir)?)?);
+        let semantic = semantic(self.model.as_ref(), dir)?;
+        let snapshot = Arc::new(open(&Handle::on_disk(dir)?, semantic)?);
         let fingerprint = snapshot.fingerprint.clone();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
         Ok(fingerprint)
@@ -151,7 +237,7 @@ impl Engine {
         }
         *seen = stamp;
         drop(seen);
-        if index.load_metas()?.opstamp == self.snapshot().generation {
+        if index.generation()? == self.snapshot().generation {
             return Ok(None);
         }
         self.reload().map(Some)
@@ -254,13 +340,34 @@ impl Engine {
     }
 }
 
-/// Opens the last commit of `index`, with the dictionary its catalog was built with.
-fn open(index: &Index) -> Result<Snapshot> {
-    let (search, payload, generation) = SearchIndex::open(index)?;
+/// The model with the vectors stored in index folder `dir`.
+fn semantic(
+    model: Option<&Arc<Embedder>>,
+    dir: &Path,
+) -> Result<Option<(Arc<Embedder>, VectorStore)>> {
+    model
+        .map(|m| Ok((m.clone(), VectorStore::read(dir, &m.checksum)?)))
+        .transpose()
+}
+
+/// Opens the last commit of `index`, with the dictionary its catalog was built with, and the
+/// sentence vectors that belong to it.
+fn open(index: &Handle, semantic: Option<(Arc<Embedder>, VectorStore)>) -> Result<Snapshot> {
+    let (search, payload, generation) = index.open()?;
     let catalog = ingest::read(payload)?;
     let jieba = text::load_jieba(catalog.glossary.chinese_forms());
-    SearchIndex::register(index, jieba.clone());
-    let retriever = Retriever::new(jieba, search, catalog)?;
+    index.register(jieba.clone());
+    let semantic = semantic.map(|(model, store)| {
+        let articles = catalog
+            .entries
+            .iter()
+            .map(|e| (article_key(&e.meta.id), e.hash.as_str()));
+        Semantic {
+            model,
+            dense: Dense::new(&store, articles),
+        }
+    });
+    let retriever = Retriever::new(jieba, search, catalog, semantic)?;
     Ok(Snapshot {
         fingerprint: retriever.catalog().fingerprint(),
         retriever,

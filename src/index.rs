@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::text;
 
 mod memory;
+pub mod vectors;
 
 /// Name of the jieba word analyzer in tantivy's tokenizer registry.
 pub const WORDS_TOKENIZER: &str = "zh_words";
@@ -54,6 +55,30 @@ pub struct Hit {
     pub sentence: usize,
     /// Combined BM25 score.
     pub score: f32,
+}
+
+/// What a ranking is asked: the question's weighted terms, and its vector when the
+/// embedding model is on.
+pub struct Probe<'a> {
+    /// The question's terms, normalised and weighted.
+    pub terms: &'a [QueryTerm],
+    /// The question's unit vector.
+    pub vector: Option<&'a [f32]>,
+}
+
+/// One way of ranking the corpus's sentences for a question, each with its own score: words
+/// ([`SearchIndex`], tantivy) and meaning ([`vectors::Dense`]). Retrieval fuses them; another
+/// backend (a distributed one) would plug in here.
+pub trait Ranking: Send + Sync {
+    /// The best `limit` sentences, best first.
+    fn rank(&self, probe: &Probe, limit: usize) -> Result<Vec<Hit>>;
+}
+
+impl Ranking for SearchIndex {
+    /// By BM25 over words, character n-grams and the paragraph's words.
+    fn rank(&self, probe: &Probe, limit: usize) -> Result<Vec<Hit>> {
+        self.search(probe.terms, limit)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -178,17 +203,22 @@ impl Writer {
     }
 }
 
-impl SearchIndex {
+/// The index's files (on disk, or in memory for tests), before a reader is opened on them:
+/// what the engine and ingestion hold, without seeing tantivy.
+#[derive(Clone)]
+pub struct Handle(Index);
+
+impl Handle {
     /// An empty index in memory (tests, benches, `Engine::from_dir`).
-    pub fn in_memory(jieba: Arc<Jieba>) -> Result<Index> {
+    pub fn in_memory(jieba: Arc<Jieba>) -> Result<Handle> {
         let index = Index::create_in_ram(schema().0);
         register_tokenizers(&index, jieba);
-        Ok(index)
+        Ok(Handle(index))
     }
 
     /// The index in `dir`, created empty when there is none yet. Register the analyzers
-    /// ([`SearchIndex::register`]) before reading or writing it.
-    pub fn on_disk(dir: &std::path::Path) -> Result<Index> {
+    /// ([`Handle::register`]) before reading or writing it.
+    pub fn on_disk(dir: &std::path::Path) -> Result<Handle> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
@@ -202,19 +232,25 @@ impl SearchIndex {
         match Index::open_or_create(directory.clone(), schema().0) {
             // Another process created it between our check and our create: open theirs.
             Err(tantivy::TantivyError::IndexAlreadyExists) => {
-                Index::open(directory).map_err(|e| failed(&e))
+                Index::open(directory).map(Handle).map_err(|e| failed(&e))
             }
-            other => other.map_err(|e| failed(&e)),
+            other => other.map(Handle).map_err(|e| failed(&e)),
         }
     }
 
     /// Registers the analyzers (jieba with this dictionary) on `index`.
-    pub fn register(index: &Index, jieba: Arc<Jieba>) {
-        register_tokenizers(index, jieba);
+    pub fn register(&self, jieba: Arc<Jieba>) {
+        register_tokenizers(&self.0, jieba);
+    }
+
+    /// The stamp of the last commit (changes with every commit).
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self.0.load_metas()?.opstamp)
     }
 
     /// A writer for `index`; `None` while another process holds the index's writer lock.
-    pub fn writer(index: &Index) -> Result<Option<Writer>> {
+    pub fn writer(&self) -> Result<Option<Writer>> {
+        let index = &self.0;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
         match index.writer_with_num_threads(threads, threads * 60_000_000) {
             Ok(writer) => Ok(Some(Writer {
@@ -227,12 +263,13 @@ impl SearchIndex {
     }
 
     /// The catalog recorded with the last commit of `index` (`None` before the first).
-    pub fn payload(index: &Index) -> Result<Option<String>> {
-        Ok(index.load_metas()?.payload)
+    pub fn payload(&self) -> Result<Option<String>> {
+        Ok(self.0.load_metas()?.payload)
     }
 
     /// Opens a reader on the last commit of `index`, with that commit's payload and stamp.
-    pub fn open(index: &Index) -> Result<(SearchIndex, Option<String>, u64)> {
+    pub fn open(&self) -> Result<(SearchIndex, Option<String>, u64)> {
+        let index = &self.0;
         loop {
             let before = index.load_metas()?;
             let reader: IndexReader = index
@@ -282,7 +319,9 @@ impl SearchIndex {
             }
         }
     }
+}
 
+impl SearchIndex {
     /// The best `limit` sentences for the weighted terms, best first.
     pub fn search(&self, terms: &[QueryTerm], limit: usize) -> Result<Vec<Hit>> {
         let top = match &self.memory {
@@ -700,13 +739,13 @@ mod tests {
     }
 
     fn index_of(articles: &[&str]) -> SearchIndex {
-        let index = SearchIndex::in_memory(crate::text::load_jieba([])).unwrap();
-        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        let index = Handle::in_memory(crate::text::load_jieba([])).unwrap();
+        let mut writer = index.writer().unwrap().unwrap();
         for (i, text) in articles.iter().enumerate() {
             writer.add(i as u64, &parse(text), &[]).unwrap();
         }
         writer.commit("{}").unwrap();
-        SearchIndex::open(&index).unwrap().0
+        index.open().unwrap().0
     }
 
     #[test]
@@ -743,8 +782,8 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
         let articles = crate::corpus::load(&dir).unwrap();
         let jieba = crate::text::load_jieba([]);
-        let index = SearchIndex::in_memory(jieba.clone()).unwrap();
-        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        let index = Handle::in_memory(jieba.clone()).unwrap();
+        let mut writer = index.writer().unwrap().unwrap();
         writer.add(0, &articles[0].blocks, &[]).unwrap();
         writer
             .add(9, &parse("造船业合作。稀土协议在东京签署。"), &[])
@@ -755,7 +794,7 @@ mod tests {
         writer.add(1, &articles[1].blocks, &[]).unwrap();
         writer.writer.commit().unwrap();
         drop(writer);
-        let opened = SearchIndex::open(&index).unwrap().0;
+        let opened = index.open().unwrap().0;
         assert!(opened.memory.is_some(), "a small index is held in memory");
         assert!(opened.reader.searcher().segment_readers().len() > 1);
 
@@ -827,15 +866,15 @@ mod tests {
 
     #[test]
     fn removed_articles_disappear_and_stored_articles_round_trip() {
-        let index = SearchIndex::in_memory(crate::text::load_jieba([])).unwrap();
-        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        let index = Handle::in_memory(crate::text::load_jieba([])).unwrap();
+        let mut writer = index.writer().unwrap().unwrap();
         writer.add(7, &parse("稀土协议签署。"), &["稀土"]).unwrap();
         writer.add(8, &parse("造船业合作。"), &[]).unwrap();
         writer.commit("{}").unwrap();
-        let mut writer = SearchIndex::writer(&index).unwrap().unwrap();
+        let mut writer = index.writer().unwrap().unwrap();
         writer.remove(7);
         writer.commit("{}").unwrap();
-        let opened = SearchIndex::open(&index).unwrap().0;
+        let opened = index.open().unwrap().0;
         assert!(!opened.occurs("稀土").unwrap());
         assert!(opened.article(7).unwrap().is_none());
         assert_eq!(opened.article(8).unwrap().unwrap()[0].text, "造船业合作。");

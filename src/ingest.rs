@@ -7,17 +7,18 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
-use tantivy::Index;
 
 use crate::corpus::{self, Block, BlockKind, Metadata, METADATA_FILE};
+use crate::embed::{Embedder, Role};
 use crate::error::{Error, Result};
-use crate::index::{article_key, SearchIndex};
+use crate::index::vectors::{text_hash, ArticleVectors, Embedded, VectorStore};
+use crate::index::{article_key, Handle};
 use crate::lexicon::{Glossary, Lexicon, GLOSSARY_FILE};
 use crate::text;
 
 /// Changes whenever the schema, the analyzers or the catalog's meaning change: an index
 /// built by another version is rebuilt from scratch.
-const FORMAT: &str = concat!("summit-qa ", env!("CARGO_PKG_VERSION"), " index 3");
+const FORMAT: &str = concat!("summit-qa ", env!("CARGO_PKG_VERSION"), " index 4");
 
 /// What an index holds: recorded atomically with every commit.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -58,8 +59,8 @@ impl Catalog {
     }
 
     /// The catalog recorded with the last commit of `index`; empty before the first.
-    pub fn of(index: &Index) -> Result<Catalog> {
-        read(SearchIndex::payload(index)?)
+    pub fn of(index: &Handle) -> Result<Catalog> {
+        read(index.payload()?)
     }
 }
 
@@ -87,19 +88,42 @@ pub struct Report {
     pub unchanged: usize,
     /// Files skipped, and why.
     pub problems: Vec<Error>,
+    /// Sentences embedded by the model (0 when it is off).
+    pub embedded: usize,
+    /// Sentences whose vector was kept from before (their text did not change).
+    pub reused: usize,
 }
+
+/// The sentence vectors to bring up to date with the articles, and the model that makes them.
+pub struct Vectors<'a> {
+    /// The embedding model.
+    pub model: &'a Embedder,
+    /// The vectors so far (read from the index folder); updated in place.
+    pub store: &'a mut VectorStore,
+}
+
+/// What [`update`] reports as it goes: a stage ("articles", "sentences embedded") with how far
+/// it is.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
 
 impl Report {
     /// One line for people: what changed, and how many files were skipped.
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "{} added, {} changed, {} removed, {} unchanged; {} skipped",
             self.added,
             self.changed,
             self.removed,
             self.unchanged,
             self.problems.len()
-        )
+        );
+        if self.embedded + self.reused > 0 {
+            line.push_str(&format!(
+                "; {} sentences embedded, {} vectors reused",
+                self.embedded, self.reused
+            ));
+        }
+        line
     }
 
     /// True when nothing had to be written.
@@ -111,7 +135,7 @@ impl Report {
 /// True when `index` was built from the corpus in `dir` as it is now (by this version).
 /// Compares file names, sizes and times first; when those differ (a copy or a checkout sets
 /// new times) it compares contents.
-pub fn is_fresh(index: &Index, dir: &Path) -> Result<bool> {
+pub fn is_fresh(index: &Handle, dir: &Path) -> Result<bool> {
     let catalog = Catalog::of(index)?;
     if catalog.format != FORMAT || catalog.entries.is_empty() {
         return Ok(false);
@@ -144,9 +168,16 @@ fn glossary_hash(dir: &Path) -> String {
 /// ones, removes those gone; skips (and reports) bad files. `progress(done, total)` is called
 /// after each article. Commits once, at the end: an interrupted run changes nothing.
 /// Waits while another process holds the index's writer lock.
-pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize)) -> Result<Report> {
+/// With `vectors`, every body sentence also gets its vector (kept from before when its text
+/// did not change) — after the commit, so a reader never waits for the model.
+pub fn update(
+    index: &Handle,
+    dir: &Path,
+    progress: Progress,
+    mut vectors: Option<Vectors>,
+) -> Result<Report> {
     let mut writer = loop {
-        match SearchIndex::writer(index)? {
+        match index.writer()? {
             Some(w) => break w,
             None => std::thread::sleep(std::time::Duration::from_millis(200)),
         }
@@ -176,11 +207,25 @@ pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize))
     let lexicon = Lexicon::embedded();
     let total = scan.sources.len();
     let mut entries = Vec::with_capacity(total);
+    // Articles whose sentences need vectors: (key, digest, blocks).
+    let mut to_embed: Vec<(u64, String, Vec<Block>)> = Vec::new();
     for (done, source) in scan.sources.into_iter().enumerate() {
         let digest = digest(&source);
         let key = article_key(&source.meta.id);
+        let lacks_vectors = vectors.as_ref().is_some_and(|v| {
+            v.store
+                .articles
+                .get(&key)
+                .is_none_or(|a| a.digest != digest)
+        });
         match before.get(source.meta.id.as_str()) {
-            Some(h) if *h == digest => report.unchanged += 1,
+            Some(h) if *h == digest => {
+                report.unchanged += 1;
+                if lacks_vectors {
+                    let blocks = source.clone().into_article().blocks;
+                    to_embed.push((key, digest.clone(), blocks));
+                }
+            }
             seen => {
                 if seen.is_some() {
                     writer.remove(key);
@@ -193,8 +238,11 @@ pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize))
                 let headwords = headwords(&lexicon, &blocks);
                 let headwords: Vec<&str> = headwords.iter().map(String::as_str).collect();
                 writer.add(key, &blocks, &headwords)?;
+                if lacks_vectors {
+                    to_embed.push((key, digest.clone(), blocks));
+                }
                 entries.push(Entry { meta, hash: digest });
-                progress(done + 1, total);
+                progress("articles", done + 1, total);
                 continue;
             }
         }
@@ -202,7 +250,7 @@ pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize))
             meta: source.meta,
             hash: digest,
         });
-        progress(done + 1, total);
+        progress("articles", done + 1, total);
     }
     let kept: std::collections::HashSet<&str> =
         entries.iter().map(|e| e.meta.id.as_str()).collect();
@@ -225,10 +273,77 @@ pub fn update(index: &Index, dir: &Path, progress: &mut dyn FnMut(usize, usize))
     };
     let same_inputs = previous.inputs == catalog.inputs && !rebuild;
     if report.untouched() && same_inputs {
-        return Ok(report);
+        drop(writer);
+    } else {
+        writer.commit(&serde_json::to_string(&catalog).expect("the catalog serialises"))?;
     }
-    writer.commit(&serde_json::to_string(&catalog).expect("the catalog serialises"))?;
+    if let Some(vectors) = vectors.as_mut() {
+        let keys: std::collections::HashSet<u64> = catalog
+            .entries
+            .iter()
+            .map(|e| article_key(&e.meta.id))
+            .collect();
+        embed_articles(vectors, to_embed, &mut report, progress)?;
+        vectors.store.articles.retain(|key, _| keys.contains(key));
+    }
     Ok(report)
+}
+
+/// Gives every body sentence of these articles its vector in the store: the vector kept for
+/// the same text, or a new one from the model.
+fn embed_articles(
+    vectors: &mut Vectors,
+    articles: Vec<(u64, String, Vec<Block>)>,
+    report: &mut Report,
+    progress: Progress,
+) -> Result<()> {
+    let known: HashMap<u64, Box<[f32]>> = vectors
+        .store
+        .by_hash()
+        .into_iter()
+        .map(|(hash, v)| (hash, v.into()))
+        .collect();
+    let total: usize = articles
+        .iter()
+        .flat_map(|(_, _, blocks)| blocks.iter().flat_map(|b| &b.sentences))
+        .filter(|s| !known.contains_key(&text_hash(s)))
+        .count();
+    let mut done = 0;
+    for (key, digest, blocks) in articles {
+        let mut sentences = Vec::new();
+        for (b, block) in blocks.iter().enumerate() {
+            if block.kind != BlockKind::Body {
+                continue;
+            }
+            for (s, text) in block.sentences.iter().enumerate() {
+                let hash = text_hash(text);
+                let vector = match known.get(&hash) {
+                    Some(v) => {
+                        report.reused += 1;
+                        v.clone()
+                    }
+                    None => {
+                        let v = vectors.model.embed(text, Role::Passage)?;
+                        report.embedded += 1;
+                        done += 1;
+                        progress("sentences embedded", done, total);
+                        v.to_vec().into_boxed_slice()
+                    }
+                };
+                sentences.push(Embedded {
+                    block: b,
+                    sentence: s,
+                    hash,
+                    vector,
+                });
+            }
+        }
+        vectors
+            .store
+            .articles
+            .insert(key, ArticleVectors { digest, sentences });
+    }
+    Ok(())
 }
 
 /// The dictionary headwords written in the body of an article, each once: the corpus's

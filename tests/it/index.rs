@@ -32,6 +32,8 @@ impl Library {
         vec![
             ("SUMMIT_QA_CORPUS_DIR", path(self.corpus.path())),
             ("SUMMIT_QA_INDEX_DIR", path(self.index.path())),
+            // These tests are about the word index; the vectors have their own below.
+            ("SUMMIT_QA_SEMANTIC__ENABLED", "false".into()),
         ]
     }
 
@@ -45,6 +47,10 @@ impl Library {
         Config {
             corpus_dir: self.corpus.path().to_path_buf(),
             index_dir: self.index.path().to_path_buf(),
+            semantic: summit_qa::config::SemanticConfig {
+                enabled: summit_qa::config::Switch::Fixed(false),
+                ..Default::default()
+            },
             ..Config::default()
         }
     }
@@ -245,7 +251,7 @@ fn a_killed_index_run_leaves_the_previous_index_usable() {
 #[test]
 fn reload_swaps_the_generation_while_answers_keep_flowing() {
     let lib = Library::new();
-    engine::build(&lib.config(), &mut |_, _| {}).unwrap();
+    engine::build(&lib.config(), &mut |_, _, _| {}).unwrap();
     let engine = Arc::new(Engine::load(&lib.config()).unwrap());
     assert!(!engine.ask(NEW_QUESTION, None).unwrap().answered);
     assert_eq!(engine.refresh().unwrap(), None, "nothing new on disk");
@@ -264,7 +270,7 @@ fn reload_swaps_the_generation_while_answers_keep_flowing() {
         })
     };
     lib.add_article("010_test", NEW_ARTICLE);
-    engine::build(&lib.config(), &mut |_, _| {}).unwrap();
+    engine::build(&lib.config(), &mut |_, _, _| {}).unwrap();
     let before = engine.fingerprint();
     let after = engine
         .refresh()
@@ -284,7 +290,7 @@ fn reload_swaps_the_generation_while_answers_keep_flowing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_from_before_a_corpus_change_says_it_is_out_of_date() {
     let lib = Library::new();
-    engine::build(&lib.config(), &mut |_, _| {}).unwrap();
+    engine::build(&lib.config(), &mut |_, _, _| {}).unwrap();
     let engine = Arc::new(Engine::load(&lib.config()).unwrap());
     let (fake, url) = spawn_fake().await;
     fake.push(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
@@ -297,7 +303,7 @@ async fn a_button_from_before_a_corpus_change_says_it_is_out_of_date() {
     let file = lib.file("000_128d67810036f820.txt");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("新插入的一段正文，没有别的意思。\n\n{text}")).unwrap();
-    engine::build(&lib.config(), &mut |_, _| {}).unwrap();
+    engine::build(&lib.config(), &mut |_, _, _| {}).unwrap();
     engine.refresh().unwrap().expect("reloaded");
 
     fake.push(callback_from(2, bot_message(&answer), &full, 7));
@@ -364,4 +370,82 @@ async fn serve_swaps_in_a_new_index_on_sighup() {
         logs.contains("index reloaded") && logs.contains("signal=true"),
         "reloaded on the signal: {logs}"
     );
+}
+
+/// A small corpus of two short articles of our own, indexed with the model on.
+fn small_library() -> (tempfile::TempDir, tempfile::TempDir) {
+    let corpus = tempfile::tempdir().unwrap();
+    std::fs::write(corpus.path().join("a.txt"), NEW_ARTICLE).unwrap();
+    std::fs::write(
+        corpus.path().join("b.txt"),
+        "第二篇\n\n横滨港今年夏天迎来了十艘邮轮。市政府说游客人数创下新高。\n",
+    )
+    .unwrap();
+    std::fs::write(
+        corpus.path().join("articles.toml"),
+        "[[article]]\nid = \"a\"\nfile = \"a.txt\"\nscript = \"Hans\"\n\n[[article]]\nid = \"b\"\nfile = \"b.txt\"\nscript = \"Hans\"\n",
+    )
+    .unwrap();
+    (corpus, tempfile::tempdir().unwrap())
+}
+
+#[test]
+fn sentence_vectors_are_kept_with_the_index_and_made_only_for_changed_text() {
+    let (corpus, index) = small_library();
+    let model = crate::util::root().join("models/multilingual-e5-small-zh-en.q4");
+    let run_with = |model: &Path| {
+        let env = [
+            ("SUMMIT_QA_CORPUS_DIR", path(corpus.path())),
+            ("SUMMIT_QA_INDEX_DIR", path(index.path())),
+            ("SUMMIT_QA_SEMANTIC__ENABLED", "true".into()),
+            ("SUMMIT_QA_SEMANTIC__MODEL", path(model)),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let o = run(&["index"], &env);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let first = run_with(&model);
+    assert!(
+        first.contains("3 sentences embedded, 0 vectors reused"),
+        "{first}"
+    );
+    assert!(index.path().join("vectors.bin").is_file());
+
+    let again = run_with(&model);
+    assert!(!again.contains("embedded"), "nothing changed: {again}");
+
+    // One sentence of b changes: only it is embedded again.
+    let b = corpus.path().join("b.txt");
+    let text = std::fs::read_to_string(&b).unwrap();
+    std::fs::write(&b, text.replace("十艘", "十二艘")).unwrap();
+    let changed = run_with(&model);
+    assert!(changed.contains("1 changed"), "{changed}");
+    assert!(
+        changed.contains("1 sentences embedded, 1 vectors reused"),
+        "{changed}"
+    );
+
+    // Another model file (one value of its position table differs): every vector is made again.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join("other.q4");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&copy, bytes).unwrap();
+    let rebuilt = run_with(&copy);
+    assert!(
+        rebuilt.contains("3 sentences embedded, 0 vectors reused"),
+        "{rebuilt}"
+    );
+
+    // With the model off, the index answers from words alone.
+    let env = [
+        ("SUMMIT_QA_CORPUS_DIR", path(corpus.path())),
+        ("SUMMIT_QA_INDEX_DIR", path(index.path())),
+        ("SUMMIT_QA_SEMANTIC__ENABLED", "false".into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answer = stdout(&run(&["ask", NEW_QUESTION], &env));
+    assert!(answer.contains("40位海洋学者"), "{answer}");
 }
