@@ -2,7 +2,8 @@
 #   docker build -t summit-qa .
 #   docker run --rm -e TELOXIDE_TOKEN=123456:ABC… -p 8080:8080 summit-qa
 # No secrets are baked in: the token comes from the environment at run time. The image holds
-# the shipped corpus and its index (/app/index); see docker-compose.yml for your own corpus.
+# the shipped corpus, the embedding model (/app/models, 37 MB) and the index with its sentence
+# vectors (/app/index); see docker-compose.yml for your own corpus.
 
 # ---- build ------------------------------------------------------------------------------
 FROM rust:1.95-slim-bookworm AS builder
@@ -20,6 +21,7 @@ RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
     && echo 'fn main() {}' > benches/answer.rs \
+    && echo 'fn main() {}' > benches/embed.rs \
     && cargo build --release --locked --target "$TARGET" \
     && rm -rf src benches
 
@@ -31,8 +33,10 @@ RUN touch src/main.rs src/lib.rs \
     && cp "target/$TARGET/release/summit-qa" /summit-qa \
     && strip /summit-qa
 
-# The index of the shipped corpus, built once here so the container starts without indexing.
+# The index of the shipped corpus with its sentence vectors, built once here so the container
+# starts without indexing or embedding.
 COPY corpus ./corpus
+COPY models ./models
 RUN SUMMIT_QA_CORPUS_DIR=/src/corpus SUMMIT_QA_INDEX_DIR=/index /summit-qa index
 
 # ---- run --------------------------------------------------------------------------------
@@ -41,6 +45,7 @@ WORKDIR /app
 COPY --from=builder /summit-qa /usr/local/bin/summit-qa
 COPY corpus ./corpus
 COPY config ./config
+COPY models ./models
 # Owned by the runtime user: a corpus mounted over /app/corpus is indexed into it at start
 # (mount a volume on /app/index when the root file system is read-only).
 COPY --from=builder --chown=65532:65532 /index ./index
