@@ -43,8 +43,8 @@ pub struct SemanticConfig {
 }
 
 impl SemanticConfig {
-    /// `"auto"` embeds corpora of up to this much article text (the shipped corpus has 25 KB;
-    /// embedding costs about 1 s per 16 KB of text on two cores).
+    /// `"auto"` embeds corpora of up to this many bytes of article files (the shipped corpus
+    /// has 25 KB; embedding costs about 1 s per 4 KB on two cores, once: ~2 minutes here).
     pub const AUTO_LIMIT_BYTES: u64 = 500_000;
 }
 

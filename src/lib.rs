@@ -13,10 +13,12 @@
 //!   text → a unit vector; its SentencePiece tokenizer.
 //! - [`index`]: tantivy schema, named analyzers, the documents an article becomes, search and
 //!   substring lookups over one reader (on disk, or in memory for tests); a small index's
-//!   postings are also held in memory and scored there.
+//!   postings are also held in memory and scored there. The sentence vectors kept beside it
+//!   (`index::vectors`), and the `Ranking` seam both words and meaning implement.
 //! - [`ingest`]: corpus folder → index, incrementally (content hashes), bad files skipped,
-//!   one atomic commit with the catalog of what is indexed.
-//! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence.
+//!   one atomic commit with the catalog of what is indexed; then the sentences' vectors.
+//! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence; fuses
+//!   the word and meaning rankings.
 //! - [`answer`]: scored sentences → short verbatim answer with citations, or a refusal.
 //! - [`engine`]: the above wired together behind `Engine::ask`; reload swaps generations.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);

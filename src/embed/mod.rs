@@ -255,6 +255,12 @@ impl Embedder {
         Ok(vector)
     }
 
+    /// Forgets the vectors remembered by [`Embedder::embed`] (so that a benchmark measures the
+    /// model, not the memory).
+    pub fn forget(&self) {
+        self.recent.clear();
+    }
+
     /// The unit vector of `text` in its `role`, computed now. Texts longer than one pass are
     /// cut into windows whose vectors are averaged, weighted by their length.
     pub fn encode(&self, text: &str, role: Role) -> Result<Vec<f32>> {
