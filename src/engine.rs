@@ -406,6 +406,34 @@ mod tests {
     }
 
     #[test]
+    fn auto_leaves_the_model_off_for_a_large_corpus_and_a_missing_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "日本承诺对美国投资。\n".repeat(20_000);
+        std::fs::write(dir.path().join("big.txt"), text).unwrap();
+        let missing = SemanticConfig {
+            model: dir.path().join("absent.q4"),
+            ..SemanticConfig::default()
+        };
+        assert!(
+            model_for(&missing, dir.path()).unwrap().is_none(),
+            "auto, too large"
+        );
+        let off = SemanticConfig {
+            enabled: Switch::Fixed(false),
+            ..missing.clone()
+        };
+        assert!(model_for(&off, dir.path()).unwrap().is_none());
+        let on = SemanticConfig {
+            enabled: Switch::Fixed(true),
+            ..missing
+        };
+        let err = model_for(&on, dir.path())
+            .err()
+            .expect("a missing model is an error");
+        assert!(err.to_string().contains("absent.q4"), "{err}");
+    }
+
+    #[test]
     fn clean_removes_controls() {
         assert_eq!(clean("\0 日本\u{7}\n"), "日本");
         assert_eq!(clean("\0\0"), "");

@@ -1151,6 +1151,57 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
 mod tests {
     use super::*;
 
+    fn scored(block: usize, words: f32, fit: f32) -> Scored {
+        Scored {
+            at: Location {
+                article: 0,
+                block,
+                sentence: 0,
+            },
+            score: words * fit,
+            coverage: 0.5,
+            confidence: 0.5,
+            similarity: 0.0,
+            fit,
+        }
+    }
+
+    #[test]
+    fn fusion_lets_meaning_reorder_close_words_and_keeps_meaning_alone_behind() {
+        // Sentence 1 is best by words but sixth by meaning; 2 is second by words and first by
+        // meaning; 3 is found by meaning alone (second).
+        let mut hits = vec![
+            scored(1, 9.0, 1.0),
+            scored(2, 8.0, 1.0),
+            scored(3, 0.0, 1.0),
+        ];
+        let near: Vec<Near> = vec![
+            ((0, 2, 0), 0.9),
+            ((0, 3, 0), 0.88),
+            ((0, 4, 0), 0.87),
+            ((0, 5, 0), 0.86),
+            ((0, 6, 0), 0.85),
+            ((0, 1, 0), 0.7),
+        ];
+        fuse(&mut hits, &near);
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let order: Vec<usize> = hits.iter().map(|h| h.at.block).collect();
+        assert_eq!(order, vec![2, 1, 3]);
+        assert_eq!(hits[0].similarity, 0.9);
+        assert_eq!(hits[1].similarity, 0.7);
+        // The fit to what is asked (a number for 多少) still multiplies.
+        let mut hits = vec![scored(1, 9.0, 1.0), scored(2, 8.0, 1.5)];
+        fuse(&mut hits, &[((0, 1, 0), 0.9), ((0, 2, 0), 0.8)]);
+        assert!(hits[1].score > hits[0].score);
+    }
+
+    #[test]
+    fn without_the_model_the_word_ranking_stands() {
+        let mut hits = vec![scored(1, 9.0, 1.0), scored(2, 8.0, 1.0)];
+        fuse(&mut hits, &[]);
+        assert_eq!((hits[0].score, hits[1].score), (9.0, 8.0));
+    }
+
     #[test]
     fn a_form_inside_a_longer_word_is_told_from_one_that_ends_it() {
         let jieba = text::load_jieba([]);
