@@ -341,9 +341,17 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
 fn check(config: &Config) -> anyhow::Result<ExitCode> {
     let articles = summit_qa::corpus::load(&config.corpus_dir)?;
     summit_qa::lexicon::Glossary::load(&config.corpus_dir)?;
+    let meaning = match engine::model_for(&config.semantic, &config.corpus_dir)? {
+        Some(model) => format!(
+            "meaning: on, model {} (checksum {})",
+            config.semantic.model.display(),
+            model.checksum
+        ),
+        None => "meaning: off, answers use words alone (semantic.enabled)".to_string(),
+    };
     writeln!(
         std::io::stdout().lock(),
-        "{}",
+        "{}\n{meaning}",
         console::report(&articles, config)
     )?;
     Ok(ExitCode::SUCCESS)

@@ -128,6 +128,22 @@ fn check_reports_what_it_found() {
     assert!(out.contains("000_128d67810036f820.txt (Hans)"), "{out}");
     assert!(out.contains("004_8c99b04382caaf45.txt (Hant)"), "{out}");
     assert!(out.contains("credits"), "{out}");
+    assert!(out.contains("meaning: on, model models/"), "{out}");
+    let off = run(&["check"], &[("SUMMIT_QA_SEMANTIC__ENABLED", "false")]);
+    assert!(stdout(&off).contains("meaning: off"), "{}", stdout(&off));
+    let missing = run(
+        &["check"],
+        &[
+            ("SUMMIT_QA_SEMANTIC__ENABLED", "true"),
+            ("SUMMIT_QA_SEMANTIC__MODEL", "models/none.q4"),
+        ],
+    );
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("models/none.q4"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]
