@@ -323,7 +323,7 @@ fn embed_articles(
                         v.clone()
                     }
                     None => {
-                        let v = vectors.model.embed(text, Role::Passage)?;
+                        let v = vectors.model.embed(&text::normalize(text), Role::Passage)?;
                         report.embedded += 1;
                         done += 1;
                         progress("sentences embedded", done, total);

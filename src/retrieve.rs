@@ -388,10 +388,12 @@ impl Retriever {
         };
         let mut shelf = Shelf::default();
         let mut hits: Vec<Scored> = Vec::new();
-        // A follow-up (那防卫装备呢？) means what it means after the question before it.
-        let near = match context {
-            Some(previous) => self.near(&format!("{previous} {question}"))?,
-            None => self.near(question)?,
+        // Meaning is compared in one script (the question's own would pull it towards the
+        // article written in it); a follow-up (那防卫装备呢？) means what it means after the
+        // question before it.
+        let near = match &previous {
+            Some(previous) => self.near(&format!("{previous} {normalized}"))?,
+            None => self.near(&normalized)?,
         };
         for hit in self.candidates(&prepared, candidates, &near)? {
             let Some((at, loaded)) = self.locate(&hit)? else {

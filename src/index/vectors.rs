@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 
 /// Name of the file in the index folder.
 pub const FILE: &str = "vectors.bin";
-const MAGIC: &[u8; 4] = b"SQV1";
+/// v2: passages are embedded as normalised (Simplified) text; a v1 file is made again.
+const MAGIC: &[u8; 4] = b"SQV2";
 
 /// One embedded sentence.
 #[derive(Debug, Clone)]
@@ -62,6 +63,8 @@ impl VectorStore {
         match Self::from_bytes(&bytes) {
             Some(store) if store.model == model => Ok(store),
             Some(_) => Ok(Self::empty(model)),
+            // Written by another version of this file's format: made again, quietly.
+            None if bytes.starts_with(b"SQV") => Ok(Self::empty(model)),
             None => {
                 tracing::warn!(file = %path.display(), "sentence vectors unreadable; they are made again");
                 Ok(Self::empty(model))
@@ -292,7 +295,7 @@ mod tests {
             .unwrap()
             .articles
             .is_empty());
-        std::fs::write(dir.path().join(FILE), b"SQV1 broken").unwrap();
+        std::fs::write(dir.path().join(FILE), b"not a vector file").unwrap();
         assert!(VectorStore::read(dir.path(), "m1")
             .unwrap()
             .articles
