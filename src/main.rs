@@ -26,8 +26,10 @@ struct Cli {
 enum Command {
     /// Answer one question (or a JSONL batch) and print the answer.
     Ask {
-        /// The question, in Simplified or Traditional Chinese or English.
-        question: Option<String>,
+        /// The question, in Simplified or Traditional Chinese or English; quotes are optional
+        /// (`ask who is takaichi`). Without it, the question is read from standard input when
+        /// that is not a terminal (`echo "…" | summit-qa ask`).
+        question: Vec<String>,
         /// Print one JSON object (the contract in shared/eval/README.md).
         #[arg(long)]
         json: bool,
@@ -141,10 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             batch(&engine, &file)
         }
         Command::Ask { question, json, .. } => {
-            let Some(question) = question else {
-                bail!("no question given: summit-qa ask \"日本承诺对美国投资多少？\"");
-            };
-            ask(&engine, &question, json)?;
+            ask(&engine, &question_of(question)?, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Chat => {
@@ -297,6 +296,23 @@ fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
     let default = Path::new("config/default.toml");
     let file = explicit.or_else(|| default.is_file().then_some(default));
     Ok(Config::load(file)?)
+}
+
+/// The question given as words on the command line, or else read from standard input when
+/// that is not a terminal.
+fn question_of(words: Vec<String>) -> anyhow::Result<String> {
+    use std::io::{IsTerminal, Read};
+    if !words.is_empty() {
+        return Ok(words.join(" "));
+    }
+    if std::io::stdin().is_terminal() {
+        bail!("no question given: summit-qa ask 日本承诺对美国投资多少？ (or pipe one in)");
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| anyhow::anyhow!("the question on standard input cannot be read: {e}"))?;
+    Ok(text)
 }
 
 fn ask(engine: &Engine, question: &str, json: bool) -> anyhow::Result<()> {

@@ -23,6 +23,8 @@ pub struct Labels {
     pub not_covered: &'static str,
     /// Introduces what the articles do cover.
     pub covered: &'static str,
+    /// Between two sentences (a space in English, nothing in Chinese).
+    pub sentence_sep: &'static str,
     /// Added when the question was cut.
     pub truncated: &'static str,
     /// Separator inside lists.
@@ -52,6 +54,7 @@ const HANS: Labels = Labels {
     unknown_date: "日期不详",
     not_covered: "已收录的文章没有涉及这个问题，所以我不作回答。",
     covered: "这些文章讨论的是 2025 年 10 月 28 日特朗普与高市早苗在东京的会谈：",
+    sentence_sep: "",
     truncated: "（问题过长，只按前面部分作答。）",
     list_sep: "；",
     more_sources: "更多来源",
@@ -71,6 +74,7 @@ const HANT: Labels = Labels {
     unknown_date: "日期不詳",
     not_covered: "已收錄的文章沒有涉及這個問題，所以我不作回答。",
     covered: "這些文章討論的是 2025 年 10 月 28 日特朗普與高市早苗在東京的會談：",
+    sentence_sep: "",
     truncated: "（問題過長，只按前面部分作答。）",
     list_sep: "；",
     more_sources: "更多來源",
@@ -90,6 +94,7 @@ const EN: Labels = Labels {
     unknown_date: "date unknown",
     not_covered: "The indexed articles do not cover this question, so I will not guess.",
     covered: "They discuss the Trump–Takaichi summit in Tokyo on 28 October 2025: ",
+    sentence_sep: " ",
     truncated: "(The question was too long; only its beginning was used.)",
     list_sep: "; ",
     more_sources: "More sources",
@@ -125,7 +130,13 @@ pub fn source_line(c: &Citation, l: &Labels) -> String {
 /// The refusal text: not covered, then what the articles are about (our own labels).
 pub fn refusal(script: Script, topics: &[String]) -> String {
     let l = labels(script);
-    format!("{}{}{}", l.not_covered, l.covered, topics.join(l.list_sep))
+    format!(
+        "{}{}{}{}",
+        l.not_covered,
+        l.sentence_sep,
+        l.covered,
+        topics.join(l.list_sep)
+    )
 }
 
 /// The text a person reads as the answer: quoted sentences with markers, or the refusal.
@@ -232,6 +243,13 @@ pub fn json<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_reads_as_two_sentences_in_each_script() {
+        let topics = ["A".to_string(), "B".to_string()];
+        assert!(refusal(Script::Latin, &topics).contains("not guess. They discuss"));
+        assert!(refusal(Script::Hans, &topics).contains("不作回答。这些文章"));
+    }
 
     fn citation(author: Option<&str>) -> Citation {
         Citation {

@@ -121,6 +121,40 @@ fn huge_and_odd_questions_do_not_panic() {
 }
 
 #[test]
+fn a_question_may_be_unquoted_or_piped_in() {
+    let words = "how much did japan pledge to invest in the us".split(' ');
+    let args: Vec<&str> = ["ask", "--json"].into_iter().chain(words).collect();
+    let o = run(&args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        v["question"],
+        "how much did japan pledge to invest in the us"
+    );
+    assert!(v["answer"].as_str().unwrap().contains("5500"), "{v}");
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+        .args(["ask", "--json"])
+        .current_dir(crate::util::root())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("日本承诺对美国投资多少？\n".as_bytes())
+        .unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(stdout(&piped).contains("5500"), "{}", stdout(&piped));
+}
+
+#[test]
 fn check_reports_what_it_found() {
     let o = run(&["check"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
