@@ -135,6 +135,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether a `SUMMIT_QA_…` variable (`key` without the prefix) is one Kubernetes injects for
+/// a Service named summit-qa (`SUMMIT_QA_PORT=tcp://…`, `SUMMIT_QA_SERVICE_HOST`…): no setting
+/// starts with `port` or `service`, so those are ignored.
+pub fn is_kubernetes_service_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("port") || key.starts_with("service_")
+}
+
+/// The `SUMMIT_QA_…` variables [`Config::load`] ignored as Kubernetes service variables.
+pub fn ignored_variables() -> Vec<String> {
+    std::env::vars()
+        .filter_map(|(name, _)| {
+            let key = name.strip_prefix("SUMMIT_QA_")?;
+            is_kubernetes_service_key(key).then_some(name)
+        })
+        .collect()
+}
+
 /// Whether Telegram accepts `secret` as a webhook secret: 1–256 of `A-Z a-z 0-9 _ -`.
 pub fn valid_webhook_secret(secret: &str) -> bool {
     let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
@@ -260,7 +278,11 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         let config: Config = figment
-            .merge(Env::prefixed("SUMMIT_QA_").split("__"))
+            .merge(
+                Env::prefixed("SUMMIT_QA_")
+                    .filter(|key| !is_kubernetes_service_key(key.as_str()))
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| Error::Config(e.to_string()))?;
         config.validate()?;
@@ -384,6 +406,20 @@ mod tests {
         assert_eq!(auto.semantic.enabled, Switch::Auto(AutoWord::Auto));
         let err = load_text("c.toml", "[semantic]\nenabled = \"sometimes\"\n").unwrap_err();
         assert!(err.to_string().contains("enabled"), "{err}");
+    }
+
+    #[test]
+    fn kubernetes_service_variables_are_told_from_settings() {
+        for key in ["PORT", "PORT_8080_TCP_ADDR", "SERVICE_HOST", "service_port"] {
+            assert!(is_kubernetes_service_key(key), "{key}");
+        }
+        for key in [
+            "HTTP__LISTEN",
+            "CORPUS_DIR",
+            "TELEGRAM__POLL_TIMEOUT_SECONDS",
+        ] {
+            assert!(!is_kubernetes_service_key(key), "{key}");
+        }
     }
 
     #[test]

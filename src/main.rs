@@ -110,6 +110,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.log.format,
         matches!(cli.command, Command::Serve { .. }),
     );
+    let ignored = summit_qa::config::ignored_variables();
+    if !ignored.is_empty() {
+        tracing::info!(
+            ?ignored,
+            "ignored: Kubernetes service variables that share the SUMMIT_QA_ prefix"
+        );
+    }
     if let Command::Health = cli.command {
         return Ok(health(&config));
     }

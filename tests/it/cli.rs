@@ -155,6 +155,26 @@ fn a_question_may_be_unquoted_or_piped_in() {
 }
 
 #[test]
+fn kubernetes_service_variables_do_not_stop_the_start() {
+    let o = run(
+        &["check"],
+        &[
+            ("SUMMIT_QA_PORT", "tcp://10.0.0.7:8080"),
+            ("SUMMIT_QA_PORT_8080_TCP_ADDR", "10.0.0.7"),
+            ("SUMMIT_QA_SERVICE_HOST", "10.0.0.7"),
+            ("SUMMIT_QA_SERVICE_PORT", "8080"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("config ok"), "{}", stdout(&o));
+    let typo = run(&["check"], &[("SUMMIT_QA_CORPUS_DIRR", "x")]);
+    assert!(
+        !typo.status.success(),
+        "an unknown setting is still an error"
+    );
+}
+
+#[test]
 fn check_reports_what_it_found() {
     let o = run(&["check"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
