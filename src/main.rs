@@ -10,10 +10,20 @@ use clap::{Parser, Subcommand};
 use summit_qa::config::LogFormat;
 use summit_qa::{console, engine, ops, render, telegram, Config, Engine};
 
+/// Shown under `--help`.
+const EXAMPLES: &str = "Examples:
+  summit-qa ask 日本承诺对美国投资多少？
+  summit-qa ask who is takaichi
+  summit-qa ask --json \"美日稀土協議的內容是什麼？\"
+  echo \"高市送了特朗普什么礼物？\" | summit-qa ask
+  summit-qa ask --batch questions.jsonl
+  summit-qa chat
+  TELOXIDE_TOKEN=123456:ABC… summit-qa serve";
+
 /// Answers questions about the 28 October 2025 Trump–Takaichi summit from indexed articles,
 /// quoting their sentences and citing each source.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = EXAMPLES)]
 struct Cli {
     /// Config file (TOML). Default: config/default.toml when it exists, else built-in defaults.
     #[arg(long, global = true, env = "SUMMIT_QA_CONFIG")]

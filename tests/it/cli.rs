@@ -155,6 +155,17 @@ fn a_question_may_be_unquoted_or_piped_in() {
 }
 
 #[test]
+fn help_shows_examples() {
+    let o = run(&["--help"], &[]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("Examples:\n  summit-qa ask"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn kubernetes_service_variables_do_not_stop_the_start() {
     let o = run(
         &["check"],
