@@ -17,7 +17,7 @@ struct RedisServer {
 }
 
 /// Whether `redis-server` can be run here. Without it the Redis tests say once that they are
-/// skipped, unless `SUMMIT_QA_REQUIRE_REDIS=1` (set by `.ci/run`), where they fail instead.
+/// skipped, unless `REQUIRE_REDIS_SERVER=1` (set by `.ci/run`), where they fail instead.
 fn redis_available() -> bool {
     let found = Command::new("redis-server")
         .arg("--version")
@@ -26,8 +26,8 @@ fn redis_available() -> bool {
         .is_ok_and(|s| s.success());
     if !found {
         assert!(
-            std::env::var("SUMMIT_QA_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "redis-server is not installed and SUMMIT_QA_REQUIRE_REDIS=1: apt-get install -y redis-server"
+            std::env::var("REQUIRE_REDIS_SERVER").as_deref() != Ok("1"),
+            "redis-server is not installed and REQUIRE_REDIS_SERVER=1: apt-get install -y redis-server"
         );
         eprintln!("skipped: install redis-server (apt-get install -y redis-server) to run the replica tests");
     }
