@@ -1,10 +1,38 @@
-//! Building the answer: the best 1–3 sentences, verbatim, each with its citation marker,
-//! then the sources; or a refusal when the evidence is weak. Pure: knows no transport.
+//! Building the reply: the best 1–3 sentences, verbatim, each with its citation marker, then
+//! the sources; "not stated" with what the articles do say when they cover the subject but
+//! not the detail asked; a refusal when the evidence is weak; or a small-talk reply.
+//! Pure: knows no transport.
 
 use crate::config::AnswerConfig;
 use crate::corpus::{Article, Block, Script};
 use crate::retrieve::{Retrieval, Scored, Shelf};
-use crate::text::Kind;
+use crate::text::{Kind, Talk};
+
+/// What kind of reply the engine gives to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Quoted sentences answer the question.
+    Answer,
+    /// The articles speak of the subject but never give the detail asked; the quotes are
+    /// what they do say, as context.
+    NotStated,
+    /// The articles do not cover the question.
+    Refused,
+    /// Conversation (greeting, thanks, "who are you"): no article is quoted.
+    SmallTalk(Talk),
+}
+
+impl Reply {
+    /// The name used in the `ask --json` contract (`"reply"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reply::Answer => "answer",
+            Reply::NotStated => "not_stated",
+            Reply::Refused => "refused",
+            Reply::SmallTalk(_) => "small_talk",
+        }
+    }
+}
 
 /// One sentence of an answer, quoted verbatim, with the number of its citation.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,11 +77,13 @@ pub struct Answer {
     pub question: String,
     /// Script of the question; labels follow it.
     pub script: Script,
-    /// False when the articles do not cover the question.
-    pub answered: bool,
-    /// Quoted sentences, best first; empty for a refusal.
+    /// What kind of reply this is.
+    pub reply: Reply,
+    /// Quoted sentences, best first (for "not stated", what the articles do say); empty for
+    /// a refusal or small talk.
     pub quotes: Vec<Quote>,
-    /// Sources: the cited passages first, then further strong passages. Empty for a refusal.
+    /// Sources: the cited passages first, then further strong passages. Empty for a refusal
+    /// or small talk.
     pub citations: Vec<Citation>,
     /// True when the question was cut to the configured length.
     pub truncated: bool,
@@ -81,6 +111,28 @@ pub struct PassageRef {
 }
 
 impl Answer {
+    /// A reply to conversation: no retrieval, no quotes.
+    pub fn small_talk(question: &str, script: Script, talk: Talk) -> Answer {
+        Answer {
+            question: question.to_string(),
+            script,
+            reply: Reply::SmallTalk(talk),
+            quotes: Vec::new(),
+            citations: Vec::new(),
+            truncated: false,
+            coverage: 0.0,
+            confidence: 0.0,
+            more: Vec::new(),
+            topics: Vec::new(),
+            corpus: String::new(),
+        }
+    }
+
+    /// True when the quotes answer the question.
+    pub fn answered(&self) -> bool {
+        self.reply == Reply::Answer
+    }
+
     /// The answer text a person reads: the sentences with `[n]` markers; empty for a refusal.
     pub fn text(&self) -> String {
         self.quotes
@@ -100,7 +152,7 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
     let mut answer = Answer {
         question: question.to_string(),
         script: retrieval.script,
-        answered: false,
+        reply: Reply::Refused,
         quotes: Vec::new(),
         citations: Vec::new(),
         truncated: false,
@@ -122,7 +174,7 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
     let Some(best) = strong.first() else {
         return answer;
     };
-    answer.answered = true;
+    answer.reply = Reply::Answer;
     let mut length = 0;
     for hit in strong
         .iter()

@@ -1,7 +1,7 @@
 //! The one conversation rule every transport shares (console `chat` and Telegram): which
 //! message follows up the previous question, and which questions are remembered for that.
 
-use crate::answer::Answer;
+use crate::answer::{Answer, Reply};
 use crate::text;
 
 /// True when `message` leans on the previous question and is asked with it as context
@@ -12,7 +12,8 @@ pub fn is_follow_up(message: &str) -> bool {
 }
 
 /// True when the question behind `answer` is remembered as the context of a follow-up: only
-/// a question the articles answered (a refused one has nothing to follow up on).
+/// a question whose subject the articles cover (answered, or "not stated"); a refused one or
+/// small talk has nothing to follow up on.
 pub fn remembers(answer: &Answer) -> bool {
-    answer.answered
+    matches!(answer.reply, Reply::Answer | Reply::NotStated)
 }

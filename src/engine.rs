@@ -325,8 +325,13 @@ impl Engine {
         }
         let (question, truncated) = truncate(&cleaned, self.limits.max_question_chars);
         let snapshot = self.snapshot();
-        let retrieval = snapshot.retriever.retrieve(question, context)?;
-        let mut answer = answer::compose(question, &retrieval, &self.limits);
+        let mut answer = match text::small_talk(question) {
+            Some(talk) => Answer::small_talk(question, text::detect_script(question), talk),
+            None => {
+                let retrieval = snapshot.retriever.retrieve(question, context)?;
+                answer::compose(question, &retrieval, &self.limits)
+            }
+        };
         answer.truncated = truncated;
         answer.topics = snapshot
             .retriever

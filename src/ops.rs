@@ -17,6 +17,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::answer::Reply;
+
 /// Labels of a Telegram API error: the method and a short code (`429`, `403`, `5xx`, `network`…).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiErrorLabels {
@@ -190,10 +192,13 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one answered (or refused) question and how long it took.
-    pub fn answer(&self, answered: bool, took: Duration) {
+    /// Counts one reply (answered, not stated, refused, small talk) and how long it took.
+    pub fn answer(&self, reply: Reply, took: Duration) {
         self.questions.inc();
-        let outcome = if answered { "answered" } else { "refused" };
+        let outcome = match reply {
+            Reply::Answer => "answered",
+            other => other.name(),
+        };
         self.answers.get_or_create(&OutcomeLabels { outcome }).inc();
         self.latency.observe(took.as_secs_f64());
     }

@@ -5,8 +5,9 @@ pub mod telegram;
 
 use serde::Serialize;
 
-use crate::answer::{Answer, Citation};
+use crate::answer::{Answer, Citation, Reply};
 use crate::corpus::Script;
+use crate::text::Talk;
 
 /// User-facing words in one script.
 #[derive(Debug)]
@@ -45,6 +46,16 @@ pub struct Labels {
     pub hint_title: &'static str,
     /// Text of the inline hint.
     pub hint: &'static str,
+    /// Opens a "not stated" reply: the articles cover the subject, not the detail.
+    pub not_stated: &'static str,
+    /// Opens the reply to a greeting, thanks, goodbye, praise or complaint (in that order).
+    pub talk_openers: [&'static str; 5],
+    /// What the bot does, then the articles it answers from.
+    pub about: &'static str,
+    /// Introduces the example questions.
+    pub try_asking: &'static str,
+    /// Two example questions.
+    pub examples: [&'static str; 2],
 }
 
 const HANS: Labels = Labels {
@@ -65,6 +76,11 @@ const HANS: Labels = Labels {
     answer_title: "回答",
     hint_title: "输入关于特朗普与高市早苗会谈的问题",
     hint: "例如：日本承诺对美国投资多少？",
+    not_stated: "文章没有写明这一点。相关的内容是：",
+    talk_openers: ["你好！", "不客气！", "再见！", "谢谢夸奖！", "抱歉没帮上忙。换个说法再问问看吧。"],
+    about: "我根据已收录的文章回答关于 2025 年 10 月 28 日特朗普与高市早苗东京会谈的问题，只引用原文并注明出处。文章：",
+    try_asking: "可以这样问：",
+    examples: ["日本承诺对美国投资多少？", "美日稀土协议说了什么？"],
 };
 
 const HANT: Labels = Labels {
@@ -85,6 +101,11 @@ const HANT: Labels = Labels {
     answer_title: "回答",
     hint_title: "輸入關於特朗普與高市早苗會談的問題",
     hint: "例如：美日稀土協議的內容是什麼？",
+    not_stated: "文章沒有寫明這一點。相關的內容是：",
+    talk_openers: ["你好！", "不客氣！", "再見！", "謝謝誇獎！", "抱歉沒幫上忙。換個說法再問問看吧。"],
+    about: "我根據已收錄的文章回答關於 2025 年 10 月 28 日特朗普與高市早苗東京會談的問題，只引用原文並註明出處。文章：",
+    try_asking: "可以這樣問：",
+    examples: ["日本承諾對美國投資多少？", "美日稀土協議說了什麼？"],
 };
 
 const EN: Labels = Labels {
@@ -105,6 +126,17 @@ const EN: Labels = Labels {
     answer_title: "Answer",
     hint_title: "Type a question about the Trump–Takaichi summit",
     hint: "e.g. What gift did Takaichi give Trump?",
+    not_stated: "The articles do not state that. What they do say:",
+    talk_openers: [
+        "Hello!",
+        "You're welcome!",
+        "Goodbye!",
+        "Thank you!",
+        "Sorry that did not help. Try asking in other words.",
+    ],
+    about: "I answer questions about the Trump–Takaichi summit in Tokyo on 28 October 2025 by quoting the indexed articles and citing each source. The articles: ",
+    try_asking: "Try asking:",
+    examples: ["How much did Japan promise to invest in the US?", "What did the rare earth deal say?"],
 };
 
 /// The labels for a script.
@@ -139,12 +171,55 @@ pub fn refusal(script: Script, topics: &[String]) -> String {
     )
 }
 
-/// The text a person reads as the answer: quoted sentences with markers, or the refusal.
+/// The reply to conversation: an opener for what the message did, what the bot knows (the
+/// articles, by our labels) and two example questions.
+pub fn small_talk(script: Script, talk: Talk, topics: &[String]) -> String {
+    let l = labels(script);
+    let opener = match talk {
+        Talk::Greeting => Some(l.talk_openers[0]),
+        Talk::Thanks => Some(l.talk_openers[1]),
+        Talk::Goodbye => Some(l.talk_openers[2]),
+        Talk::Praise => Some(l.talk_openers[3]),
+        Talk::Complaint => Some(l.talk_openers[4]),
+        Talk::About => None,
+    };
+    let mut out = String::new();
+    if let Some(opener) = opener {
+        out.push_str(opener);
+        out.push_str(l.sentence_sep);
+    }
+    out.push_str(l.about);
+    out.push_str(&topics.join(l.list_sep));
+    out.push_str(if l.sentence_sep.is_empty() { "。" } else { "." });
+    out.push_str(l.sentence_sep);
+    out.push_str(l.try_asking);
+    for example in l.examples {
+        out.push_str(&format!("{}{}", l.sentence_sep, quoted(script, example)));
+    }
+    out
+}
+
+fn quoted(script: Script, text: &str) -> String {
+    match script {
+        Script::Latin => format!("“{text}”"),
+        _ => format!("「{text}」"),
+    }
+}
+
+/// "Not stated": the articles cover the subject but not the detail; then what they say.
+pub fn not_stated(script: Script, context: &str) -> String {
+    let l = labels(script);
+    format!("{}{}{}", l.not_stated, l.sentence_sep, context)
+}
+
+/// The text a person reads: quoted sentences with markers, "not stated" with its context,
+/// the refusal, or the small-talk reply.
 pub fn answer_text(answer: &Answer) -> String {
-    if answer.answered {
-        answer.text()
-    } else {
-        refusal(answer.script, &answer.topics)
+    match answer.reply {
+        Reply::Answer => answer.text(),
+        Reply::NotStated => not_stated(answer.script, &answer.text()),
+        Reply::Refused => refusal(answer.script, &answer.topics),
+        Reply::SmallTalk(talk) => small_talk(answer.script, talk, &answer.topics),
     }
 }
 
@@ -199,6 +274,7 @@ pub struct JsonAnswer<'a> {
     id: Option<&'a serde_json::Value>,
     question: &'a str,
     answered: bool,
+    reply: &'static str,
     answer: String,
     citations: Vec<JsonCitation<'a>>,
     took_us: u64,
@@ -216,7 +292,8 @@ pub fn json<'a>(
     JsonAnswer {
         id,
         question: &answer.question,
-        answered: answer.answered,
+        answered: answer.answered(),
+        reply: answer.reply.name(),
         answer: answer_text(answer),
         citations: answer
             .citations
@@ -285,7 +362,7 @@ mod tests {
         let answer = Answer {
             question: "q".into(),
             script: Script::Hans,
-            answered: true,
+            reply: crate::answer::Reply::Answer,
             quotes: vec![crate::answer::Quote {
                 text: "段落。".into(),
                 citation: 1,

@@ -288,7 +288,7 @@ mod tests {
         Answer {
             question: "q".into(),
             script: Script::Hans,
-            answered: true,
+            reply: crate::answer::Reply::Answer,
             quotes: vec![Quote {
                 text: quote.into(),
                 citation: 1,

@@ -199,10 +199,10 @@ async fn ask(app: &Shared, question: &str, context: Option<String>) -> Option<An
     match result {
         Ok(Ok(answer)) => {
             let took = started.elapsed();
-            app.ops.metrics.answer(answer.answered, took);
+            app.ops.metrics.answer(answer.reply, took);
             tracing::info!(
                 question_id = %buttons::question_id(&answer.question),
-                answered = answer.answered,
+                reply = answer.reply.name(),
                 confidence = answer.confidence,
                 took_us = took.as_micros() as u64,
                 follow_up,

@@ -12,11 +12,13 @@ use unicode_normalization::UnicodeNormalization;
 use crate::corpus::Script;
 
 mod question;
+mod small_talk;
 
 pub use question::{
     background_weight, enumerates, is_function_word, is_proper_noun, is_resultative, is_yes_no,
     kind, reasons, standardize, Kind,
 };
+pub use small_talk::{small_talk, Talk};
 pub(crate) use question::{is_counted_unit, is_dictionary_word, is_noun};
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →

@@ -89,7 +89,7 @@ fn a_third_article_needs_only_a_file_and_an_entry() {
     let a = engine
         .ask("美日青年交流营有多少名学生参加？", None)
         .unwrap();
-    assert!(a.answered, "{a:?}");
+    assert!(a.answered(), "{a:?}");
     assert_eq!(a.citations[0].article, "010_test");
     assert_eq!(a.citations[0].paragraph, 2, "¶ counts non-empty lines");
     assert!(a.text().contains("120名学生"));

@@ -12,7 +12,7 @@ const TRADITIONAL_ARTICLE: &str = "004_8c99b04382caaf45";
 #[test]
 fn simplified_question_finds_the_traditional_article() {
     let a = engine().ask("美日韩首脑峰会在哪里举行？", None).unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert_eq!(a.citations[0].article, TRADITIONAL_ARTICLE);
     assert!(
         a.text().contains("大衛營"),
@@ -24,7 +24,7 @@ fn simplified_question_finds_the_traditional_article() {
 #[test]
 fn traditional_question_finds_the_simplified_article() {
     let a = engine().ask("橫須賀基地外有多少人抗議？", None).unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert_eq!(a.citations[0].article, SIMPLIFIED_ARTICLE);
     assert!(a.text().contains("300"), "{}", a.text());
     assert_eq!(a.script, Script::Hant);
@@ -106,7 +106,7 @@ fn every_quote_is_a_verbatim_sentence_of_its_citation() {
         "QUAD是什么时候复活的？",
     ] {
         let a = engine().ask(q, None).unwrap();
-        assert!(a.answered, "{q}");
+        assert!(a.answered(), "{q}");
         for quote in &a.quotes {
             let c = &a.citations[quote.citation - 1];
             assert!(
@@ -140,7 +140,7 @@ fn off_corpus_questions_are_refused_in_the_askers_script() {
         ),
     ] {
         let a = engine().ask(q, None).unwrap();
-        assert!(!a.answered, "{q} was answered: {}", a.text());
+        assert!(!a.answered(), "{q} was answered: {}", a.text());
         assert!(a.citations.is_empty() && a.quotes.is_empty());
         assert_eq!(a.script, script);
         assert!(render::answer_text(&a).contains(phrase));
@@ -150,7 +150,7 @@ fn off_corpus_questions_are_refused_in_the_askers_script() {
 #[test]
 fn mixed_english_and_chinese_question() {
     let a = engine().ask("Takaichi 送了什么礼物", None).unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert!(a.text().contains("高尔夫球杆"), "{}", a.text());
 }
 
@@ -159,7 +159,7 @@ fn follow_up_uses_the_previous_question_as_context() {
     let a = engine()
         .ask("那防卫装备呢？", Some("日本承诺对美国投资多少？"))
         .unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert!(a.text().contains("防卫装备"), "{}", a.text());
 }
 
@@ -199,7 +199,7 @@ fn english_question_gets_english_labels_and_chinese_evidence() {
             None,
         )
         .unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert_eq!(a.script, Script::Latin);
     assert!(a.text().contains("300名抗议人群"), "{}", a.text());
     let shown = render::console(&a);
@@ -215,12 +215,12 @@ fn english_phrases_translate_before_words() {
     let a = engine()
         .ask("Which aircraft carrier did Trump speak on?", None)
         .unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert!(a.text().contains("乔治·华盛顿号"), "{}", a.text());
     let a = engine()
         .ask("Why was there no joint press conference?", None)
         .unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert!(a.text().contains("记者招待会"), "{}", a.text());
 }
 
@@ -228,7 +228,7 @@ fn english_phrases_translate_before_words() {
 fn english_without_any_dictionary_hit_is_refused() {
     for q in ["Zorblax frumious wug?", "Frobnicate the quux"] {
         let a = engine().ask(q, None).unwrap();
-        assert!(!a.answered, "{q}: {}", a.text());
+        assert!(!a.answered(), "{q}: {}", a.text());
         assert_eq!(a.script, Script::Latin);
     }
 }
@@ -266,7 +266,7 @@ fn further_passages_are_strong_and_not_already_cited() {
 #[test]
 fn colloquial_topic_question_quotes_the_rare_earth_passages() {
     let a = engine().ask("稀土那块说了什么", None).unwrap();
-    assert!(a.answered, "refused: confidence {}", a.confidence);
+    assert!(a.answered(), "refused: confidence {}", a.confidence);
     assert!(fold(&a.text()).contains("稀土"), "{}", a.text());
     assert!(
         a.citations.iter().all(|c| !c.text.is_empty()),
@@ -277,10 +277,10 @@ fn colloquial_topic_question_quotes_the_rare_earth_passages() {
 #[test]
 fn who_is_questions_get_the_sentence_that_introduces_the_person() {
     let a = engine().ask("高市早苗是谁？", None).unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     assert!(fold(&a.text()).contains("首相"), "{}", a.text());
     let b = engine().ask("Who is Bessent?", None).unwrap();
-    assert!(b.answered);
+    assert!(b.answered());
     assert!(b.text().contains("财长"), "{}", b.text());
     let c = engine().ask("華爾茲係邊個？", None).unwrap();
     assert!(fold(&c.text()).contains("国家安全事务助理"), "{}", c.text());
@@ -299,7 +299,7 @@ fn everyday_off_topic_questions_are_refused() {
 fn assert_refused(questions: &[&str]) {
     for q in questions {
         let a = engine().ask(q, None).unwrap();
-        assert!(!a.answered, "{q} answered: {}", a.text());
+        assert!(!a.answered(), "{q} answered: {}", a.text());
         assert!(a.citations.is_empty());
     }
 }
@@ -346,7 +346,7 @@ fn split_words_and_shortened_names_are_found() {
         ("读卖那边是咋说安倍的", "隐藏主角"),
     ] {
         let a = engine().ask(q, None).unwrap();
-        assert!(a.answered, "{q}: {}", a.text());
+        assert!(a.answered(), "{q}: {}", a.text());
         assert!(a.text().contains(expected), "{q}: {}", a.text());
     }
 }
@@ -357,14 +357,14 @@ fn suffixed_nouns_find_their_kinds() {
     let a = engine()
         .ask("送给特朗普的那顶帽子上印了什么", None)
         .unwrap();
-    assert!(a.answered, "{}", a.text());
+    assert!(a.answered(), "{}", a.text());
     assert!(a.text().contains("JAPAN IS BACK"), "{}", a.text());
 }
 
 #[test]
 fn a_topic_question_quotes_both_articles_when_both_speak_of_it() {
     let a = engine().ask("说说稀土", None).unwrap();
-    assert!(a.answered);
+    assert!(a.answered());
     let quoted: Vec<&str> = a
         .quotes
         .iter()
@@ -404,7 +404,7 @@ fn who_questions_lead_with_the_person_named() {
         "who did trump meet first when he got to tokyo",
     ] {
         let a = engine().ask(q, None).unwrap();
-        assert!(a.answered, "{q}: {}", a.text());
+        assert!(a.answered(), "{q}: {}", a.text());
         assert!(a.quotes[0].text.contains("德仁"), "{q}: {}", a.text());
     }
 }

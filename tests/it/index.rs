@@ -238,7 +238,7 @@ fn a_killed_index_run_leaves_the_previous_index_usable() {
         engine
             .ask("日本承诺对美国投资多少？", None)
             .unwrap()
-            .answered
+            .answered()
     );
     let finished = lib.run(&["index"]);
     assert!(
@@ -253,7 +253,7 @@ fn reload_swaps_the_generation_while_answers_keep_flowing() {
     let lib = Library::new();
     engine::build(&lib.config(), &mut |_, _, _| {}).unwrap();
     let engine = Arc::new(Engine::load(&lib.config()).unwrap());
-    assert!(!engine.ask(NEW_QUESTION, None).unwrap().answered);
+    assert!(!engine.ask(NEW_QUESTION, None).unwrap().answered());
     assert_eq!(engine.refresh().unwrap(), None, "nothing new on disk");
 
     let asking = {
@@ -264,7 +264,7 @@ fn reload_swaps_the_generation_while_answers_keep_flowing() {
                     engine
                         .ask("日本承诺对美国投资多少？", None)
                         .unwrap()
-                        .answered
+                        .answered()
                 })
                 .count()
         })
@@ -283,7 +283,7 @@ fn reload_swaps_the_generation_while_answers_keep_flowing() {
         "every answer in flight was answered"
     );
     let a = engine.ask(NEW_QUESTION, None).unwrap();
-    assert!(a.answered && a.text().contains("40位海洋学者"), "{a:?}");
+    assert!(a.answered() && a.text().contains("40位海洋学者"), "{a:?}");
     assert_eq!(a.corpus, after);
 }
 

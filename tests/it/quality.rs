@@ -42,8 +42,8 @@ fn score(set: &[Question], langs: &[&str]) -> Tally {
         let a = engine().ask(&q.q, None).unwrap();
         if q.kind == "none" {
             t.none += 1;
-            t.refused += usize::from(!a.answered);
-            if a.answered {
+            t.refused += usize::from(!a.answered());
+            if a.answered() {
                 t.misses
                     .push(format!("{} answered off-corpus: {}", q.id, q.q));
             }
@@ -51,16 +51,16 @@ fn score(set: &[Question], langs: &[&str]) -> Tally {
         }
         t.n += 1;
         let marks: Vec<String> = q.gold.iter().map(|g| fold(&g.has)).collect();
-        let hit = a.answered
+        let hit = a.answered()
             && a.citations
                 .iter()
                 .take(3)
                 .any(|c| marks.iter().any(|m| fold(&c.text).contains(m)));
         let text = fold(&a.text());
-        let key = a.answered && q.keys.iter().any(|k| text.contains(&fold(k)));
+        let key = a.answered() && q.keys.iter().any(|k| text.contains(&fold(k)));
         t.r3 += usize::from(hit);
         t.key += usize::from(key);
-        if a.answered {
+        if a.answered() {
             t.lengths
                 .push(a.quotes.iter().map(|q| q.text.chars().count()).sum());
         }
