@@ -172,6 +172,9 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
         .filter(|h| h.confidence >= limits.min_confidence)
         .collect();
     let Some(best) = strong.first() else {
+        if retrieval.asks_detail {
+            not_stated(&mut answer, retrieval, limits);
+        }
         return answer;
     };
     answer.reply = Reply::Answer;
@@ -208,6 +211,20 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
     );
     answer.more = further_passages(&answer.citations, articles, &strong);
     answer
+}
+
+/// "Not stated": no sentence gives the detail asked, but the best-ranked one that surely
+/// speaks of the question's subject is quoted as context (when there is one).
+fn not_stated(answer: &mut Answer, retrieval: &Retrieval, limits: &AnswerConfig) {
+    let Some(context) = retrieval
+        .hits
+        .iter()
+        .find(|h| h.about >= limits.min_confidence)
+    else {
+        return;
+    };
+    answer.reply = Reply::NotStated;
+    quote(answer, &retrieval.articles, context);
 }
 
 /// Most passages offered behind "more sources".

@@ -335,8 +335,8 @@ mod tests {
     #[test]
     fn metrics_are_exposed_by_name_and_label() {
         let m = Metrics::new();
-        m.answer(true, Duration::from_millis(2));
-        m.answer(false, Duration::from_millis(1));
+        m.answer(Reply::Answer, Duration::from_millis(2));
+        m.answer(Reply::Refused, Duration::from_millis(1));
         m.api_error("sendMessage", "429");
         m.vote(true);
         let text = m.encode();

@@ -42,6 +42,9 @@ pub struct Scored {
     /// How sure we are that this sentence answers the question (0–1): the coverage, with words
     /// the corpus lacks counting more and a penalty when it lacks what was asked for.
     pub confidence: f32,
+    /// How sure we are that this sentence speaks of what the question is about, whether or
+    /// not it gives the detail asked (0–1): the confidence without the penalty for lacking it.
+    pub about: f32,
     /// How close its meaning is to the question's (the embedding model's cosine; 0 without
     /// the model).
     pub similarity: f32,
@@ -87,6 +90,9 @@ pub struct Retrieval {
     pub kind: Kind,
     /// The content terms searched for.
     pub terms: Vec<Term>,
+    /// True when the question asks for a particular detail (a number, a date, a place, a
+    /// person, a kind of thing: 什么武器), which the articles may fail to give.
+    pub asks_detail: bool,
     /// Candidate sentences, best first.
     pub hits: Vec<Scored>,
     /// The articles of the hits.
@@ -143,6 +149,9 @@ const ABSENT_INFO: f32 = 0.5;
 const ABSENT_VERB_INFO: f32 = 0.3;
 /// Confidence factor when the best sentence lacks what was asked (no number for 多少).
 const MISFIT_FACTOR: f32 = 0.85;
+/// Confidence factor when a how-many (how-long) question's sentence gives no number (length)
+/// about its subject: numbers are written plainly, so this lack is sure — at most "not stated".
+const COUNT_MISFIT_FACTOR: f32 = 0.45;
 /// Confidence factor when the question asks for a kind of thing the corpus never names
 /// (什么牌子 where no brand is named anywhere): a near-miss.
 const UNNAMED_KIND_FACTOR: f32 = 0.6;
@@ -386,6 +395,9 @@ impl Retriever {
         } else {
             CANDIDATES
         };
+        // What the asked-for value must be said of, and the numbers the question gives itself.
+        let about = subject_forms(&prepared);
+        let own = text::numbers(&normalized);
         let mut shelf = Shelf::default();
         let mut hits: Vec<Scored> = Vec::new();
         // Meaning is compared in one script (the question's own would pull it towards the
@@ -404,6 +416,10 @@ impl Retriever {
             let paragraph = loaded.paragraph(at.block);
             let fits = match expects {
                 Some(text::Expects::Person) => self.names_another(sentence, &prepared),
+                // A number or a length is said of what stands in its clause.
+                Some(
+                    e @ (text::Expects::Quantity | text::Expects::Duration | text::Expects::Place),
+                ) => words.shape.offers(e) && text::offers_about(e, sentence, &about, &own),
                 Some(e) => words.shape.offers(e),
                 None => false,
             };
@@ -416,7 +432,16 @@ impl Retriever {
                 Some(text::Expects::Place) if fits => None,
                 _ => judged.map(|_| fits),
             };
-            let (coverage, confidence) = coverage(&prepared, words, paragraph, judged_fit, kind);
+            let (coverage, mut confidence, about) =
+                coverage(&prepared, words, paragraph, judged_fit, kind);
+            if !fits
+                && matches!(
+                    judged,
+                    Some(text::Expects::Quantity | text::Expects::Duration)
+                )
+            {
+                confidence = confidence.min(about * COUNT_MISFIT_FACTOR);
+            }
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };
             prior *= match kind {
                 Kind::Entity if subject.is_some_and(|s| introduces(&loaded, &at, s)) => KIND_BONUS,
@@ -438,6 +463,7 @@ impl Retriever {
                 score: hit.score * (0.25 + coverage) * prior,
                 coverage,
                 confidence,
+                about,
                 similarity: 0.0,
                 fit: prior,
             });
@@ -449,19 +475,31 @@ impl Retriever {
             .filter(|h| h.score > 0.0)
             .map(|h| h.confidence)
             .fold(0.0, f32::max);
+        let about_by_words = hits
+            .iter()
+            .filter(|h| h.score > 0.0)
+            .map(|h| h.about)
+            .fold(0.0, f32::max);
         for hit in hits.iter_mut().filter(|h| h.score == 0.0) {
             hit.confidence = hit.confidence.min(by_words);
+            hit.about = hit.about.min(about_by_words);
         }
         fuse(&mut hits, &near);
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         tracing::debug!(
             terms = ?terms.iter().map(|t| (&t.text, &t.forms, t.weight)).collect::<Vec<_>>(),
-            top = ?hits.iter().take(3).map(|h| (&h.at, h.score, h.coverage)).collect::<Vec<_>>(),
+            expects = ?expects,
+            top = ?hits
+                .iter()
+                .take(3)
+                .map(|h| (&h.at, h.score, h.confidence, h.about))
+                .collect::<Vec<_>>(),
             "retrieved"
         );
         Ok(Retrieval {
             script: text::detect_script(question),
             kind,
+            asks_detail: expects.is_some() || terms.iter().any(|t| t.asked),
             terms,
             hits,
             articles: shelf,
@@ -824,6 +862,16 @@ fn fuse(hits: &mut [Scored], near: &[Near]) {
     }
 }
 
+/// The corpus forms of the question's subject: its informative terms that are not the kind
+/// of answer asked for (礼物 in 什么礼物) nor a counted unit (架 in 几架).
+fn subject_forms(terms: &[Prepared]) -> Vec<&str> {
+    terms
+        .iter()
+        .filter(|t| !t.asked && !t.counted && !t.ubiquitous)
+        .flat_map(|t| t.forms.iter().map(|f| f.text.as_str()))
+        .collect()
+}
+
 fn is_name_part(term: &Term) -> bool {
     term.info >= NAME_PART_INFO
         && (term.text.chars().count() == 1 || !text::is_dictionary_word(&term.text))
@@ -852,7 +900,9 @@ fn introduces(article: &Loaded, at: &Location, subject: &Prepared) -> bool {
 /// Share of the terms' weight × rarity found for a sentence: whole in the sentence (full
 /// credit), in its paragraph (most), or in part (a little). A term written right after
 /// another, with which it forms a string of the corpus (高市 + 早苗), shares that one's credit.
-/// Returns the coverage and the confidence: the same share with every informative word
+/// Returns the coverage, the confidence and how surely the sentence is about the question's
+/// subject (the confidence before the penalty for lacking what was asked). The confidence is
+/// the same share with every informative word
 /// the corpus lacks altogether counted [`ABSENT_FACTOR`] times (evidence of another topic),
 /// lowered when the sentence does not offer what the question asks for — a number for 多少
 /// (`fits`: `None` when the question's form expects nothing in particular), or anything at
@@ -864,7 +914,7 @@ fn coverage(
     paragraph: &str,
     fits: Option<bool>,
     kind: Kind,
-) -> (f32, f32) {
+) -> (f32, f32, f32) {
     let offers = fits.unwrap_or(true);
     let credit: Vec<f32> = terms
         .iter()
@@ -902,13 +952,13 @@ fn coverage(
         strict_found += strict * c;
     }
     if total == 0.0 {
-        return (0.0, 0.0);
+        return (0.0, 0.0, 0.0);
     }
     // What was asked for, never written anywhere in the corpus, however common the word.
     let unnamed_kind = terms
         .iter()
         .any(|t| t.asked && t.forms.is_empty() && t.pieces.is_empty());
-    let fit = match (offers, unnamed_kind) {
+    let misfit = match (offers, unnamed_kind) {
         (_, true) => UNNAMED_KIND_FACTOR,
         (false, false) => MISFIT_FACTOR,
         (true, false) => 1.0,
@@ -928,12 +978,12 @@ fn coverage(
         .zip(&credit)
         .any(|(t, c)| *c > 0.0 && telling(t));
     let nothing_else_asked = fits == Some(true) && !terms.iter().any(telling);
-    let fit = if specific || nothing_else_asked || kind == Kind::Entity {
-        fit
+    let about = if specific || nothing_else_asked || kind == Kind::Entity {
+        strict_found / strict_total
     } else {
-        fit * SUBJECT_ONLY_FACTOR
+        SUBJECT_ONLY_FACTOR * strict_found / strict_total
     };
-    (found / total, fit * strict_found / strict_total)
+    (found / total, misfit * about, about)
 }
 
 /// Most characters between two of a word's characters for them to count as spread out.
@@ -1163,6 +1213,7 @@ mod tests {
             score: words * fit,
             coverage: 0.5,
             confidence: 0.5,
+            about: 0.5,
             similarity: 0.0,
             fit,
         }

@@ -190,7 +190,11 @@ pub fn small_talk(script: Script, talk: Talk, topics: &[String]) -> String {
     }
     out.push_str(l.about);
     out.push_str(&topics.join(l.list_sep));
-    out.push_str(if l.sentence_sep.is_empty() { "。" } else { "." });
+    out.push_str(if l.sentence_sep.is_empty() {
+        "。"
+    } else {
+        "."
+    });
     out.push_str(l.sentence_sep);
     out.push_str(l.try_asking);
     for example in l.examples {

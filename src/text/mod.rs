@@ -18,8 +18,8 @@ pub use question::{
     background_weight, enumerates, is_function_word, is_proper_noun, is_resultative, is_yes_no,
     kind, reasons, standardize, Kind,
 };
-pub use small_talk::{small_talk, Talk};
 pub(crate) use question::{is_counted_unit, is_dictionary_word, is_noun};
+pub use small_talk::{small_talk, Talk};
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
 /// half-width), Traditional → Simplified, lowercase. Display always uses the original.
@@ -601,7 +601,32 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "what date",
         "how soon",
     ];
-    const DURATION: &[&str] = &["多久", "多长时间", "多少天", "几天", "how long"];
+    const DURATION: &[&str] = &[
+        "多久",
+        "多长时间",
+        "多少天",
+        "几天",
+        "多少日",
+        "几日",
+        "几年",
+        "多少年",
+        "几个月",
+        "多少个月",
+        "几周",
+        "几个星期",
+        "几小时",
+        "几个小时",
+        "多少小时",
+        "多少分钟",
+        "几分钟",
+        "how long",
+        "how many days",
+        "how many years",
+        "how many months",
+        "how many weeks",
+        "how many hours",
+        "how many minutes",
+    ];
     const QUANTITY: &[&str] = &[
         "多少",
         "几个",
@@ -644,7 +669,14 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         Expects::Person,
         Expects::Place,
     ];
-    let text = format!("{normalized} ");
+    // 那几任首相, 这几个领域, 哪几块: "those / which several", not a how-many question.
+    let text = format!(
+        "{} ",
+        normalized
+            .replace("那几", "那些")
+            .replace("这几", "这些")
+            .replace("哪几", "哪些")
+    );
     // English puts its question word first (who did he meet when he got there); in Chinese
     // the more specific kind wins wherever it is written.
     if !normalized.chars().any(is_cjk) {
@@ -719,12 +751,72 @@ pub fn offers(expected: Expects, normalized_sentence: &str) -> bool {
             });
             MARKERS.is_match(normalized_sentence)
         }
-        Expects::Duration => ["天", "日", "个月", "周", "星期", "小时", "年"]
+        Expects::Duration => ["天", "日", "个月", "周", "星期", "小时", "分钟", "年"]
             .iter()
             .any(|unit| counts_unit(normalized_sentence, unit)),
         Expects::Person => false,
         Expects::Place => says_where(normalized_sentence),
     }
+}
+
+/// Marks that end a clause or a list item: what a clause says of its subject stays inside it.
+const CLAUSE_MARKS: &[char] = &[
+    ',', '，', ';', '；', '、', '。', ':', '：', '!', '！', '?', '？',
+];
+
+/// True when a normalised sentence offers the expected kind of answer *about the subject*: in
+/// a clause (between commas, semicolons or list marks) that names one of `subject`, with the
+/// question's own numbers (`own`, e.g. the 100 of 那100架飞机多少钱) left out — a number the
+/// question already gives answers nothing. Without a subject, the whole sentence is judged.
+pub fn offers_about(expected: Expects, sentence: &str, subject: &[&str], own: &[String]) -> bool {
+    if subject.is_empty() {
+        return offers(expected, &without_numbers(sentence, own));
+    }
+    sentence
+        .split(CLAUSE_MARKS)
+        .filter(|c| subject.iter().any(|s| c.contains(s)))
+        .any(|c| offers(expected, &without_numbers(c, own)))
+}
+
+/// The numbers (runs of digits, with a decimal point) written in a normalised text.
+pub fn numbers(normalized: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for c in normalized.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || (c == '.' && !current.is_empty()) {
+            current.push(c);
+        } else if !current.is_empty() {
+            let n = current.trim_end_matches('.').to_string();
+            if !out.contains(&n) {
+                out.push(n);
+            }
+            current.clear();
+        }
+    }
+    out
+}
+
+/// `text` with each of the numbers `own` removed where it stands as a whole number.
+fn without_numbers(text: &str, own: &[String]) -> String {
+    if own.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut current = String::new();
+    for c in text.chars().chain(std::iter::once('\u{0}')) {
+        if c.is_ascii_digit() || (c == '.' && !current.is_empty()) {
+            current.push(c);
+            continue;
+        }
+        if !own.iter().any(|n| *n == current.trim_end_matches('.')) {
+            out.push_str(&current);
+        }
+        current.clear();
+        if c != '\u{0}' {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Words that name a kind of place (公园, 大使馆, 基地) or lead to one (抵达, 前往, 出发转往).
@@ -797,10 +889,14 @@ fn is_numeral(c: char) -> bool {
 }
 
 /// True when the sentence gives a count in characters: a numeral and a measure word (两份,
-/// 三艘, 八个).
+/// 三艘, 八个), or an ordinal (第一位).
 fn counts_in_words(normalized_sentence: &str) -> bool {
     let mut chars = normalized_sentence.chars().peekable();
     while let Some(c) = chars.next() {
+        // An ordinal (第一位, 第三次) answers 第几.
+        if c == '第' && chars.peek().is_some_and(|&n| n == '一' || is_numeral(n)) {
+            return true;
+        }
         let Some(&next) = chars.peek().filter(|_| is_numeral(c)) else {
             continue;
         };
@@ -1221,5 +1317,23 @@ mod tests {
             let _ = question_terms(jieba(), &n, &|_| false, &|_| true);
             let _ = detect_script(q);
         }
+    }
+}
+#[cfg(test)]
+mod focus_tests {
+    use super::*;
+    #[test]
+    fn a_number_about_other_goods_does_not_answer() {
+        let s = normalize("具体而言,根据披露的协议内容,日本将对美国进行80兆日元的投资、增加75%的美国大米进口、购买2.5兆日元的美国防卫装备、购买100架波音飞机、购买1.2兆日元的美国农产品、增加LNG等美国能源进口,还包括一些涉及半导体、重要矿物、造船业等数个领域的具体合作。");
+        assert_eq!(expects("菅义伟岸田那几任首相对美国是什么路线"), None);
+        let own = numbers(&normalize("那100架波音飞机一共要花多少钱？"));
+        assert_eq!(own, vec!["100".to_string()]);
+        assert!(!offers_about(
+            Expects::Quantity,
+            &s,
+            &["波音", "飞机", "100"],
+            &own
+        ));
+        assert!(offers_about(Expects::Quantity, &s, &["大米"], &[]));
     }
 }

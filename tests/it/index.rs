@@ -234,12 +234,10 @@ fn a_killed_index_run_leaves_the_previous_index_usable() {
         "the old generation is still the index"
     );
     assert_eq!(engine.articles().len(), 2);
-    assert!(
-        engine
-            .ask("日本承诺对美国投资多少？", None)
-            .unwrap()
-            .answered()
-    );
+    assert!(engine
+        .ask("日本承诺对美国投资多少？", None)
+        .unwrap()
+        .answered());
     let finished = lib.run(&["index"]);
     assert!(
         stdout(&finished).contains("300 added"),
