@@ -92,6 +92,9 @@ pub struct Answer {
     /// Confidence that the most convincing passage answers the question (0–1); refused below
     /// the configured threshold.
     pub confidence: f32,
+    /// How surely the passage most about the question's subject speaks of it, whether or not
+    /// it gives the detail asked (0–1); "not stated" needs the configured threshold.
+    pub about: f32,
     /// Further strong passages not listed in `citations`, best first (for "more sources").
     pub more: Vec<PassageRef>,
     /// What the articles are about (our labels of the first few), for a refusal.
@@ -122,6 +125,7 @@ impl Answer {
             truncated: false,
             coverage: 0.0,
             confidence: 0.0,
+            about: 0.0,
             more: Vec::new(),
             topics: Vec::new(),
             corpus: String::new(),
@@ -162,6 +166,7 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
             .iter()
             .map(|h| h.confidence)
             .fold(0.0, f32::max),
+        about: retrieval.hits.iter().map(|h| h.about).fold(0.0, f32::max),
         more: Vec::new(),
         topics: Vec::new(),
         corpus: String::new(),
@@ -219,7 +224,7 @@ fn not_stated(answer: &mut Answer, retrieval: &Retrieval, limits: &AnswerConfig)
     let Some(context) = retrieval
         .hits
         .iter()
-        .find(|h| h.about >= limits.min_confidence)
+        .find(|h| h.about >= limits.min_context)
     else {
         return;
     };

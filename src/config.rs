@@ -232,6 +232,9 @@ pub struct AnswerConfig {
     pub max_sources: usize,
     /// Refusal threshold on the answer confidence (0–1).
     pub min_confidence: f32,
+    /// Below `min_confidence`, a question asking for a detail gets "not stated" (with what the
+    /// articles do say) when a passage is about its subject with at least this confidence.
+    pub min_context: f32,
     /// Longer questions are truncated to this many characters.
     pub max_question_chars: usize,
 }
@@ -259,6 +262,7 @@ impl Default for AnswerConfig {
             min_relative_score: 0.8,
             max_sources: 3,
             min_confidence: 0.5,
+            min_context: 0.65,
             max_question_chars: 500,
         }
     }
@@ -298,12 +302,16 @@ impl Config {
                     .into(),
             ));
         }
-        if !(0.0..=1.0).contains(&a.min_confidence) || !(0.0..=1.0).contains(&a.min_relative_score)
-        {
-            return Err(Error::Config(
-                "answer.min_confidence and answer.min_relative_score must be between 0 and 1"
-                    .into(),
-            ));
+        for (key, value) in [
+            ("answer.min_confidence", a.min_confidence),
+            ("answer.min_context", a.min_context),
+            ("answer.min_relative_score", a.min_relative_score),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::Config(format!(
+                    "{key} is {value}: it must be between 0 and 1"
+                )));
+            }
         }
         if self.index_dir == self.corpus_dir {
             return Err(Error::Config(format!(

@@ -396,7 +396,7 @@ impl Retriever {
             CANDIDATES
         };
         // What the asked-for value must be said of, and the numbers the question gives itself.
-        let about = subject_forms(&prepared);
+        let said_of = subject_forms(&prepared);
         let own = text::numbers(&normalized);
         let mut shelf = Shelf::default();
         let mut hits: Vec<Scored> = Vec::new();
@@ -419,7 +419,7 @@ impl Retriever {
                 // A number or a length is said of what stands in its clause.
                 Some(
                     e @ (text::Expects::Quantity | text::Expects::Duration | text::Expects::Place),
-                ) => words.shape.offers(e) && text::offers_about(e, sentence, &about, &own),
+                ) => words.shape.offers(e) && text::offers_about(e, sentence, &said_of, &own),
                 Some(e) => words.shape.offers(e),
                 None => false,
             };
@@ -434,12 +434,12 @@ impl Retriever {
             };
             let (coverage, mut confidence, about) =
                 coverage(&prepared, words, paragraph, judged_fit, kind);
-            if !fits
+            let lacks_count = !fits
                 && matches!(
                     judged,
                     Some(text::Expects::Quantity | text::Expects::Duration)
-                )
-            {
+                );
+            if lacks_count {
                 confidence = confidence.min(about * COUNT_MISFIT_FACTOR);
             }
             let mut prior = if fits { EXPECTED_TYPE_BONUS } else { 1.0 };

@@ -285,6 +285,7 @@ pub struct JsonAnswer<'a> {
     truncated: bool,
     coverage: f64,
     confidence: f64,
+    about: f64,
 }
 
 /// Builds the JSON contract object for one answer; `id` is echoed when given.
@@ -318,6 +319,7 @@ pub fn json<'a>(
         truncated: answer.truncated,
         coverage: (f64::from(answer.coverage) * 100.0).round() / 100.0,
         confidence: (f64::from(answer.confidence) * 1000.0).round() / 1000.0,
+        about: (f64::from(answer.about) * 1000.0).round() / 1000.0,
     }
 }
 
@@ -375,6 +377,7 @@ mod tests {
             truncated: false,
             coverage: 0.8,
             confidence: 0.8,
+            about: 0.8,
             more: Vec::new(),
             topics: Vec::new(),
             corpus: String::new(),

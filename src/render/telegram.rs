@@ -309,6 +309,7 @@ mod tests {
             truncated: false,
             coverage: 1.0,
             confidence: 1.0,
+            about: 0.0,
             more: Vec::new(),
             topics: Vec::new(),
             corpus: String::new(),

@@ -769,13 +769,16 @@ const CLAUSE_MARKS: &[char] = &[
 /// question's own numbers (`own`, e.g. the 100 of 那100架飞机多少钱) left out — a number the
 /// question already gives answers nothing. Without a subject, the whole sentence is judged.
 pub fn offers_about(expected: Expects, sentence: &str, subject: &[&str], own: &[String]) -> bool {
-    if subject.is_empty() {
-        return offers(expected, &without_numbers(sentence, own));
-    }
+    clauses_about(sentence, subject).any(|c| offers(expected, &without_numbers(c, own)))
+}
+
+/// The clauses (between commas, semicolons or list marks) of a normalised sentence that name
+/// one of `subject`; the whole sentence when `subject` is empty.
+pub fn clauses_about<'a>(sentence: &'a str, subject: &'a [&str]) -> impl Iterator<Item = &'a str> {
+    let whole = subject.is_empty();
     sentence
-        .split(CLAUSE_MARKS)
-        .filter(|c| subject.iter().any(|s| c.contains(s)))
-        .any(|c| offers(expected, &without_numbers(c, own)))
+        .split(move |c| !whole && CLAUSE_MARKS.contains(&c))
+        .filter(move |c| whole || subject.iter().any(|s| c.contains(s)))
 }
 
 /// The numbers (runs of digits, with a decimal point) written in a normalised text.
