@@ -568,7 +568,8 @@ impl Bridge {
 
     /// How informative an English word is in everyday use, by its most common Chinese
     /// translation (of two or more characters) in the whole dictionary: quote → 引用 weighs
-    /// little; a word no entry glosses, such as an unknown name, weighs 1. For words the corpus
+    /// little; a word no entry glosses, such as an unknown name, or one that names a place,
+    /// person or organisation (France → 法国), weighs 1. For words the corpus
     /// has no translation of; the index is built on first use (~100 ms), once per process.
     pub fn everyday_weight(&self, lexicon: &Lexicon, word: &str) -> f32 {
         static LEAST: OnceLock<HashMap<String, f32>> = OnceLock::new();
@@ -589,8 +590,15 @@ impl Bridge {
                             .entry(only.clone())
                             .or_insert_with(|| self.stem(only))
                             .clone();
+                        // A place, person or organisation (法国 "France") the corpus never
+                        // names is another topic, however common its name: as in Chinese.
+                        let weight = if text::is_proper_noun(headword) {
+                            1.0
+                        } else {
+                            text::background_weight(headword)
+                        };
                         let slot = least.entry(stem).or_insert(1.0);
-                        *slot = slot.min(text::background_weight(headword));
+                        *slot = slot.min(weight);
                     }
                 }
             });
@@ -930,6 +938,11 @@ mod tests {
             "天 is not what weather weighs"
         );
         assert_eq!(b.everyday_weight(&l, "melania"), 1.0);
+        assert_eq!(
+            b.everyday_weight(&l, "france"),
+            1.0,
+            "a name is another topic"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::guard::Verdict;
 use super::send::{is_bad_markup, send};
 use super::state::{Budgets, Kind, SharedState};
 use super::{inline, route, Command, Route, Settings, Throttled};
-use crate::answer::{Answer, Citation, PassageRef};
+use crate::answer::{Answer, Citation, PassageRef, Reply};
 use crate::conversation;
 use crate::engine::Engine;
 use crate::ops::Ops;
@@ -233,7 +233,9 @@ fn render_answer(
     match answer {
         Some(answer) => {
             let parts = render::telegram::messages(answer, MESSAGE_LIMIT);
-            (parts, Some(keyboard(answer, engine)))
+            // Conversation quotes nothing: no passages to open, nothing to vote on.
+            let talk = matches!(answer.reply, Reply::SmallTalk(_));
+            (parts, (!talk).then(|| keyboard(answer, engine)))
         }
         None => {
             let usage = command_text(&Command::Ask(String::new()), engine);

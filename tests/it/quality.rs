@@ -2,6 +2,8 @@
 //! scorer (`shared/eval/score.py`) scores it, per language. The same engine is scored on unseen
 //! questions, so nothing here is tuned per question. Run with `--nocapture` to see the tables.
 
+use summit_qa::answer::Reply;
+
 use crate::util::{engine, fold, questions, Question};
 
 #[derive(Default, Debug)]
@@ -206,4 +208,82 @@ fn holds(t: &Tally, r3: f64, key: f64, refusal: f64) {
         t.refusal(),
         t.misses
     );
+}
+
+/// How one of our honest-answer fixtures was replied to, by outcome.
+#[derive(Default, Debug)]
+struct Replies {
+    answered: Vec<String>,
+    not_stated: usize,
+    refused: usize,
+    small_talk: usize,
+    /// Answers at the top confidence band (≥ [`TOP_BAND`]).
+    confident: usize,
+}
+
+/// The top confidence band: an answer there reads as sure.
+const TOP_BAND: f32 = 0.9;
+
+fn replies(fixture: &str) -> Replies {
+    let mut r = Replies::default();
+    for q in questions(fixture) {
+        let a = engine().ask(&q.q, None).unwrap();
+        match a.reply {
+            Reply::Answer => {
+                r.confident += usize::from(a.confidence >= TOP_BAND);
+                r.answered.push(format!(
+                    "{} {:.2} {} -> {}",
+                    q.id,
+                    a.confidence,
+                    q.q,
+                    a.text()
+                ));
+            }
+            Reply::NotStated => r.not_stated += 1,
+            Reply::Refused => r.refused += 1,
+            Reply::SmallTalk(_) => r.small_talk += 1,
+        }
+    }
+    eprintln!(
+        "{fixture}: answered {} (top band {}), not stated {}, refused {}, small talk {}",
+        r.answered.len(),
+        r.confident,
+        r.not_stated,
+        r.refused,
+        r.small_talk
+    );
+    r
+}
+
+/// Greetings, thanks, goodbyes, "who are you", praise and complaints in three languages
+/// (our fixture): every one gets the small-talk reply, never a quote or a refusal.
+#[test]
+fn small_talk_is_always_answered_as_conversation() {
+    let r = replies("small_talk.jsonl");
+    assert_eq!(r.small_talk, 40, "{r:#?}");
+}
+
+/// General-knowledge questions (capitals, sports, weather, recipes, arithmetic), some sharing
+/// an everyday word with the articles. The honest-answers issue asks ≥ 95% refused; today 25
+/// of 30 (first score 24, before "not stated"): the floor, with the target not met.
+#[test]
+fn general_knowledge_is_refused() {
+    let r = replies("general.jsonl");
+    assert!(r.refused >= 25, "{r:#?}");
+    assert_eq!(r.small_talk, 0, "{r:#?}");
+}
+
+/// Questions whose subject the articles cover but whose detail they never give. The issue
+/// asks ≥ 80% "not stated" or refused and no answer at the top band; today 17 of 30 (first
+/// score 10) and four answers at the top band (who/what-said questions): the floor, with the
+/// target not met.
+#[test]
+fn near_misses_are_not_answered_as_facts() {
+    let r = replies("near_miss.jsonl");
+    assert!(r.not_stated + r.refused >= 17, "{r:#?}");
+    assert!(
+        r.not_stated >= 8,
+        "'not stated' is the usual outcome: {r:#?}"
+    );
+    assert_eq!(r.small_talk, 0, "{r:#?}");
 }

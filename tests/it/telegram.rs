@@ -177,7 +177,12 @@ fn callback(update_id: u64, message: Value, data: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn buttons_show_more_sources_full_passages_and_count_votes() {
     let (fake, url) = spawn_fake().await;
-    fake.push(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
+    fake.push(message(
+        1,
+        10,
+        private_chat(7),
+        "美日稀土协议的内容是什么？",
+    ));
     let running = RunningBot::start(&url);
     wait_for(&fake, 1).await;
     let answer = fake.sent()[0].clone();
