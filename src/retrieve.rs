@@ -437,7 +437,12 @@ impl Retriever {
             let lacks_count = !fits
                 && matches!(
                     judged,
-                    Some(text::Expects::Quantity | text::Expects::Duration)
+                    Some(
+                        text::Expects::Quantity
+                            | text::Expects::Duration
+                            | text::Expects::Place
+                            | text::Expects::Time
+                    )
                 );
             if lacks_count {
                 confidence = confidence.min(about * COUNT_MISFIT_FACTOR);

@@ -655,8 +655,18 @@ pub fn expects(normalized: &str) -> Option<Expects> {
         "什么地方",
         "哪个城市",
         "哪座",
+        "哪个国家",
+        "哪国",
+        "哪个州",
+        "哪个省",
+        "哪个地区",
         "where ",
         "where's ",
+        "which city",
+        "which country",
+        "which state",
+        "what city",
+        "what country",
     ];
     static WORDINGS: LazyLock<question::Wordings> = LazyLock::new(|| {
         question::Wordings::new(&[question::WHY, DURATION, TIME, QUANTITY, PERSON, PLACE])
@@ -846,10 +856,21 @@ fn says_where(sentence: &str) -> bool {
     chars.iter().enumerate().any(|(i, c)| {
         AT.contains(c) && {
             let end = (i + 2 + PLACE_SPAN).min(chars.len());
-            let after: String = chars[(i + 2).min(end)..end].iter().collect();
-            HELD.iter().any(|h| after.contains(h))
+            let after: String = chars[i + 1..end].iter().collect();
+            // What stands between 在 and the event is its place, unless it is a date
+            // (在2024年4月举行).
+            HELD.iter().filter_map(|h| after.find(h)).any(|at| {
+                let between = &after[..at];
+                between.chars().count() >= 2 && !is_date_text(between)
+            })
         }
     })
+}
+
+/// True for text made only of a date's figures and units (2024年4月, 28日).
+fn is_date_text(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_ascii_digit() || "年月日号初底中旬上下".contains(c))
 }
 
 /// True when `unit` is written right after a number in the sentence (3架, 两份, 八个): a count
