@@ -328,7 +328,8 @@ impl Engine {
         let mut answer = match text::small_talk(question) {
             Some(talk) => Answer::small_talk(question, text::detect_script(question), talk),
             None => {
-                let retrieval = snapshot.retriever.retrieve(question, context)?;
+                let asked = text::without_small_talk(question);
+                let retrieval = snapshot.retriever.retrieve(asked, context)?;
                 answer::compose(question, &retrieval, &self.limits)
             }
         };

@@ -19,7 +19,7 @@ pub use question::{
     kind, reasons, standardize, Kind,
 };
 pub(crate) use question::{is_counted_unit, is_dictionary_word, is_noun};
-pub use small_talk::{small_talk, Talk};
+pub use small_talk::{small_talk, without_small_talk, Talk};
 
 /// Folds text to the one form used for indexing and matching: NFKC (full-width ，５５００ →
 /// half-width), Traditional → Simplified, lowercase. Display always uses the original.

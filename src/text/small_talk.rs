@@ -381,6 +381,33 @@ pub fn small_talk(message: &str) -> Option<Talk> {
     read(&fold(message)).or_else(|| read(&fold(&standardize(message))))
 }
 
+/// Marks between the parts of a message ("你好，日本投资多少？谢谢").
+const PART_MARKS: &[char] = &[
+    ',', '，', '!', '！', '。', '.', '?', '？', '~', '～', ';', '；', '\n',
+];
+
+/// The message without the greetings, thanks and the like written before or after it as parts
+/// of their own (你好，日本投资多少？谢谢 → 日本投资多少？): what is left is the question.
+pub fn without_small_talk(message: &str) -> &str {
+    let mut rest = message.trim();
+    while let Some(end) = rest.find(PART_MARKS) {
+        let mark = rest[end..].chars().next().map_or(1, char::len_utf8);
+        let after = rest[end + mark..].trim_start_matches(PART_MARKS).trim();
+        if after.is_empty() || small_talk(&rest[..end]).is_none() {
+            break;
+        }
+        rest = after;
+    }
+    while let Some(start) = rest.trim_end_matches(PART_MARKS).rfind(PART_MARKS) {
+        let mark = rest[start..].chars().next().map_or(1, char::len_utf8);
+        if small_talk(&rest[start + mark..]).is_none() {
+            break;
+        }
+        rest = rest[..start + mark].trim();
+    }
+    rest
+}
+
 /// The strongest talk of a message made only of conversational patterns.
 fn read(folded: &str) -> Option<Talk> {
     if folded.is_empty() || folded.chars().count() > MAX_CHARS {
@@ -457,6 +484,24 @@ mod tests {
         assert_eq!(small_talk("你真棒👍"), Some(Talk::Praise));
         assert_eq!(small_talk("你回答得太烂了"), Some(Talk::Complaint));
         assert_eq!(small_talk("thanks, great job"), Some(Talk::Praise));
+    }
+
+    #[test]
+    fn greetings_around_a_question_are_left_out() {
+        assert_eq!(
+            without_small_talk("你好，日本投资多少？谢谢"),
+            "日本投资多少？"
+        );
+        assert_eq!(
+            without_small_talk("hi! how much did Japan invest?"),
+            "how much did Japan invest?"
+        );
+        assert_eq!(without_small_talk("日本投资多少？"), "日本投资多少？");
+        assert_eq!(without_small_talk("谢谢！"), "谢谢！");
+        assert_eq!(
+            without_small_talk("Hello, hello! 特朗普说了什么？Thanks!"),
+            "特朗普说了什么？"
+        );
     }
 
     #[test]

@@ -459,3 +459,12 @@ fn a_detail_the_articles_never_give_is_not_stated_with_what_they_say() {
     let still = engine().ask("日本承诺对美国投资多少？", None).unwrap();
     assert!(still.answered() && still.text().contains("5500"));
 }
+
+#[test]
+fn greetings_and_thanks_around_a_question_do_not_change_its_answer() {
+    let a = engine()
+        .ask("你好，日本承诺对美国投资多少？谢谢！", None)
+        .unwrap();
+    assert!(a.answered(), "{a:?}");
+    assert!(a.text().contains("5500"), "{}", a.text());
+}
