@@ -70,6 +70,7 @@ const PHRASES: &[(Talk, &[&str])] = &[
             "how are you",
             "how's it going",
             "morning",
+            "gm",
         ],
     ),
     (
@@ -149,6 +150,7 @@ const PHRASES: &[(Talk, &[&str])] = &[
             "later",
             "cya",
             "take care",
+            "gn",
         ],
     ),
     (
@@ -190,6 +192,8 @@ const PHRASES: &[(Talk, &[&str])] = &[
             "好样的",
             "牛",
             "赞",
+            "牛逼",
+            "牛b",
             "给力",
             "好叻",
             "叻",
@@ -241,6 +245,8 @@ const PHRASES: &[(Talk, &[&str])] = &[
             "bad",
             "awful",
             "rubbish",
+            "suck",
+            "sucks",
         ],
     ),
 ];
