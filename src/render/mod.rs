@@ -20,6 +20,8 @@ pub struct Labels {
     pub unknown_publisher: &'static str,
     /// Shown for an unknown date.
     pub unknown_date: &'static str,
+    /// After an article's label when neither its author nor its outlet is known.
+    pub unknown_source: &'static str,
     /// First sentence of a refusal.
     pub not_covered: &'static str,
     /// Introduces what the articles do cover.
@@ -63,6 +65,7 @@ const HANS: Labels = Labels {
     unknown_author: "作者不详",
     unknown_publisher: "出处不详",
     unknown_date: "日期不详",
+    unknown_source: "（作者、出处不详）",
     not_covered: "已收录的文章没有涉及这个问题，所以我不作回答。",
     covered: "这些文章讨论的是 2025 年 10 月 28 日特朗普与高市早苗在东京的会谈：",
     sentence_sep: "",
@@ -88,6 +91,7 @@ const HANT: Labels = Labels {
     unknown_author: "作者不詳",
     unknown_publisher: "出處不詳",
     unknown_date: "日期不詳",
+    unknown_source: "（作者、出處不詳）",
     not_covered: "已收錄的文章沒有涉及這個問題，所以我不作回答。",
     covered: "這些文章討論的是 2025 年 10 月 28 日特朗普與高市早苗在東京的會談：",
     sentence_sep: "",
@@ -113,6 +117,7 @@ const EN: Labels = Labels {
     unknown_author: "author unknown",
     unknown_publisher: "outlet unknown",
     unknown_date: "date unknown",
+    unknown_source: " (author and outlet unknown)",
     not_covered: "The indexed articles do not cover this question, so I will not guess.",
     covered: "They discuss the Trump–Takaichi summit in Tokyo on 28 October 2025: ",
     sentence_sep: " ",
@@ -148,8 +153,17 @@ pub fn labels(script: Script) -> &'static Labels {
     }
 }
 
-/// `author · outlet · date · ¶n`, with unknown fields named as unknown.
+/// `author · outlet · date · ¶n`, with unknown fields named as unknown; when neither author
+/// nor outlet is known, our label of the article stands for them (`label（作者、出处不详）· ¶n`).
 pub fn source_line(c: &Citation, l: &Labels) -> String {
+    if let (None, None, Some(label)) = (&c.author, &c.publisher, &c.label) {
+        let date = c
+            .published
+            .as_deref()
+            .map(|d| format!(" · {d}"))
+            .unwrap_or_default();
+        return format!("{label}{}{date} · ¶{}", l.unknown_source, c.paragraph);
+    }
     format!(
         "{} · {} · {} · ¶{}",
         c.author.as_deref().unwrap_or(l.unknown_author),
@@ -360,6 +374,21 @@ mod tests {
         assert_eq!(
             source_line(&c, labels(Script::Latin)),
             "author unknown · outlet unknown · date unknown · ¶3"
+        );
+    }
+
+    #[test]
+    fn an_article_of_unknown_author_and_outlet_is_named_by_its_label() {
+        let mut c = citation(None);
+        c.label = Some("美日同盟評論（繁體）".into());
+        assert_eq!(
+            source_line(&c, labels(Script::Hant)),
+            "美日同盟評論（繁體）（作者、出處不詳） · ¶3"
+        );
+        c.published = Some("2025-10-29".into());
+        assert_eq!(
+            source_line(&c, labels(Script::Latin)),
+            "美日同盟評論（繁體） (author and outlet unknown) · 2025-10-29 · ¶3"
         );
     }
 

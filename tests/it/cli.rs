@@ -14,7 +14,22 @@ fn ask_prints_answer_and_sources() {
         out.contains("华浩男 · 复旦中美友好互信合作计划 · 2025-11-03 · ¶"),
         "{out}"
     );
-    assert!(out.contains("作者不详 · 出处不详 · 日期不详 · ¶"), "{out}");
+    assert!(
+        out.contains("美日同盟與「特朗普衝擊」評論（繁體）（作者、出处不详） · ¶"),
+        "an article of unknown author and outlet is named by its label: {out}"
+    );
+}
+
+/// The README's first example is what `ask` prints, to the character.
+#[test]
+fn the_readme_example_is_what_ask_prints() {
+    let readme = std::fs::read_to_string(crate::util::root().join("README.md")).unwrap();
+    let command = "$ cargo run --release -- ask \"日本承诺对美国投资多少？\"\n";
+    let start = readme.find(command).expect("the README shows an ask") + command.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let o = run(&["ask", "日本承诺对美国投资多少？"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(shown, stdout(&o));
 }
 
 #[test]

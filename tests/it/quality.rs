@@ -274,9 +274,9 @@ fn general_knowledge_is_refused() {
 }
 
 /// Questions whose subject the articles cover but whose detail they never give. The issue
-/// asks ≥ 80% "not stated" or refused and no answer at the top band; today 17 of 30 (first
-/// score 10) and four answers at the top band (who/what-said questions): the floor, with the
-/// target not met.
+/// asks ≥ 80% "not stated" or refused and no answer at the top band; today 20 of 30 (first
+/// score 10) and four answers at the top band (who / what-was-said / which-gift questions):
+/// the floor, with the target not met.
 #[test]
 fn near_misses_are_not_answered_as_facts() {
     let r = replies("near_miss.jsonl");
