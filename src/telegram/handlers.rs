@@ -11,7 +11,6 @@ use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardButtonKind, InlineKeyboardMarkup, LinkPreviewOptions, Me,
     MessageId, ParseMode, ReplyParameters,
 };
-use teloxide::utils::command::BotCommands;
 use teloxide::utils::html;
 
 use super::buttons::{self, Action, Pressed};
@@ -19,9 +18,10 @@ use super::context::ContextKey;
 use super::guard::Verdict;
 use super::send::{is_bad_markup, send};
 use super::state::{Budgets, Kind, SharedState};
-use super::{inline, route, Command, Route, Settings, Throttled};
+use super::{inline, route, texts, Command, Route, Settings, Throttled};
 use crate::answer::{Answer, Citation, PassageRef, Reply};
 use crate::conversation;
+use crate::corpus::Script;
 use crate::engine::Engine;
 use crate::ops::Ops;
 use crate::render::{self, labels, telegram::MESSAGE_LIMIT};
@@ -76,18 +76,28 @@ pub fn schema() -> UpdateHandler<teloxide::RequestError> {
 }
 
 async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
+    let private = msg.chat.is_private();
+    let script = texts::script_of(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
     let Some(text) = msg.text() else {
+        // A sticker, photo or voice message from a person in a private chat: one line.
+        if private && msg.from.as_ref().is_some_and(|u| !u.is_bot) {
+            let reply = vec![html::escape(texts::not_text(script))];
+            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+        }
         return Ok(());
     };
     let replied = msg
         .reply_to_message()
         .filter(|m| m.from.as_ref().is_some_and(|u| u.id == me.id));
-    let private = msg.chat.is_private();
     let (question, follow_up) = match route(text, private, me.username(), replied.is_some()) {
         Route::Ignore => return Ok(()),
+        Route::Unknown => {
+            let reply = vec![html::escape(texts::unknown_command(script))];
+            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+        }
         Route::Command(Command::Ask(q)) if !q.trim().is_empty() => (q, false),
         Route::Command(command) => {
-            let reply = vec![command_text(&command, &app.engine)];
+            let reply = vec![command_text(&command, &app.engine, script)];
             return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
         }
         Route::Question(q) => (q, true),
@@ -238,7 +248,7 @@ fn render_answer(
             (parts, (!talk).then(|| keyboard(answer, engine)))
         }
         None => {
-            let usage = command_text(&Command::Ask(String::new()), engine);
+            let usage = command_text(&Command::Ask(String::new()), engine, Script::Hans);
             (vec![usage], None)
         }
     }
@@ -392,20 +402,15 @@ fn is_vote(button: &InlineKeyboardButton) -> bool {
         if matches!(Pressed::decode(d), Some(Pressed { action: Action::Vote { .. }, .. })))
 }
 
-fn command_text(command: &Command, engine: &Engine) -> String {
+/// The reply to a command, as Telegram HTML, in the asker's script.
+fn command_text(command: &Command, engine: &Engine, script: Script) -> String {
     use html::escape;
     match command {
         Command::Ask(_) => escape("用法 / Usage: /ask 日本承诺对美国投资多少？"),
-        Command::Start | Command::Help => escape(&format!(
-            "我回答关于 2025 年 10 月 28 日特朗普与高市早苗东京会谈的问题，引用文章原句并注明出处。\n\
-             I answer questions about the Trump–Takaichi summit, quoting the articles.\n\n\
-             例如 / e.g.:\n日本承诺对美国投资多少？\n美日稀土協議的內容是什麼？\nWhat gift did Takaichi give Trump?\n\n{}",
-            Command::descriptions()
-        )),
-        Command::Sources => escape(&crate::console::sources(&engine.articles())),
-        Command::About => escape(
-            "summit-qa: answers only from the indexed articles, offline; says so when they do not cover a question.",
-        ),
+        Command::Start => escape(&texts::start(script, &engine.articles())),
+        Command::Help => escape(&texts::help(script)),
+        Command::Sources => escape(&texts::sources(script, &engine.articles())),
+        Command::About => escape(texts::about(script)),
     }
 }
 

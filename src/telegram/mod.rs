@@ -26,6 +26,7 @@ pub mod inline;
 pub mod runner;
 pub mod send;
 pub mod state;
+pub mod texts;
 
 pub use handlers::schema;
 pub use runner::run;
@@ -44,7 +45,7 @@ pub enum TransportError {
     Http(String),
 }
 
-/// The bot's commands; their docs are the descriptions shown by /help and setMyCommands.
+/// The bot's commands; their docs are the descriptions registered with setMyCommands.
 #[derive(BotCommands, Clone, Debug, PartialEq)]
 #[command(rename_rule = "lowercase")]
 pub enum Command {
@@ -67,6 +68,8 @@ pub enum Route {
     Ignore,
     /// One of our commands.
     Command(Command),
+    /// A command we do not have, in a private chat: one line pointing to /help.
+    Unknown,
     /// A question to answer.
     Question(String),
 }
@@ -79,9 +82,7 @@ pub fn route(text: &str, private: bool, bot_username: &str, reply_to_bot: bool) 
     if text.starts_with('/') {
         return match Command::parse(text, bot_username) {
             Ok(command) => Route::Command(command),
-            Err(_) if private && !addressed_elsewhere(text, bot_username) => {
-                Route::Command(Command::Help)
-            }
+            Err(_) if private && !addressed_elsewhere(text, bot_username) => Route::Unknown,
             Err(_) => Route::Ignore,
         };
     }
@@ -244,11 +245,8 @@ mod tests {
     }
 
     #[test]
-    fn unknown_command_in_private_gets_help() {
-        assert_eq!(
-            route("/weather", true, BOT, false),
-            Route::Command(Command::Help)
-        );
+    fn unknown_command_in_private_points_to_help() {
+        assert_eq!(route("/weather", true, BOT, false), Route::Unknown);
         assert_eq!(route("/weather@other_bot", true, BOT, false), Route::Ignore);
     }
 }

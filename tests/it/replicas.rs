@@ -268,20 +268,24 @@ async fn two_replicas_on_redis_behave_as_one_bot() {
     let again = message(7, 16, private_chat(23), "日本承诺对美国投资多少？");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     // Until the replicas use Redis again (they reconnect by themselves), send them commands.
+    // Both must be back: one replica on Redis while the other is not yet would answer twice.
     let mut probe = 100;
     while tokio::time::Instant::now() < deadline {
+        let mut sent = Vec::new();
+        for replica in [&a, &b] {
+            probe += 1;
+            post(replica, &message(probe, 1, private_chat(24), "/start")).await;
+            sent.push(probe);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
         let keys: Vec<String> = redis::cmd("KEYS")
             .arg("*")
             .query(&mut redis.connection())
             .unwrap();
-        if !keys.is_empty() {
+        let recorded = |id: &u64| keys.iter().any(|k| k.ends_with(&format!(":update:{id}")));
+        if sent.iter().all(recorded) {
             break;
         }
-        for replica in [&a, &b] {
-            probe += 1;
-            post(replica, &message(probe, 1, private_chat(24), "/start")).await;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let before = fake.sent().len();
     post(&a, &again).await;

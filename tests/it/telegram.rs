@@ -554,3 +554,51 @@ async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
         "nothing sent for a message not addressed to the bot"
     );
 }
+
+/// What a newcomer meets: /start and /help are different texts for people in their script
+/// (Telegram's language setting), an unknown command gets one line pointing to /help, and a
+/// photo in a private chat gets one line asking for text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_help_unknown_commands_and_photos_get_texts_for_people() {
+    let (fake, url) = spawn_fake().await;
+    let from =
+        |lang: &str| json!({"id": 7, "is_bot": false, "first_name": "A", "language_code": lang});
+    let text = |update: u64, lang: &str, text: &str| {
+        json!({"update_id": update, "message": {"message_id": update, "date": 1761600000,
+               "chat": private_chat(7), "from": from(lang), "text": text}})
+    };
+    fake.push(text(1, "zh-hans", "/start"));
+    fake.push(text(2, "zh-TW", "/help"));
+    fake.push(text(3, "en", "/weather"));
+    fake.push(
+        json!({"update_id": 4, "message": {"message_id": 4, "date": 1761600000,
+        "chat": private_chat(7), "from": from("en"),
+        "photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}]}}),
+    );
+    let running = RunningBot::start(&url);
+    wait_for(&fake, 4).await;
+    running.stop().await;
+    let sent: Vec<String> = fake
+        .sent()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(sent[0].starts_with("你好！我回答关于"), "{}", sent[0]);
+    assert!(
+        sent[0].contains("特朗普访日与美日首脑会谈评析"),
+        "lists the articles: {}",
+        sent[0]
+    );
+    assert!(!sent[0].contains("docs"), "no code comment: {}", sent[0]);
+    assert!(sent[1].starts_with("怎麼問"), "{}", sent[1]);
+    assert!(sent[1].contains("/ask"), "{}", sent[1]);
+    assert_eq!(
+        sent[2],
+        "I do not know that command. Send /help to see how to ask."
+    );
+    assert!(
+        sent[3].starts_with("Please send me your question as text"),
+        "{}",
+        sent[3]
+    );
+}

@@ -1,0 +1,190 @@
+//! What the bot says about itself in Telegram — /start, /help, /about, /sources, an unknown
+//! command, a message that is not text — in the asker's script, which Telegram tells by the
+//! user's language setting.
+
+use crate::corpus::{Metadata, Script};
+
+/// The script of a Telegram user's language setting (`zh-hans`, `zh-TW`, `zh-HK`, `en`…):
+/// Traditional for Taiwan, Hong Kong, Macau and `hant`, Simplified for other Chinese, else
+/// English.
+pub fn script_of(language_code: Option<&str>) -> Script {
+    let code = language_code.unwrap_or("").to_ascii_lowercase();
+    if !code.starts_with("zh") {
+        return Script::Latin;
+    }
+    if ["hant", "tw", "hk", "mo"].iter().any(|t| code.contains(t)) {
+        Script::Hant
+    } else {
+        Script::Hans
+    }
+}
+
+/// One script's texts.
+struct Texts {
+    knows: &'static str,
+    articles: &'static str,
+    examples: [&'static str; 3],
+    how: &'static str,
+    unknown_command: &'static str,
+    not_text: &'static str,
+    about: &'static str,
+    no_articles: &'static str,
+}
+
+const HANS: Texts = Texts {
+    knows: "你好！我回答关于 2025 年 10 月 28 日特朗普与高市早苗东京会谈的问题，只引用文章原句并注明出处；文章没写的，我会直说。",
+    articles: "文章：",
+    examples: [
+        "日本承诺对美国投资多少？",
+        "美日稀土协议说了什么？",
+        "横须贺基地外有多少人抗议？",
+    ],
+    how: "怎么问：\n• 私聊里直接发问题，简体、繁体、粤语或英语都行。\n• 追问：回复我的回答，例如「那防卫装备呢？」。\n• 群组里：/ask 问题，或 @我 加上问题。\n• 任何聊天里：输入 @我 加问题，选出回答（inline 模式）。\n• /sources 看文章，/about 看我是什么。",
+    unknown_command: "不认识这个命令。发送 /help 看看怎么用。",
+    not_text: "请用文字把问题发给我，例如：日本承诺对美国投资多少？",
+    about: "summit-qa：只根据已收录的文章回答，离线运行；文章没有涉及的问题，会直说不答。",
+    no_articles: "还没有收录文章。",
+};
+
+const HANT: Texts = Texts {
+    knows: "你好！我回答關於 2025 年 10 月 28 日特朗普與高市早苗東京會談的問題，只引用文章原句並註明出處；文章沒寫的，我會直說。",
+    articles: "文章：",
+    examples: [
+        "日本承諾對美國投資多少？",
+        "美日稀土協議的內容是什麼？",
+        "橫須賀基地外有多少人抗議？",
+    ],
+    how: "怎麼問：\n• 私訊裡直接發問題，簡體、繁體、粵語或英語都可以。\n• 追問：回覆我的回答，例如「那防衛裝備呢？」。\n• 群組裡：/ask 問題，或 @我 加上問題。\n• 任何聊天裡：輸入 @我 加問題，選出回答（inline 模式）。\n• /sources 看文章，/about 看我是什麼。",
+    unknown_command: "不認識這個指令。發送 /help 看看怎麼用。",
+    not_text: "請用文字把問題發給我，例如：日本承諾對美國投資多少？",
+    about: "summit-qa：只根據已收錄的文章回答，離線運行；文章沒有涉及的問題，會直說不答。",
+    no_articles: "還沒有收錄文章。",
+};
+
+const EN: Texts = Texts {
+    knows: "Hello! I answer questions about the Trump–Takaichi summit in Tokyo on 28 October 2025, quoting the articles' own sentences and citing each source; when they do not say, I tell you so.",
+    articles: "The articles:",
+    examples: [
+        "How much did Japan promise to invest in the US?",
+        "What did the rare earth deal say?",
+        "What gift did Takaichi give Trump?",
+    ],
+    how: "How to ask:\n• In a private chat, just send a question — English, Simplified or Traditional Chinese.\n• Follow up by replying to one of my answers, e.g. “and the rice?”.\n• In a group: /ask your question, or @mention me with it.\n• In any chat: type @me and a question, then pick the answer (inline mode).\n• /sources lists the articles, /about says what I am.",
+    unknown_command: "I do not know that command. Send /help to see how to ask.",
+    not_text: "Please send me your question as text, e.g. How much did Japan promise to invest?",
+    about: "summit-qa answers only from the indexed articles, offline, and says so when they do not cover a question.",
+    no_articles: "No articles are indexed yet.",
+};
+
+fn texts(script: Script) -> &'static Texts {
+    match script {
+        Script::Hans => &HANS,
+        Script::Hant => &HANT,
+        Script::Latin => &EN,
+    }
+}
+
+/// /start: what the bot knows, its articles, three example questions.
+pub fn start(script: Script, articles: &[Metadata]) -> String {
+    let t = texts(script);
+    let examples: Vec<String> = t.examples.iter().map(|e| format!("• {e}")).collect();
+    format!(
+        "{}\n\n{}\n\n{}",
+        t.knows,
+        sources(script, articles),
+        examples.join("\n")
+    )
+}
+
+/// /help: how to ask, then three example questions.
+pub fn help(script: Script) -> String {
+    let t = texts(script);
+    let examples: Vec<String> = t.examples.iter().map(|e| format!("• {e}")).collect();
+    format!("{}\n\n{}", t.how, examples.join("\n"))
+}
+
+/// /sources: the articles by our label, author, outlet and date (what is known).
+pub fn sources(script: Script, articles: &[Metadata]) -> String {
+    let t = texts(script);
+    if articles.is_empty() {
+        return t.no_articles.to_string();
+    }
+    let lines: Vec<String> = articles
+        .iter()
+        .map(|m| {
+            let known: Vec<&str> = [&m.author, &m.publisher, &m.published]
+                .into_iter()
+                .filter_map(|f| f.as_deref())
+                .collect();
+            let title = m.label.as_deref().unwrap_or(&m.id);
+            if known.is_empty() {
+                format!("• {title}")
+            } else {
+                format!("• {title} — {}", known.join(" · "))
+            }
+        })
+        .collect();
+    format!("{}\n{}", t.articles, lines.join("\n"))
+}
+
+/// /about, in the asker's script.
+pub fn about(script: Script) -> &'static str {
+    texts(script).about
+}
+
+/// The one line for an unknown command.
+pub fn unknown_command(script: Script) -> &'static str {
+    texts(script).unknown_command
+}
+
+/// The one line for a sticker, photo, voice message… in a private chat.
+pub fn not_text(script: Script) -> &'static str {
+    texts(script).not_text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_setting_picks_the_script() {
+        assert_eq!(script_of(Some("zh-hans")), Script::Hans);
+        assert_eq!(script_of(Some("zh")), Script::Hans);
+        assert_eq!(script_of(Some("zh-TW")), Script::Hant);
+        assert_eq!(script_of(Some("zh-hk")), Script::Hant);
+        assert_eq!(script_of(Some("en")), Script::Latin);
+        assert_eq!(script_of(None), Script::Latin);
+    }
+
+    fn meta(label: Option<&str>, author: Option<&str>) -> Metadata {
+        Metadata {
+            id: "004_x".into(),
+            file: "004.txt".into(),
+            script: Script::Hant,
+            author: author.map(Into::into),
+            publisher: None,
+            published: None,
+            label: label.map(Into::into),
+            url: None,
+        }
+    }
+
+    #[test]
+    fn sources_show_titles_not_ids() {
+        let text = sources(
+            Script::Latin,
+            &[meta(Some("美日同盟評論"), None), meta(None, Some("华浩男"))],
+        );
+        assert!(text.starts_with("The articles:\n"), "{text}");
+        assert!(text.contains("• 美日同盟評論\n"), "{text}");
+        assert!(text.contains("• 004_x — 华浩男"), "{text}");
+    }
+
+    #[test]
+    fn start_and_help_differ_and_follow_the_script() {
+        assert_ne!(start(Script::Hans, &[]), help(Script::Hans));
+        assert!(help(Script::Hant).contains("/ask"));
+        assert!(start(Script::Latin, &[]).contains("What gift did Takaichi give Trump?"));
+        assert!(!help(Script::Hans).contains("docs"));
+    }
+}
