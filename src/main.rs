@@ -164,7 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Chat => {
-            console::run(&engine, std::io::stdin().lock(), std::io::stdout().lock())?;
+            console::run_interactive(&engine)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { api_url, .. } => serve(engine, &config, api_url),

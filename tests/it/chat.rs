@@ -28,3 +28,19 @@ fn chat_reports_bad_input_and_goes_on() {
     assert!(out.contains("empty"), "{out}");
     assert!(out.contains("50%~70%"), "{out}");
 }
+
+#[test]
+fn exit_quit_and_help_work_without_a_slash() {
+    let out = chat("help\n日本承诺对美国投资多少？\nexit\nQUAD是什么时候复活的？\n");
+    assert!(
+        out.matches("summit-qa —").count() >= 2,
+        "help repeats the greeting: {out}"
+    );
+    assert!(out.contains("5500"), "{out}");
+    assert!(!out.contains("2017年11月"), "answered after exit: {out}");
+    let out = chat("hello\nquit\n");
+    assert!(
+        !out.contains("不作回答") && !out.contains("do not cover"),
+        "{out}"
+    );
+}
