@@ -293,12 +293,12 @@ impl Engine {
         })
     }
 
-    /// The paragraph at `at` with the body paragraphs around it, verbatim.
-    pub fn around(&self, at: PassageRef) -> Vec<String> {
+    /// The paragraph at `at` with the body paragraphs around it, verbatim, each with its ¶n.
+    pub fn around(&self, at: PassageRef) -> Vec<(usize, String)> {
         self.article(at.article).map_or_else(Vec::new, |a| {
             a.around(at.paragraph)
                 .into_iter()
-                .map(|b| b.text.clone())
+                .map(|b| (b.paragraph, b.text.clone()))
                 .collect()
         })
     }

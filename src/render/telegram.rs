@@ -66,10 +66,11 @@ pub fn sources(citations: &[Citation], script: Script, limit: usize) -> Vec<Stri
 }
 
 /// Cited passages in context ("full passage"): each source line, then the paragraphs around
-/// the cited one (given in `passages`, same order as `citations`) in one quotation.
+/// the cited one (given in `passages` with their ¶n, same order as `citations`) in one
+/// quotation, each paragraph led by its ¶n and the cited one marked ▶.
 pub fn in_context(
     citations: &[Citation],
-    passages: &[Vec<String>],
+    passages: &[Vec<(usize, String)>],
     script: Script,
     limit: usize,
 ) -> Vec<String> {
@@ -80,7 +81,14 @@ pub fn in_context(
             Style::Bold,
             format!("[{}] {}", c.n, source_line(c, l)),
         ));
-        segments.push(Segment::new(Style::Quote, paragraphs.join("\n")));
+        let lines: Vec<String> = paragraphs
+            .iter()
+            .map(|(n, text)| {
+                let mark = if *n == c.paragraph { "▶ " } else { "" };
+                format!("{mark}¶{n} {text}")
+            })
+            .collect();
+        segments.push(Segment::new(Style::Quote, lines.join("\n")));
     }
     pack(segments, limit)
 }

@@ -368,7 +368,7 @@ async fn pressed_button(
             (parts.is_empty().then_some(l.stale), parts)
         }
         (Some(Action::Full(passages)), Some(_)) => {
-            let (citations, around): (Vec<Citation>, Vec<Vec<String>>) = passages
+            let (citations, around): (Vec<Citation>, Vec<Vec<(usize, String)>>) = passages
                 .iter()
                 .enumerate()
                 .filter_map(|(i, at)| Some((engine.passage(*at, i + 1)?, engine.around(*at))))

@@ -259,7 +259,10 @@ fn further_passages_are_strong_and_not_already_cited() {
         engine.passage(cited, 1).unwrap().text,
         answer.citations[0].text
     );
-    assert!(engine.around(cited).contains(&answer.citations[0].text));
+    assert!(engine.around(cited).contains(&(
+        answer.citations[0].paragraph,
+        answer.citations[0].text.clone()
+    )));
     let refused = engine.ask("明天东京天气怎么样？", None).unwrap();
     assert!(refused.more.is_empty(), "a refusal offers nothing more");
 }

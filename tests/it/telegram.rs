@@ -214,6 +214,16 @@ async fn buttons_show_more_sources_full_passages_and_count_votes() {
     let full = sent[1]["text"].as_str().unwrap();
     let cited = answer["text"].as_str().unwrap();
     assert!(full.contains("<blockquote expandable>"), "{full}");
+    let cited_paragraph = cited
+        .split("[1] ")
+        .nth(1)
+        .and_then(|line| line.split("¶").nth(1))
+        .and_then(|n| n.split(|c: char| !c.is_ascii_digit()).next())
+        .expect("the answer cites a paragraph");
+    assert!(
+        full.contains(&format!("▶ ¶{cited_paragraph} ")),
+        "the cited paragraph is marked: {full}"
+    );
     assert!(
         full.len() > cited.len() / 2,
         "the passage with its neighbours: {full}"
