@@ -7,7 +7,8 @@
 //! - [`corpus`]: article files + `articles.toml` → articles split into bylines, headings,
 //!   captions, credits and body paragraphs (only body text is ever cited).
 //! - [`text`]: normalisation (width, Traditional → Simplified, case), jieba words, n-grams;
-//!   how people ask: colloquial/regional forms, everyday word weights, question kinds.
+//!   how people ask: colloquial/regional forms, everyday word weights, question kinds, and
+//!   small talk (greetings, thanks, "who are you") told apart from questions.
 //! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
 //! - [`embed`]: the embedding model (multilingual-e5-small, `models/`) run with candle:
 //!   text → a unit vector; its SentencePiece tokenizer.
@@ -19,7 +20,8 @@
 //!   one atomic commit with the catalog of what is indexed; then the sentences' vectors.
 //! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence; fuses
 //!   the word and meaning rankings.
-//! - [`answer`]: scored sentences → short verbatim answer with citations, or a refusal.
+//! - [`answer`]: scored sentences → short verbatim answer with citations, "not stated" with
+//!   context, a refusal, or a small-talk reply.
 //! - [`engine`]: the above wired together behind `Engine::ask`; reload swaps generations.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
 //!   labels in the asker's script.
