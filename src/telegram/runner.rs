@@ -15,7 +15,7 @@ use teloxide::utils::command::BotCommands;
 use tokio::net::TcpListener;
 
 use super::handlers::{schema, Shared};
-use super::send::{self, send};
+use super::send;
 use super::{Command, Settings, Throttled, TransportError, Webhook};
 use crate::engine::Engine;
 use crate::ops::{self, Metrics, Ops};
@@ -27,7 +27,9 @@ const TELEGRAM_PROBE: Duration = Duration::from_secs(30);
 
 /// Runs the bot until `shutdown` completes, then stops taking updates, finishes the answers
 /// in flight and returns. Serves `/healthz`, `/readyz`, `/metrics` (and the webhook) on
-/// `http`, a listener the caller bound; registers the commands with setMyCommands first.
+/// `http`, a listener the caller bound, at once; registers the commands (and the webhook) with
+/// Telegram meanwhile, retrying with backoff while Telegram is unreachable. Returns an error
+/// when Telegram rejects the token (401/404) or another deployment owns the updates.
 pub async fn run(
     bot: Bot,
     engine: Arc<Engine>,
@@ -38,15 +40,6 @@ pub async fn run(
 ) -> Result<(), TransportError> {
     let bot: Throttled = bot.throttle(Limits::default());
     ops.readiness.engine_loaded();
-    let metrics = &ops.metrics;
-    let commands = bot.set_my_commands(Command::bot_commands());
-    send(commands, "setMyCommands", metrics)
-        .await
-        .map_err(|e| {
-            TransportError::Telegram(format!(
-                "setMyCommands failed: {e} (check the token and TELOXIDE_API_URL)"
-            ))
-        })?;
     let bot_id = bot
         .inner()
         .token()
@@ -55,42 +48,160 @@ pub async fn run(
         .unwrap_or("bot")
         .to_string();
     let shared = Arc::new(Shared::new(engine, &settings, ops.clone(), &bot_id)?);
+    let stop = Stop::after(shutdown);
     let probe = tokio::spawn(probe_telegram(bot.clone(), ops.clone()));
     let routes = ops::router(ops.clone());
     let result = match &settings.webhook {
-        None => {
-            refuse_to_take_a_webhook(&bot, settings.replace_webhook, metrics).await?;
-            let listener = Polling::builder(bot.clone())
-                .timeout(settings.poll_timeout)
-                .delete_webhook()
-                .await
-                .build();
-            // The HTTP endpoint outlives the answers in flight, then stops.
-            let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
-            let server = serve_http(http, routes, async {
-                let _ = http_stopped.await;
-            });
-            let errors = Arc::new(PollingErrors(ops.clone()));
-            ops.readiness.listening(true);
-            dispatch(bot, shared, listener, errors, shutdown).await;
-            ops.readiness.listening(false);
-            let _ = http_stop.send(());
-            finish(server).await
-        }
+        None => poll(bot, shared, &settings, ops.clone(), http, routes, stop).await,
         Some(webhook) => {
-            let (listener, stopped, router) = set_webhook(&bot, webhook, &http, metrics).await?;
+            let (mut listener, stopped, router) = webhook_listener(webhook, &http)?;
             // The update stream ends only when the webhook route is dropped, so the HTTP
             // endpoint stops as soon as the listener does; answers in flight still finish.
             let server = serve_http(http, routes.merge(router), stopped);
-            let errors = LoggingErrorHandler::with_custom_text("webhook listener error");
-            ops.readiness.listening(true);
-            dispatch(bot, shared, listener, errors, shutdown).await;
-            ops.readiness.listening(false);
-            finish(server).await
+            let registered = tokio::select! {
+                r = register_webhook(&bot, webhook, &ops.metrics) => r.map(|()| true),
+                _ = stop.stopped() => Ok(false),
+            };
+            let dispatched = if let Ok(true) = registered {
+                let errors = LoggingErrorHandler::with_custom_text("webhook listener error");
+                ops.readiness.listening(true);
+                let dispatched = dispatch(bot, shared, listener, errors, stop.stopped()).await;
+                ops.readiness.listening(false);
+                dispatched
+            } else {
+                listener.stop_token().stop();
+                drop(listener);
+                Ok(())
+            };
+            let served = finish(server).await;
+            registered.and(dispatched).and(served)
         }
     };
     probe.abort();
     result
+}
+
+/// Long polling: registers the commands (retrying), refuses to take another deployment's
+/// webhook, then polls until `stop`; the HTTP endpoint is up from the start.
+async fn poll(
+    bot: Throttled,
+    shared: Arc<Shared>,
+    settings: &Settings,
+    ops: Ops,
+    http: TcpListener,
+    routes: axum::Router,
+    stop: Stop,
+) -> Result<(), TransportError> {
+    // The HTTP endpoint outlives the answers in flight, then stops.
+    let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = serve_http(http, routes, async {
+        let _ = http_stopped.await;
+    });
+    let metrics = &ops.metrics;
+    let started = async {
+        register_commands(&bot, metrics).await?;
+        refuse_to_take_a_webhook(&bot, settings.replace_webhook, metrics).await
+    };
+    let started = tokio::select! {
+        r = started => r.map(|()| true),
+        _ = stop.stopped() => Ok(false),
+    };
+    let mut dispatched = Ok(());
+    if let Ok(true) = started {
+        let listener = Polling::builder(bot.clone())
+            .timeout(settings.poll_timeout)
+            .delete_webhook()
+            .await
+            .build();
+        let errors = Arc::new(PollingErrors(ops.clone()));
+        ops.readiness.listening(true);
+        dispatched = dispatch(bot, shared, listener, errors, stop.stopped()).await;
+        ops.readiness.listening(false);
+    }
+    let _ = http_stop.send(());
+    let served = finish(server).await;
+    started.and(dispatched).and(served).map(|_| ())
+}
+
+/// The shutdown request, shared by the parts of a running bot (also raised by a fatal
+/// registration error).
+#[derive(Clone)]
+struct Stop(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Stop {
+    /// A stop raised when `shutdown` completes.
+    fn after(shutdown: impl Future<Output = ()> + Send + 'static) -> Stop {
+        let stop = Stop(Arc::new(tokio::sync::watch::channel(false).0));
+        let raise = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            raise.stop();
+        });
+        stop
+    }
+
+    fn stop(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Completes once the stop is raised.
+    fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut watch = self.0.subscribe();
+        async move {
+            let _ = watch.wait_for(|stopped| *stopped).await;
+        }
+    }
+}
+
+/// First wait before repeating a start-up call to Telegram; doubled up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// Longest wait between two start-up calls while Telegram is unreachable.
+const MAX_RETRY: Duration = Duration::from_secs(60);
+
+/// Makes a start-up call (idempotent: setMyCommands, setWebhook, getWebhookInfo) until it
+/// succeeds, waiting longer after each failure; gives up only when Telegram rejects the token.
+async fn until_accepted<T, F, Fut>(
+    method: &'static str,
+    metrics: &Metrics,
+    mut call: F,
+) -> Result<T, TransportError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, teloxide::RequestError>>,
+{
+    let mut wait = FIRST_RETRY;
+    loop {
+        let error = match tokio::time::timeout(send::CALL_DEADLINE, call()).await {
+            Ok(Ok(value)) => {
+                metrics.telegram_reachable(true);
+                return Ok(value);
+            }
+            Ok(Err(error)) => error,
+            Err(_) => send::hung(),
+        };
+        let code = send::code(&error);
+        metrics.api_error(method, code);
+        if send::rejects_token(&error) {
+            return Err(TransportError::Telegram(format!(
+                "{method}: Telegram rejected the token ({code}): set TELOXIDE_TOKEN to the token BotFather gave this bot (and TELOXIDE_API_URL only for a self-hosted Bot API server)"
+            )));
+        }
+        metrics.telegram_reachable(false);
+        tracing::warn!(method, code, error = %error, retry_in = ?wait, "Telegram did not accept a start-up call; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(MAX_RETRY);
+    }
+}
+
+/// Checks that Telegram knows the bot (the dispatcher asks getMe again) and registers its
+/// commands (shown by Telegram's command menu).
+async fn register_commands(bot: &Throttled, metrics: &Metrics) -> Result<(), TransportError> {
+    until_accepted("getMe", metrics, || bot.get_me().send()).await?;
+    until_accepted("setMyCommands", metrics, || {
+        bot.set_my_commands(Command::bot_commands()).send()
+    })
+    .await
+    .map(|_| ())
 }
 
 /// In polling mode, refuses to start when a webhook is registered for this token (another
@@ -101,9 +212,7 @@ async fn refuse_to_take_a_webhook(
     replace: bool,
     metrics: &Metrics,
 ) -> Result<(), TransportError> {
-    let info = send(bot.get_webhook_info(), "getWebhookInfo", metrics)
-        .await
-        .map_err(|e| TransportError::Telegram(format!("getWebhookInfo failed: {e}")))?;
+    let info = until_accepted("getWebhookInfo", metrics, || bot.get_webhook_info().send()).await?;
     let Some(url) = info.url else {
         return Ok(());
     };
@@ -127,14 +236,12 @@ fn redact(url: &url::Url) -> String {
     )
 }
 
-/// Registers the webhook (with its secret and the update kinds we handle) and returns the
-/// update listener and its route. The webhook is left in place at shutdown: with several
-/// replicas behind a load balancer, one stopping must not unregister the others.
-async fn set_webhook(
-    bot: &Throttled,
+/// The webhook's update listener, its stop signal and its route (no call to Telegram yet).
+/// The webhook is left in place at shutdown: with several replicas behind a load balancer,
+/// one stopping must not unregister the others.
+fn webhook_listener(
     webhook: &Webhook,
     http: &TcpListener,
-    metrics: &Metrics,
 ) -> Result<
     (
         impl UpdateListener<Err = std::convert::Infallible>,
@@ -143,37 +250,51 @@ async fn set_webhook(
     ),
     TransportError,
 > {
-    let secret = webhook
+    let secret = webhook_secret(webhook)?;
+    let local = http
+        .local_addr()
+        .map_err(|e| TransportError::Http(e.to_string()))?;
+    let options = webhooks::Options::new(local, webhook.url.clone()).secret_token(secret);
+    let (listener, stopped, router) = webhooks::axum_no_setup(options);
+    let router = router.layer(axum::extract::DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT));
+    Ok((listener, stopped, router))
+}
+
+fn webhook_secret(webhook: &Webhook) -> Result<String, TransportError> {
+    webhook
         .secret
         .expose()
         .filter(|s| crate::config::valid_webhook_secret(s))
+        .map(str::to_string)
         .ok_or_else(|| {
             TransportError::Config(
                 "webhook mode needs telegram.webhook_secret: 1–256 characters of A–Z, a–z, 0–9, _ and -, the same on every replica".into(),
             )
-        })?
-        .to_string();
-    let local = http
-        .local_addr()
-        .map_err(|e| TransportError::Http(e.to_string()))?;
-    let options = webhooks::Options::new(local, webhook.url.clone()).secret_token(secret.clone());
-    let request = bot
-        .set_webhook(webhook.url.clone())
-        .secret_token(secret)
-        .allowed_updates(vec![
-            AllowedUpdate::Message,
-            AllowedUpdate::InlineQuery,
-            AllowedUpdate::CallbackQuery,
-        ]);
-    send(request, "setWebhook", metrics).await.map_err(|e| {
-        TransportError::Telegram(format!(
-            "setWebhook failed: {e} (telegram.webhook_url must be a public HTTPS URL)"
-        ))
-    })?;
+        })
+}
+
+/// Registers the commands, then the webhook (with its secret and the update kinds we
+/// handle), each retried while Telegram is unreachable.
+async fn register_webhook(
+    bot: &Throttled,
+    webhook: &Webhook,
+    metrics: &Metrics,
+) -> Result<(), TransportError> {
+    register_commands(bot, metrics).await?;
+    let secret = webhook_secret(webhook)?;
+    until_accepted("setWebhook", metrics, || {
+        bot.set_webhook(webhook.url.clone())
+            .secret_token(secret.clone())
+            .allowed_updates(vec![
+                AllowedUpdate::Message,
+                AllowedUpdate::InlineQuery,
+                AllowedUpdate::CallbackQuery,
+            ])
+            .send()
+    })
+    .await?;
     tracing::info!(path = webhook.url.path(), "webhook registered");
-    let (listener, stopped, router) = webhooks::axum_no_setup(options);
-    let router = router.layer(axum::extract::DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT));
-    Ok((listener, stopped, router))
+    Ok(())
 }
 
 /// Handles updates from `listener` until `shutdown`, then waits for the answers in flight.
@@ -183,7 +304,8 @@ async fn dispatch<L, E>(
     mut listener: L,
     errors: Arc<E>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) where
+) -> Result<(), TransportError>
+where
     L: UpdateListener + Send,
     L::Err: std::fmt::Debug,
     E: ErrorHandler<L::Err> + Send + Sync + 'static,
@@ -204,8 +326,14 @@ async fn dispatch<L, E>(
             "error handling an update",
         ))
         .build()
-        .dispatch_with_listener(listener, errors)
-        .await;
+        .try_dispatch_with_listener(listener, errors)
+        .await
+        .map_err(|e| {
+            TransportError::Telegram(format!(
+                "getMe failed as the dispatcher started ({}): start again",
+                send::code(&e)
+            ))
+        })
 }
 
 fn serve_http(

@@ -85,7 +85,7 @@ where
 }
 
 /// The error of a call abandoned after [`CALL_DEADLINE`].
-fn hung() -> RequestError {
+pub fn hung() -> RequestError {
     RequestError::Io(Arc::new(std::io::Error::new(
         std::io::ErrorKind::TimedOut,
         "no answer from Telegram within the call deadline",
@@ -103,6 +103,16 @@ pub fn effect(error: &RequestError) -> Effect {
             Effect::Unknown
         }
         _ => Effect::Refused,
+    }
+}
+
+/// True when Telegram refused the bot's token: 401 Unauthorized, or 404 Not Found (the Bot
+/// API answers so for a token of no bot).
+pub fn rejects_token(error: &RequestError) -> bool {
+    match error {
+        RequestError::Api(ApiError::InvalidToken) => true,
+        RequestError::Api(ApiError::Unknown(description)) => description.starts_with("Not Found"),
+        _ => false,
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Fake {
     pub bad_markup: Arc<Mutex<u32>>,
     /// How many answerCallbackQuery calls get 400 "query is too old".
     pub stale_callbacks: Arc<Mutex<u32>>,
+    /// When true, every call gets 401 Unauthorized (a revoked or mistyped token).
+    pub reject_token: Arc<Mutex<bool>>,
     /// The webhook URL getWebhookInfo reports (empty: none).
     pub webhook_url: Arc<Mutex<String>>,
     next_message_id: Arc<Mutex<i64>>,
@@ -100,6 +102,14 @@ async fn api(
     // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
     let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
     let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&body));
+    if *fake.reject_token.lock().unwrap() {
+        body["rejected"] = json!(401);
+        fake.calls.lock().unwrap().push((method, body));
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"ok": false, "error_code": 401, "description": "Unauthorized"})),
+        );
+    }
     if method == "answercallbackquery" && Fake::take(&fake.stale_callbacks) {
         body["rejected"] = json!(400);
         fake.calls.lock().unwrap().push((method, body));
@@ -225,11 +235,18 @@ pub fn bot_message(body: &Value) -> Value {
 }
 
 pub async fn spawn_fake() -> (Fake, String) {
+    spawn_fake_on(0).await
+}
+
+/// The fake Bot API on `port` of 127.0.0.1 (0: any free port) and its URL.
+pub async fn spawn_fake_on(port: u16) -> (Fake, String) {
     let fake = Fake::default();
     let app = Router::new()
         .route("/{*path}", any(api))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (fake, format!("http://{addr}"))

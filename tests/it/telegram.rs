@@ -612,3 +612,61 @@ async fn start_help_unknown_commands_and_photos_get_texts_for_people() {
         sent[3]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_down_at_start_health_is_served_at_once_and_the_bot_starts_when_it_returns() {
+    // A port nothing listens on yet: every call is refused, as when Telegram is unreachable.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let running = RunningBot::start(&format!("http://127.0.0.1:{port}"));
+
+    assert_eq!(
+        running.get("/healthz").await.0,
+        200,
+        "served while Telegram is down"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        running.get("/readyz").await.0,
+        503,
+        "not ready before registering"
+    );
+
+    let (fake, _) = spawn_fake_on(port).await;
+    fake.push(message(1, 10, private_chat(7), "日本承诺对美国投资多少？"));
+    wait_for(&fake, 1).await;
+    assert_eq!(running.get("/readyz").await.0, 200);
+    running.stop().await;
+
+    assert!(fake.called("getme") && fake.called("setmycommands"));
+    assert_eq!(fake.sent().len(), 1, "the question was answered once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_ends_serve_with_that_reason_in_both_modes() {
+    for webhook in [None, webhook("s3cret")] {
+        let (fake, url) = spawn_fake().await;
+        *fake.reject_token.lock().unwrap() = true;
+        let running = RunningBot::start_with(
+            &url,
+            default_engine(),
+            summit_qa::telegram::Settings {
+                webhook,
+                ..settings()
+            },
+        );
+        let error = running
+            .ended()
+            .await
+            .expect_err("a rejected token ends serve");
+        let message = error.to_string();
+        assert!(message.contains("rejected the token (401)"), "{message}");
+        assert!(message.contains("TELOXIDE_TOKEN"), "{message}");
+        assert!(!message.contains(TOKEN), "{message}");
+        assert_eq!(fake.attempts("getme"), 1, "not retried");
+        assert!(!fake.called("setmycommands"));
+    }
+}
