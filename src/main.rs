@@ -139,6 +139,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.validate()?;
     }
 
+    if let Command::Serve { .. } = cli.command {
+        if let Err(problem) = serve_checks(&config) {
+            eprintln!("error: {problem}");
+            return Ok(ExitCode::from(EXIT_SETUP));
+        }
+    }
     match cli.command {
         Command::Check => return check(&config),
         Command::Index => return index(&config),
@@ -200,17 +206,7 @@ fn health(config: &Config) -> ExitCode {
 
 /// Runs the Telegram bot until SIGINT or SIGTERM; exit status 2 without a usable token.
 fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::Result<ExitCode> {
-    let configured = config.telegram.token.expose().map(str::to_string);
-    let Some(token) = std::env::var("TELOXIDE_TOKEN")
-        .ok()
-        .or(configured)
-        .and_then(|t| telegram::valid_token(&t))
-    else {
-        eprintln!(
-            "error: TELOXIDE_TOKEN is missing or malformed: set it to the token BotFather gave you (digits, a colon, then letters)"
-        );
-        return Ok(ExitCode::from(EXIT_SETUP));
-    };
+    let token = telegram::token(config.telegram.token.expose()).map_err(anyhow::Error::msg)?;
     let settings = telegram::Settings::from_config(config)?;
     let bot = telegram::bot(&token, api_url, settings.poll_timeout);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -370,8 +366,55 @@ fn batch(engine: &Engine, file: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Validates the corpus strictly (the first bad file is an error) and reports it.
+/// What `serve` needs beyond the config's own validation: a token of the right shape, a
+/// usable Redis URL and webhook settings; checked before the engine loads, and by `check`.
+fn serve_checks(config: &Config) -> Result<(), String> {
+    telegram::token(config.telegram.token.expose())?;
+    settings_checks(config)
+}
+
+/// The checks of [`serve_checks`] that do not need the token.
+fn settings_checks(config: &Config) -> Result<(), String> {
+    telegram::Settings::from_config(config).map_err(|e| e.to_string())?;
+    if let Some(url) = config.redis.url.expose() {
+        telegram::state::redis_address(url)?;
+    }
+    Ok(())
+}
+
+/// Lines for `check` on what `serve` would use: the token, Redis.
+fn serve_report(config: &Config) -> Result<String, String> {
+    settings_checks(config)?;
+    let token = match telegram::token(config.telegram.token.expose()) {
+        Ok(token) => format!(
+            "token: set (bot {})",
+            token.split(':').next().unwrap_or("?")
+        ),
+        Err(problem) if problem.contains("missing") => {
+            "token: not set (serve needs TELOXIDE_TOKEN; ask and chat do not)".to_string()
+        }
+        Err(problem) => return Err(problem),
+    };
+    let redis = match config.redis.url.expose() {
+        Some(url) => format!(
+            "shared state: Redis at {}",
+            telegram::state::redis_address(url)?
+        ),
+        None => "shared state: in this process (redis.url not set)".to_string(),
+    };
+    Ok(format!("{token}\n{redis}"))
+}
+
+/// Validates the config, what `serve` would use, and the corpus strictly (the first bad file
+/// is an error), and reports them; exit status 2 when `serve` could not start.
 fn check(config: &Config) -> anyhow::Result<ExitCode> {
+    let serving = match serve_report(config) {
+        Ok(report) => report,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return Ok(ExitCode::from(EXIT_SETUP));
+        }
+    };
     let articles = summit_qa::corpus::load(&config.corpus_dir)?;
     summit_qa::lexicon::Glossary::load(&config.corpus_dir)?;
     let meaning = match engine::model_for(&config.semantic, &config.corpus_dir)? {
@@ -384,7 +427,7 @@ fn check(config: &Config) -> anyhow::Result<ExitCode> {
     };
     writeln!(
         std::io::stdout().lock(),
-        "{}\n{meaning}",
+        "{}\n{meaning}\n{serving}",
         console::report(&articles, config)
     )?;
     Ok(ExitCode::SUCCESS)

@@ -177,16 +177,46 @@ impl Settings {
     }
 }
 
-/// The token when it has the shape `123456:ABC-…`; never printed.
-pub fn valid_token(token: &str) -> Option<String> {
-    let (id, secret) = token.trim().split_once(':')?;
-    let valid = !id.is_empty()
-        && id.chars().all(|c| c.is_ascii_digit())
-        && secret.len() >= 20
-        && secret
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    valid.then(|| token.trim().to_string())
+/// The bot token from `TELOXIDE_TOKEN` (or `configured`, telegram.token), when it has the
+/// shape BotFather gives (`123456:ABC-…`); otherwise what is wrong with it, never the token.
+pub fn token(configured: Option<&str>) -> Result<String, String> {
+    let from_env = std::env::var("TELOXIDE_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let Some(token) = from_env.or(configured.map(str::to_string)) else {
+        return Err("TELOXIDE_TOKEN is missing: set it to the token BotFather gave you (/newbot in Telegram's @BotFather), e.g. in .env".into());
+    };
+    token_shape(token.trim())
+        .map(|()| token.trim().to_string())
+        .map_err(|why| format!("TELOXIDE_TOKEN is malformed: {why}"))
+}
+
+/// What is wrong with the shape of `token`, if anything (never quoting it).
+fn token_shape(token: &str) -> Result<(), String> {
+    let Some((id, secret)) = token.split_once(':') else {
+        return Err(
+            "it has no colon (a token is the bot's numeric id, a colon, then its secret)".into(),
+        );
+    };
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Err("the part before the colon must be the bot's numeric id".into());
+    }
+    if secret.contains("replace-with") || secret.contains("BotFather") {
+        return Err("it is still the placeholder from .env.example: put the token BotFather gave you in .env".into());
+    }
+    if !secret
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err("the part after the colon may hold only letters, digits, - and _".into());
+    }
+    if secret.len() < 20 {
+        return Err(format!(
+            "the part after the colon has {} characters; BotFather's have about 35",
+            secret.len()
+        ));
+    }
+    Ok(())
 }
 
 /// A bot for `token` whose HTTP client waits longer than a long poll (teloxide's default
@@ -209,6 +239,26 @@ mod tests {
     use super::*;
 
     const BOT: &str = "summit_qa_bot";
+
+    #[test]
+    fn a_token_is_checked_for_shape_and_the_placeholder_without_quoting_it() {
+        assert!(token_shape("123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq").is_ok());
+        let placeholder = token_shape("123456:replace-with-the-token-from-BotFather");
+        assert!(placeholder
+            .unwrap_err()
+            .contains("placeholder from .env.example"));
+        assert!(token_shape("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq")
+            .unwrap_err()
+            .contains("no colon"));
+        assert!(token_shape("bot:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq")
+            .unwrap_err()
+            .contains("numeric id"));
+        let short = token_shape("123:secretvalue").unwrap_err();
+        assert!(short.contains("has 11 characters") && !short.contains("secretvalue"));
+        assert!(token_shape("123:AAHdqTcvCH1vGWJxf SeofSAs0K5PALDsawq")
+            .unwrap_err()
+            .contains("only letters"));
+    }
 
     #[test]
     fn private_text_is_a_question() {

@@ -159,9 +159,8 @@ impl SharedState {
         bot_id: &str,
         metrics: Arc<Metrics>,
     ) -> Result<SharedState, String> {
-        let client = redis::Client::open(url).map_err(|e| {
-            format!("redis.url is not a Redis URL ({e}): e.g. redis://redis:6379/0")
-        })?;
+        let (client, address) = redis_client(url)?;
+        tracing::info!(redis = %address, "replicas share state through Redis");
         let mut state = SharedState::local(budgets);
         state.redis = Some(Redis {
             client,
@@ -266,7 +265,12 @@ impl Redis {
                 .map_err(|e| e.to_string())
         })
         .await
-        .unwrap_or_else(|_| Err("no answer within the timeout".into()));
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer within {} ms (is the host up and reachable from here?)",
+                REDIS_TIMEOUT.as_millis()
+            ))
+        });
         match result {
             Ok(value) => Some(value),
             Err(e) => {
@@ -315,4 +319,34 @@ fn seconds_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// A client for the Redis at `url` and where it is, as `host:port/db` (never the password);
+/// or what is wrong with the URL, naming the setting.
+fn redis_client(url: &str) -> Result<(redis::Client, String), String> {
+    let client = redis::Client::open(url).map_err(|e| {
+        format!("redis.url (SUMMIT_QA_REDIS__URL) is not a Redis URL ({e}): write redis://host:port/db, e.g. redis://redis:6379/0")
+    })?;
+    let info = client.get_connection_info();
+    let address = format!("{}/{}", info.addr(), info.redis_settings().db());
+    Ok((client, address))
+}
+
+/// Where the Redis at `url` is, as `host:port/db` (never the password), or what is wrong
+/// with the URL: what `serve` checks before using it.
+pub fn redis_address(url: &str) -> Result<String, String> {
+    redis_client(url).map(|(_, address)| address)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_url_is_shown_without_its_password_and_a_wrong_one_is_named() {
+        let address = redis_address("redis://:hunter2@cache.internal:6380/2").unwrap();
+        assert_eq!(address, "cache.internal:6380/2");
+        let wrong = redis_address("http://x").unwrap_err();
+        assert!(wrong.contains("redis.url") && wrong.contains("redis://host:port/db"));
+    }
 }

@@ -8,7 +8,7 @@ use summit_qa::config::AnswerConfig;
 use summit_qa::Engine;
 
 use crate::fake_api::*;
-use crate::util::{run, stderr};
+use crate::util::{run, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_and_group_messages_are_answered_only_when_addressed() {
@@ -94,6 +94,34 @@ fn serve_without_a_token_exits_2_without_echoing_it() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(!stderr(&o).contains("not-a-token-secret-value"));
+    assert!(stderr(&o).contains("no colon"), "{}", stderr(&o));
+    let placeholder = "123456:replace-with-the-token-from-BotFather";
+    for command in ["serve", "check"] {
+        let o = run(&[command], &[("TELOXIDE_TOKEN", placeholder)]);
+        assert_eq!(o.status.code(), Some(2), "{command}");
+        assert!(
+            stderr(&o).contains("placeholder from .env.example"),
+            "{command}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn check_runs_what_serve_checks_and_names_the_redis_it_would_use() {
+    let o = run(&["check"], &[("SUMMIT_QA_REDIS__URL", "http://x")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("redis.url"), "{}", stderr(&o));
+    let o = run(
+        &["check"],
+        &[(
+            "SUMMIT_QA_REDIS__URL",
+            "redis://:hunter2@cache.internal:6380/2",
+        )],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("shared state: Redis at cache.internal:6380/2"));
+    assert!(!stdout(&o).contains("hunter2") && !stderr(&o).contains("hunter2"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
