@@ -102,15 +102,46 @@ fn init_logging(format: LogFormat, serving: bool) {
     } else {
         "warn"
     };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter);
+        .with_ansi(std::io::stderr().is_terminal());
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(UnreadableUpdates);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => registry.with(lines).init(),
+        LogFormat::Json => registry.with(lines.json()).init(),
+    }
+}
+
+/// teloxide logs an update it cannot parse at ERROR, with the update's raw JSON (user text)
+/// and "This is a bug in teloxide-core": such a record is replaced by one WARN line without
+/// the update.
+struct UnreadableUpdates;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for UnreadableUpdates {
+    fn event_enabled(
+        &self,
+        event: &tracing::Event<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        use tracing_log::NormalizeEvent;
+        let unreadable = event.normalized_metadata().is_some_and(|m| {
+            *m.level() == tracing::Level::ERROR
+                && matches!(
+                    m.target(),
+                    "teloxide::dispatching::dispatcher"
+                        | "teloxide::update_listeners::webhooks::axum"
+                )
+        });
+        if unreadable {
+            tracing::warn!("skipped an update from Telegram that teloxide cannot read (its content is not logged)");
+        }
+        !unreadable
     }
 }
 

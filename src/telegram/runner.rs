@@ -322,9 +322,7 @@ where
     Dispatcher::builder(bot, schema())
         .dependencies(dptree::deps![shared])
         .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text(
-            "error handling an update",
-        ))
+        .error_handler(Arc::new(AlreadyLogged))
         .build()
         .try_dispatch_with_listener(listener, errors)
         .await
@@ -356,6 +354,23 @@ async fn finish(http: tokio::task::JoinHandle<std::io::Result<()>>) -> Result<()
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(TransportError::Http(e.to_string())),
         Err(e) => Err(TransportError::Http(format!("task failed: {e}"))),
+    }
+}
+
+/// A reply that failed was logged once by [`send`](send::send), with its method and code:
+/// the dispatcher does not log it again.
+struct AlreadyLogged;
+
+impl ErrorHandler<teloxide::RequestError> for AlreadyLogged {
+    fn handle_error(
+        self: Arc<Self>,
+        error: teloxide::RequestError,
+    ) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+        tracing::debug!(
+            code = send::code(&error),
+            "an update's reply failed (logged above)"
+        );
+        Box::pin(async {})
     }
 }
 
