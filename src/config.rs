@@ -268,6 +268,69 @@ impl Default for AnswerConfig {
     }
 }
 
+/// A figment error as the operator needs it: the key, where it was set (the file's full path
+/// or the environment variable), the value, and what is expected.
+fn describe(figment: &Figment, error: figment::Error) -> String {
+    use figment::error::Kind;
+    let key = error.path.join(".").to_lowercase();
+    let place = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => {
+            let full = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            format!("in {}", full.display())
+        }
+        _ if error
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name.contains("environment")) =>
+        {
+            format!(
+                "in the environment variable SUMMIT_QA_{}",
+                error.path.join("__").to_uppercase()
+            )
+        }
+        _ => String::new(),
+    };
+    let value = figment
+        .find_value(&key)
+        .ok()
+        .map(|v| v.as_str().map_or_else(|| format!("{v:?}"), str::to_string));
+    let problem = match &error.kind {
+        Kind::UnknownField(field, known) => {
+            return format!(
+                "unknown setting `{}` {place}: the settings here are {}",
+                if key.is_empty() { field.clone() } else { key },
+                known.join(", ")
+            )
+        }
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            format!("is {actual}, but must be {}", plain_type(expected))
+        }
+        other => other.to_string(),
+    };
+    let hint = if key.ends_with("listen") {
+        ": write IP:port, e.g. 127.0.0.1:8080 (this machine only) or 0.0.0.0:8080 (every interface)"
+    } else {
+        ""
+    };
+    match value {
+        Some(value) if !matches!(error.kind, Kind::InvalidType(..) | Kind::InvalidValue(..)) => {
+            format!("{key} = {value:?} {place}: {problem}{hint}")
+        }
+        _ => format!("{key} {place} {problem}{hint}"),
+    }
+}
+
+/// serde's name of an expected type in words.
+fn plain_type(expected: &str) -> &str {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "true or false",
+        other => other,
+    }
+}
+
 impl Config {
     /// Loads defaults, then `file` if given (it must exist), then `SUMMIT_QA_…` variables.
     pub fn load(file: Option<&Path>) -> Result<Config> {
@@ -281,14 +344,14 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
+        let figment = figment.merge(
+            Env::prefixed("SUMMIT_QA_")
+                .filter(|key| !is_kubernetes_service_key(key.as_str()))
+                .split("__"),
+        );
         let config: Config = figment
-            .merge(
-                Env::prefixed("SUMMIT_QA_")
-                    .filter(|key| !is_kubernetes_service_key(key.as_str()))
-                    .split("__"),
-            )
             .extract()
-            .map_err(|e| Error::Config(e.to_string()))?;
+            .map_err(|e| Error::Config(describe(&figment, e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -398,6 +461,31 @@ mod tests {
             .to_string();
         assert!(err.contains("bad.toml"), "{err}");
         assert!(err.contains("max_chars"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_key_the_value_and_the_full_path_in_plain_words() {
+        let err = load_text("c.toml", "[http]\nlisten = \"localhost:8080\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.listen = \"localhost:8080\""), "{err}");
+        assert!(err.contains("IP:port, e.g. 127.0.0.1:8080"), "{err}");
+        assert!(
+            err.contains("/c.toml") && !err.contains("default."),
+            "{err}"
+        );
+        let err = load_text("c.toml", "[answer]\nmax_sentences = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("answer.max_sentences") && err.contains("a whole number, 0 or more"),
+            "{err}"
+        );
+        let err = load_text("c.toml", "[answr]\nx = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown setting `answr`"), "{err}");
+        assert!(!err.contains("``"), "{err}");
     }
 
     #[test]

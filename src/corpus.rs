@@ -129,19 +129,22 @@ pub fn scan(dir: &Path) -> Result<Scan> {
     let listed = read_metadata(&metadata_path)?;
     let mut scan = Scan::default();
     let mut ids = BTreeMap::new();
+    let mut files = Vec::new();
     for meta in listed {
-        if let Some(other) = ids.insert(meta.id.clone(), meta.file.clone()) {
+        files.push(meta.file.clone());
+        if let Some(first) = ids.get(&meta.id) {
             scan.problems.push(Error::Metadata {
                 path: metadata_path.clone(),
                 message: format!(
-                    "id {:?} is used twice ({} and {}): the second is skipped",
-                    meta.id, other, meta.file
+                    "id {:?} is used twice ({first} and {}): {} is skipped; give it an id of its own",
+                    meta.id, meta.file, meta.file
                 ),
             });
             continue;
         }
+        ids.insert(meta.id.clone(), meta.file.clone());
         let path = dir.join(&meta.file);
-        match read_utf8(&path) {
+        match read_utf8(&path, crate::error::FIX_ARTICLE) {
             Ok(text) if parse(&text).iter().all(|b| b.kind != BlockKind::Body) => {
                 scan.problems.push(Error::Empty { path });
             }
@@ -149,7 +152,7 @@ pub fn scan(dir: &Path) -> Result<Scan> {
             Err(e) => scan.problems.push(e),
         }
     }
-    let listed: Vec<&str> = ids.values().map(String::as_str).collect();
+    let listed: Vec<&str> = files.iter().map(String::as_str).collect();
     scan.problems
         .extend(unlisted(dir, &metadata_path, &listed)?);
     Ok(scan)
@@ -157,9 +160,11 @@ pub fn scan(dir: &Path) -> Result<Scan> {
 
 /// The `.txt` files in `dir` that no metadata entry lists.
 fn unlisted(dir: &Path, metadata_path: &Path, listed: &[&str]) -> Result<Vec<Error>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+    let entries = std::fs::read_dir(dir).map_err(|cause| Error::Io {
+        action: "read the corpus folder",
         path: dir.to_path_buf(),
-        source,
+        cause,
+        fix: crate::error::FIX_CORPUS_DIR,
     })?;
     let mut found: Vec<Error> = entries
         .flatten()
@@ -177,7 +182,7 @@ fn unlisted(dir: &Path, metadata_path: &Path, listed: &[&str]) -> Result<Vec<Err
 }
 
 fn read_metadata(metadata_path: &Path) -> Result<Vec<Metadata>> {
-    let raw = read_utf8(metadata_path)?;
+    let raw = read_utf8(metadata_path, crate::error::FIX_CORPUS_DIR)?;
     let listed: MetadataFile = toml::from_str(&raw).map_err(|e| Error::Metadata {
         path: metadata_path.to_path_buf(),
         message: e.to_string(),
@@ -211,10 +216,12 @@ impl Source {
     }
 }
 
-fn read_utf8(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+fn read_utf8(path: &Path, fix: &'static str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|cause| Error::Io {
+        action: "read",
         path: PathBuf::from(path),
-        source,
+        cause,
+        fix,
     })?;
     String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
         path: path.to_path_buf(),

@@ -5,17 +5,25 @@ use std::path::PathBuf;
 /// Result alias used across the library, so signatures stay short.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What to do when the corpus folder or its metadata cannot be read.
+pub(crate) const FIX_CORPUS_DIR: &str =
+    "set `corpus_dir` in the config or SUMMIT_QA_CORPUS_DIR to the folder with articles.toml";
+/// What to do when the index folder cannot be used.
+pub(crate) const FIX_INDEX_DIR: &str =
+    "set `index_dir` in the config or SUMMIT_QA_INDEX_DIR to a folder this user can write";
+/// What to do when a file listed in articles.toml cannot be read.
+pub(crate) const FIX_ARTICLE: &str = "add the file, or remove its [[article]] from articles.toml";
+
 /// Everything that can go wrong while loading the corpus, building the index or answering.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The corpus folder (or its metadata file) cannot be read.
-    #[error(
-        "cannot read {path}: {source} (set `corpus_dir` in the config or SUMMIT_QA_CORPUS_DIR)"
-    )]
+    /// A file or folder cannot be read or written; `fix` says what to do.
+    #[error("cannot {action} {path} ({cause}): {fix}")]
     Io {
+        action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
+        fix: &'static str,
     },
     /// A corpus file is not valid UTF-8 text.
     #[error("{path} is not UTF-8 text (byte {valid_up_to} is invalid): save the article as UTF-8")]

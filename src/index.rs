@@ -219,9 +219,11 @@ impl Handle {
     /// The index in `dir`, created empty when there is none yet. Register the analyzers
     /// ([`Handle::register`]) before reading or writing it.
     pub fn on_disk(dir: &std::path::Path) -> Result<Handle> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        std::fs::create_dir_all(dir).map_err(|cause| Error::Io {
+            action: "create the index folder",
             path: dir.to_path_buf(),
-            source,
+            cause,
+            fix: crate::error::FIX_INDEX_DIR,
         })?;
         let failed = |e: &dyn std::fmt::Display| Error::IndexDir {
             path: dir.to_path_buf(),

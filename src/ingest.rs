@@ -373,9 +373,11 @@ fn hash(text: &str) -> String {
 /// A quick fingerprint of what the corpus folder holds: the metadata and glossary files'
 /// contents, and the name, size and modification time of every other file.
 fn inputs(dir: &Path) -> Result<String> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
+    let entries = std::fs::read_dir(dir).map_err(|cause| Error::Io {
+        action: "read the corpus folder",
         path: dir.to_path_buf(),
-        source,
+        cause,
+        fix: crate::error::FIX_CORPUS_DIR,
     })?;
     let mut lines: Vec<String> = Vec::new();
     for entry in entries.flatten() {

@@ -58,7 +58,14 @@ impl VectorStore {
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::empty(model)),
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(cause) => {
+                return Err(Error::Io {
+                    action: "read",
+                    path,
+                    cause,
+                    fix: crate::error::FIX_INDEX_DIR,
+                })
+            }
         };
         match Self::from_bytes(&bytes) {
             Some(store) if store.model == model => Ok(store),
@@ -85,9 +92,11 @@ impl VectorStore {
     pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(FILE);
         let temporary = dir.join(format!("{FILE}.tmp"));
-        let failed = |source| Error::Io {
+        let failed = |cause| Error::Io {
+            action: "write",
             path: PathBuf::from(&path),
-            source,
+            cause,
+            fix: crate::error::FIX_INDEX_DIR,
         };
         std::fs::write(&temporary, self.to_bytes()).map_err(failed)?;
         std::fs::rename(&temporary, &path).map_err(failed)

@@ -113,7 +113,14 @@ impl Glossary {
         let raw = match std::fs::read_to_string(&path) {
             Ok(raw) => raw,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Glossary::default()),
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(cause) => {
+                return Err(Error::Io {
+                    action: "read",
+                    path,
+                    cause,
+                    fix: "make it readable, or remove it (the glossary is optional)",
+                })
+            }
         };
         let mut glossary: Glossary = toml::from_str(&raw).map_err(|e| Error::Metadata {
             path: path.clone(),

@@ -107,3 +107,54 @@ fn cli_reports_a_broken_corpus_on_stderr_with_exit_1() {
     assert!(stderr(&o).contains("stray.txt"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"));
 }
+
+#[test]
+fn a_listed_file_that_is_missing_says_to_add_it_or_remove_its_entry() {
+    let dir = corpus_copy();
+    std::fs::remove_file(dir.path().join("004_8c99b04382caaf45.txt")).unwrap();
+    let e = load_error(dir.path());
+    assert!(
+        e.contains("004_8c99b04382caaf45.txt")
+            && e.contains("add the file, or remove its [[article]]"),
+        "{e}"
+    );
+    assert!(!e.contains("corpus_dir"), "the folder is fine: {e}");
+    assert_eq!(e.matches("No such file").count(), 1, "{e}");
+}
+
+#[test]
+fn a_duplicate_id_is_one_problem_and_the_first_file_is_kept() {
+    let dir = corpus_copy();
+    let text = std::fs::read(dir.path().join("004_8c99b04382caaf45.txt")).unwrap();
+    std::fs::write(dir.path().join("copy.txt"), text).unwrap();
+    let mut metadata = std::fs::read_to_string(dir.path().join("articles.toml")).unwrap();
+    metadata.push_str(
+        "\n[[article]]\nid = \"004_8c99b04382caaf45\"\nfile = \"copy.txt\"\nscript = \"Hant\"\n",
+    );
+    std::fs::write(dir.path().join("articles.toml"), metadata).unwrap();
+    let scan = summit_qa::corpus::scan(dir.path()).unwrap();
+    let problems: Vec<String> = scan.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].contains("used twice") && problems[0].contains("copy.txt is skipped"));
+    assert!(scan
+        .sources
+        .iter()
+        .any(|s| s.meta.file == "004_8c99b04382caaf45.txt"));
+}
+
+#[test]
+fn an_unusable_index_folder_names_index_dir_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    let o = run(
+        &["ask", "日本承诺对美国投资多少？"],
+        &[(
+            "SUMMIT_QA_INDEX_DIR",
+            &dir.path().join("file/index").display().to_string(),
+        )],
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("index_dir") && !e.contains("corpus_dir"), "{e}");
+    assert_eq!(e.matches("Not a directory").count(), 1, "{e}");
+}
