@@ -64,6 +64,11 @@ enum Command {
         /// telegram.webhook_url). Its path is served on http.listen.
         #[arg(long, value_name = "URL")]
         webhook_url: Option<String>,
+        /// Try the bot without Telegram or a token: a stand-in Bot API on 127.0.0.1 takes every
+        /// call, and the replies the bot would send are printed; post updates to the webhook
+        /// with the curl command printed at start.
+        #[arg(long, conflicts_with_all = ["api_url", "webhook_url"])]
+        dry_run: bool,
     },
     /// Check that a running `serve` answers on /healthz (exit 0) or not (exit 1); for
     /// container health checks.
@@ -169,9 +174,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.telegram.webhook_url = url.clone();
         config.validate()?;
     }
+    let dry_run = matches!(cli.command, Command::Serve { dry_run: true, .. });
+    if dry_run {
+        config.telegram.webhook_url = telegram::dry_run::WEBHOOK_URL.into();
+        config.telegram.webhook_secret = summit_qa::config::Secret::new(telegram::dry_run::SECRET);
+    }
 
-    if let Command::Serve { .. } = cli.command {
-        if let Err(problem) = serve_checks(&config) {
+    if let Command::Serve { dry_run, .. } = cli.command {
+        let checked = if dry_run {
+            settings_checks(&config)
+        } else {
+            serve_checks(&config)
+        };
+        if let Err(problem) = checked {
             eprintln!("error: {problem}");
             return Ok(ExitCode::from(EXIT_SETUP));
         }
@@ -204,7 +219,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             console::run_interactive(&engine)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { api_url, .. } => serve(engine, &config, api_url),
+        Command::Serve {
+            api_url, dry_run, ..
+        } => serve(engine, &config, api_url, dry_run),
         Command::Health | Command::Check | Command::Index => {
             unreachable!("handled before loading the engine")
         }
@@ -236,11 +253,30 @@ fn health(config: &Config) -> ExitCode {
 }
 
 /// Runs the Telegram bot until SIGINT or SIGTERM; exit status 2 without a usable token.
-fn serve(engine: Engine, config: &Config, api_url: Option<url::Url>) -> anyhow::Result<ExitCode> {
-    let token = telegram::token(config.telegram.token.expose()).map_err(anyhow::Error::msg)?;
+fn serve(
+    engine: Engine,
+    config: &Config,
+    api_url: Option<url::Url>,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let token = if dry_run {
+        telegram::dry_run::TOKEN.to_string()
+    } else {
+        telegram::token(config.telegram.token.expose()).map_err(anyhow::Error::msg)?
+    };
     let settings = telegram::Settings::from_config(config)?;
-    let bot = telegram::bot(&token, api_url, settings.poll_timeout);
     let runtime = tokio::runtime::Runtime::new()?;
+    let api_url = if dry_run {
+        let stand_in = runtime.block_on(telegram::dry_run::start())?;
+        eprintln!(
+            "dry run: nothing is sent to Telegram; the replies the bot would send are printed here. Ask a question with:\n  {}",
+            telegram::dry_run::recipe(config.http.listen, "日本承诺对美国投资多少？")
+        );
+        Some(stand_in)
+    } else {
+        api_url
+    };
+    let bot = telegram::bot(&token, api_url, settings.poll_timeout);
     let engine = std::sync::Arc::new(engine);
     let ops = ops::Ops::default();
     let listen = config.http.listen;

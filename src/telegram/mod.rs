@@ -9,6 +9,7 @@
 //! - [`state`]: what replicas share (de-duplication, follow-up context, limits), on Redis or
 //!   in process; [`guard`] and [`context`] are the bounded in-process parts.
 //! - [`buttons`], [`inline`]: callback data and inline results.
+//! - [`dry_run`]: a stand-in Bot API for `serve --dry-run` (trying the bot without Telegram).
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use crate::config::{Config, Secret};
 
 pub mod buttons;
 pub mod context;
+pub mod dry_run;
 pub mod guard;
 pub mod handlers;
 pub mod inline;

@@ -698,3 +698,60 @@ async fn a_rejected_token_ends_serve_with_that_reason_in_both_modes() {
         assert!(!fake.called("setmycommands"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_dry_run_prints_the_reply_to_a_posted_update_without_telegram_or_a_token() {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+        .args(["serve", "--dry-run"])
+        .current_dir(crate::util::root())
+        .env_remove("TELOXIDE_TOKEN")
+        .env("SUMMIT_QA_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, printed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let update = message(1, 10, private_chat(7), "日本承诺对美国投资多少？");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let posted = client()
+            .post(format!("http://127.0.0.1:{port}/telegram"))
+            .header("X-Telegram-Bot-Api-Secret-Token", "dry-run")
+            .json(&update)
+            .send()
+            .await;
+        if posted.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the webhook never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut output = String::new();
+    while !output.contains("5500亿美元") && tokio::time::Instant::now() < deadline {
+        if let Ok(line) = printed.recv_timeout(Duration::from_millis(200)) {
+            output.push_str(&line);
+            output.push('\n');
+        }
+    }
+    assert!(terminate(&mut child).await.success());
+    assert!(output.contains("to chat 7:"), "{output}");
+    assert!(output.contains("5500亿美元"), "{output}");
+}
