@@ -5,9 +5,17 @@ use std::path::PathBuf;
 /// Result alias used across the library, so signatures stay short.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `path` from the root (a relative path is read from the current folder, which is what a
+/// reader run from elsewhere needs to see).
+fn full(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
 /// What to do when the corpus folder or its metadata cannot be read.
-pub(crate) const FIX_CORPUS_DIR: &str =
-    "set `corpus_dir` in the config or SUMMIT_QA_CORPUS_DIR to the folder with articles.toml";
+pub(crate) const FIX_CORPUS_DIR: &str = "relative folders are read from the current folder: run summit-qa from the repository folder (where config/default.toml is), or set `corpus_dir` in the config or SUMMIT_QA_CORPUS_DIR to the folder with articles.toml";
 /// What to do when the index folder cannot be used.
 pub(crate) const FIX_INDEX_DIR: &str =
     "set `index_dir` in the config or SUMMIT_QA_INDEX_DIR to a folder this user can write";
@@ -18,7 +26,7 @@ pub(crate) const FIX_ARTICLE: &str = "add the file, or remove its [[article]] fr
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file or folder cannot be read or written; `fix` says what to do.
-    #[error("cannot {action} {path} ({cause}): {fix}")]
+    #[error("cannot {action} {} ({cause}): {fix}", full(path))]
     Io {
         action: &'static str,
         path: PathBuf,
