@@ -40,7 +40,7 @@ enum Command {
         /// (`ask who is takaichi`). Without it, the question is read from standard input when
         /// that is not a terminal (`echo "…" | summit-qa ask`).
         question: Vec<String>,
-        /// Print one JSON object (the contract in shared/eval/README.md).
+        /// Print one JSON object (the contract in docs/json-contract.md).
         #[arg(long)]
         json: bool,
         /// Read JSONL objects with `q` (and optional `id`) and print one JSON line each.

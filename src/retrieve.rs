@@ -127,7 +127,7 @@ const CANDIDATES: usize = 20;
 const DENSE_CANDIDATES: usize = 20;
 /// Reciprocal-rank fusion constant: a sentence ranked r-th (from 0) by words earns
 /// 1 / (k + 1 + r), by meaning [`MEANING_WEIGHT`] / (k + 1 + r) (measured on our sets against
-/// k = 1 and 60, other weights and a score mix; see the README).
+/// k = 1 and 60, other weights and a score mix; see docs/quality.md).
 const FUSION_K: f32 = 5.0;
 /// Weight of the meaning ranking beside the words' (1): words lead, meaning supports; equal
 /// weights gained a few more paraphrases but lost cross-script sources and place answers.

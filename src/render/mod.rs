@@ -285,7 +285,7 @@ pub struct JsonCitation<'a> {
     quote: &'a str,
 }
 
-/// The `ask --json` object (see `../shared/eval/README.md`); extra fields do not change meaning.
+/// The `ask --json` object (see `docs/json-contract.md`); extra fields do not change meaning.
 #[derive(Debug, Serialize)]
 pub struct JsonAnswer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -275,3 +275,25 @@ fn a_reader_that_goes_away_is_not_an_error() {
         assert!(out.status.success(), "{args:?}: {err}");
     }
 }
+
+/// The README stays a user's page (at most 200 lines), and every file it links to exists.
+#[test]
+fn the_readme_is_short_and_its_links_resolve() {
+    let root = crate::util::root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.lines().count() <= 200,
+        "README.md has {} lines",
+        readme.lines().count()
+    );
+    for link in readme.split("](").skip(1) {
+        let target = link.split([')', '#']).next().unwrap();
+        if target.starts_with("http") || target.is_empty() {
+            continue;
+        }
+        assert!(
+            root.join(target).exists(),
+            "README links to {target}, which is missing"
+        );
+    }
+}

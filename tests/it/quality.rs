@@ -1,5 +1,5 @@
 //! The quality gates: every question of the dev sets through the engine, scored as the reference
-//! scorer (`shared/eval/score.py`) scores it, per language. The same engine is scored on unseen
+//! scorer (`tools/eval/score.py`, a copy of `shared/eval/score.py`) scores it, per language. The same engine is scored on unseen
 //! questions, so nothing here is tuned per question. Run with `--nocapture` to see the tables.
 
 use summit_qa::answer::Reply;
@@ -116,7 +116,7 @@ fn dev_set_meets_the_engine_thresholds() {
 /// Questions typed the way people write in a chat. Refusal meets 0.85; the R@3 and key floors
 /// are what the hybrid engine reaches today (0.68 / 0.68; the hybrid issue asks for 0.90 /
 /// 0.85, not met: whether to answer still rests on word evidence, which refuses most
-/// paraphrases the ranking now finds; see the README's *Quality → Words and meaning*).
+/// paraphrases the ranking now finds; see docs/quality.md).
 #[test]
 fn colloquial_set_holds_its_floors() {
     let t = report("dev_colloquial.jsonl");
@@ -174,7 +174,7 @@ fn fourth_blind_probe_set_holds_its_floor() {
 /// The fifth blind probe (27 Nov, fifth session; 15 answerable, 15 refusals, six of them
 /// answered only in photo captions, which are never cited): first contact R@3 0.53, key 0.53,
 /// refusal 0.53. With the embedding model the key is 0.47: z05's answer keeps one sentence
-/// where words alone quoted two (the second held the key); noted in the README.
+/// where words alone quoted two (the second held the key); noted in docs/quality.md.
 #[test]
 fn fifth_blind_probe_set_holds_its_floor() {
     gate("probe_blind5.jsonl", 15, 15, [0.53, 0.46, 0.53]);
