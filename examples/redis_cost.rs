@@ -7,21 +7,21 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use summit_qa::config::TelegramConfig;
 use summit_qa::ops::Metrics;
 use summit_qa::telegram::context::ContextKey;
-use summit_qa::telegram::state::{Budgets, Kind, SharedState};
+use summit_qa::telegram::state::{Kind, SharedState};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "redis://127.0.0.1:6379/0".into());
-    let budgets = Budgets {
-        questions: 1_000_000,
-        inline: 30,
-        buttons: 30,
+    let limits = TelegramConfig {
+        questions_per_minute: 1_000_000,
+        ..TelegramConfig::default()
     };
-    let state = SharedState::with_redis(budgets, &url, "cost", Arc::new(Metrics::new()))
+    let state = SharedState::with_redis(&limits, &url, "cost", Arc::new(Metrics::new()))
         .expect("a Redis URL");
     let mut times = Vec::new();
     for i in 0..2_000u32 {

@@ -98,6 +98,9 @@ pub struct TelegramConfig {
     pub button_presses_per_minute: u32,
     /// Long polling: how long one getUpdates call waits for updates, in seconds.
     pub poll_timeout_seconds: u32,
+    /// How long one call to Telegram (its HTTP exchange) may take before it is given up as
+    /// "may have taken effect", in seconds.
+    pub call_deadline_seconds: u32,
     /// Long polling: delete a webhook found registered for this token (off: refuse to start).
     pub replace_webhook: bool,
     /// How long Telegram may cache inline results, in seconds.
@@ -194,6 +197,7 @@ impl Default for TelegramConfig {
             inline_queries_per_minute: 30,
             button_presses_per_minute: 30,
             poll_timeout_seconds: 30,
+            call_deadline_seconds: 20,
             replace_webhook: false,
             inline_cache_seconds: 300,
             webhook_url: String::new(),
@@ -395,6 +399,12 @@ impl Config {
             return Err(Error::Config(
                 "telegram.poll_timeout_seconds must be between 1 and 50 (Telegram holds getUpdates at most 50 s)".into(),
             ));
+        }
+        if !(1..=120).contains(&t.call_deadline_seconds) {
+            return Err(Error::Config(format!(
+                "telegram.call_deadline_seconds is {}: it must be between 1 and 120",
+                t.call_deadline_seconds
+            )));
         }
         if let Some(url) = self.webhook_url()? {
             if url.scheme() != "https" {

@@ -276,7 +276,7 @@ fn serve(
     } else {
         api_url
     };
-    let bot = telegram::bot(&token, api_url, settings.poll_timeout);
+    let bot = telegram::bot(&token, api_url, &settings);
     let engine = std::sync::Arc::new(engine);
     let ops = ops::Ops::default();
     let listen = config.http.listen;

@@ -17,7 +17,7 @@ use super::buttons::{self, Action, Pressed};
 use super::context::ContextKey;
 use super::guard::Verdict;
 use super::send::{is_bad_markup, send};
-use super::state::{Budgets, Kind, SharedState};
+use super::state::{Kind, SharedState};
 use super::{inline, route, texts, Command, Route, Settings, Throttled};
 use crate::answer::{Answer, Citation, PassageRef, Reply};
 use crate::conversation;
@@ -33,6 +33,7 @@ pub struct Shared {
     state: SharedState,
     ops: Ops,
     inline_cache_seconds: u32,
+    call_deadline: std::time::Duration,
 }
 
 impl Shared {
@@ -44,21 +45,18 @@ impl Shared {
         ops: Ops,
         bot_id: &str,
     ) -> Result<Shared, super::TransportError> {
-        let budgets = Budgets {
-            questions: settings.questions_per_minute,
-            inline: settings.inline_queries_per_minute,
-            buttons: settings.button_presses_per_minute,
-        };
+        let limits = &settings.telegram;
         let state = match settings.redis_url.expose() {
-            None => SharedState::local(budgets),
-            Some(url) => SharedState::with_redis(budgets, url, bot_id, ops.metrics.clone())
+            None => SharedState::local(limits),
+            Some(url) => SharedState::with_redis(limits, url, bot_id, ops.metrics.clone())
                 .map_err(super::TransportError::Config)?,
         };
         Ok(Shared {
             engine,
             state,
             ops,
-            inline_cache_seconds: settings.inline_cache_seconds,
+            inline_cache_seconds: settings.telegram.inline_cache_seconds,
+            call_deadline: settings.call_deadline(),
         })
     }
 }
@@ -163,11 +161,11 @@ async fn reply_with(
     for (i, part) in parts.into_iter().enumerate() {
         let markup = keyboard.as_ref().filter(|_| i + 1 == count);
         let html = reply(bot, msg, part.clone(), markup).parse_mode(ParseMode::Html);
-        let message = match send(html, "sendMessage", &app.ops.metrics).await {
+        let message = match send(html, "sendMessage", &app.ops.metrics, app.call_deadline).await {
             Err(e) if is_bad_markup(&e) => {
                 tracing::warn!("Telegram refused the reply's HTML; sending it as plain text");
                 let plain = reply(bot, msg, render::telegram::plain_text(&part), markup);
-                send(plain, "sendMessage", &app.ops.metrics).await?
+                send(plain, "sendMessage", &app.ops.metrics, app.call_deadline).await?
             }
             other => other?,
         };
@@ -296,7 +294,13 @@ async fn on_inline_query(
         .answer_inline_query(query.id, results)
         .cache_time(app.inline_cache_seconds)
         .is_personal(false);
-    send(request, "answerInlineQuery", &app.ops.metrics).await?;
+    send(
+        request,
+        "answerInlineQuery",
+        &app.ops.metrics,
+        app.call_deadline,
+    )
+    .await?;
     Ok(())
 }
 
@@ -329,9 +333,14 @@ async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> 
     }
     // A failed acknowledgement ("query is too old" after a restart or a slow answer) only
     // leaves the button's spinner on a little longer: the passage is still sent.
-    if send(ack, "answerCallbackQuery", &app.ops.metrics)
-        .await
-        .is_err()
+    if send(
+        ack,
+        "answerCallbackQuery",
+        &app.ops.metrics,
+        app.call_deadline,
+    )
+    .await
+    .is_err()
     {
         tracing::info!("button press not acknowledged; sending what it asked for anyway");
     }
@@ -394,7 +403,13 @@ async fn remove_votes(bot: &Throttled, message: &Message, app: &Shared) {
     let request = bot
         .edit_message_reply_markup(message.chat.id, message.id)
         .reply_markup(InlineKeyboardMarkup::new(rows));
-    let _ = send(request, "editMessageReplyMarkup", &app.ops.metrics).await;
+    let _ = send(
+        request,
+        "editMessageReplyMarkup",
+        &app.ops.metrics,
+        app.call_deadline,
+    )
+    .await;
 }
 
 fn is_vote(button: &InlineKeyboardButton) -> bool {

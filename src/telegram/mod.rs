@@ -17,7 +17,7 @@ use teloxide::adaptors::Throttle;
 use teloxide::prelude::*;
 use teloxide::utils::command::BotCommands;
 
-use crate::config::{Config, Secret};
+use crate::config::{Config, Secret, TelegramConfig};
 
 pub mod buttons;
 pub mod context;
@@ -122,21 +122,12 @@ fn remove_mention(text: &str, mention: &str) -> String {
 /// sending, and a 429 answer's `retry_after` honoured by retrying the same request.
 pub type Throttled = Throttle<Bot>;
 
-/// How the bot runs; built from the config by [`Settings::from_config`].
+/// How the bot runs: the config's `[telegram]` section, with the webhook and Redis resolved;
+/// built by [`Settings::from_config`].
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Questions one user may ask per minute.
-    pub questions_per_minute: u32,
-    /// Inline queries one user may send per minute.
-    pub inline_queries_per_minute: u32,
-    /// Button presses one user may make per minute.
-    pub button_presses_per_minute: u32,
-    /// How long Telegram may cache inline results, in seconds.
-    pub inline_cache_seconds: u32,
-    /// Long polling: how long one getUpdates call waits.
-    pub poll_timeout: Duration,
-    /// Long polling: delete a registered webhook instead of refusing to start.
-    pub replace_webhook: bool,
+    /// The `[telegram]` section (limits, long polling, inline cache, call deadline).
+    pub telegram: TelegramConfig,
     /// Webhook mode when set; long polling otherwise.
     pub webhook: Option<Webhook>,
     /// Redis shared by replicas (empty: state stays in this process).
@@ -167,15 +158,20 @@ impl Settings {
             secret: t.webhook_secret.clone(),
         });
         Ok(Settings {
-            questions_per_minute: t.questions_per_minute,
-            inline_queries_per_minute: t.inline_queries_per_minute,
-            button_presses_per_minute: t.button_presses_per_minute,
-            inline_cache_seconds: t.inline_cache_seconds,
-            poll_timeout: Duration::from_secs(u64::from(t.poll_timeout_seconds)),
-            replace_webhook: t.replace_webhook,
+            telegram: t.clone(),
             webhook,
             redis_url: config.redis.url.clone(),
         })
+    }
+
+    /// Long polling: how long one getUpdates call waits.
+    pub fn poll_timeout(&self) -> Duration {
+        Duration::from_secs(u64::from(self.telegram.poll_timeout_seconds))
+    }
+
+    /// How long one call's HTTP exchange with Telegram may take.
+    pub fn call_deadline(&self) -> Duration {
+        Duration::from_secs(u64::from(self.telegram.call_deadline_seconds))
     }
 }
 
@@ -223,8 +219,8 @@ fn token_shape(token: &str) -> Result<(), String> {
 
 /// A bot for `token` whose HTTP client waits longer than a long poll (teloxide's default
 /// client gives up after ~17 s, which would cut every 30 s getUpdates short).
-pub fn bot(token: &str, api_url: Option<url::Url>, poll_timeout: Duration) -> Bot {
-    let timeout = (poll_timeout + Duration::from_secs(15)).max(send::CALL_DEADLINE);
+pub fn bot(token: &str, api_url: Option<url::Url>, settings: &Settings) -> Bot {
+    let timeout = (settings.poll_timeout() + Duration::from_secs(15)).max(settings.call_deadline());
     let client = teloxide::net::default_reqwest_settings()
         .timeout(timeout)
         .build()

@@ -100,7 +100,7 @@ async fn poll(
     let metrics = &ops.metrics;
     let started = async {
         register_commands(&bot, metrics).await?;
-        refuse_to_take_a_webhook(&bot, settings.replace_webhook, metrics).await
+        refuse_to_take_a_webhook(&bot, settings.telegram.replace_webhook, metrics).await
     };
     let started = tokio::select! {
         r = started => r.map(|()| true),
@@ -109,7 +109,7 @@ async fn poll(
     let mut dispatched = Ok(());
     if let Ok(true) = started {
         let listener = Polling::builder(bot.clone())
-            .timeout(settings.poll_timeout)
+            .timeout(settings.poll_timeout())
             .delete_webhook()
             .await
             .build();
@@ -155,6 +155,8 @@ impl Stop {
 
 /// First wait before repeating a start-up call to Telegram; doubled up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// A start-up call not answered within this is tried again (they are all idempotent).
+const STARTUP_CALL_DEADLINE: Duration = Duration::from_secs(20);
 /// Longest wait between two start-up calls while Telegram is unreachable.
 const MAX_RETRY: Duration = Duration::from_secs(60);
 
@@ -171,7 +173,7 @@ where
 {
     let mut wait = FIRST_RETRY;
     loop {
-        let error = match tokio::time::timeout(send::CALL_DEADLINE, call()).await {
+        let error = match tokio::time::timeout(STARTUP_CALL_DEADLINE, call()).await {
             Ok(Ok(value)) => {
                 metrics.telegram_reachable(true);
                 return Ok(value);

@@ -16,8 +16,6 @@ use crate::ops::Metrics;
 const ATTEMPTS: u32 = 4;
 /// Wait before the first retry; doubled for each further one.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// A call not answered within this is abandoned (it may still take effect).
-pub const CALL_DEADLINE: Duration = Duration::from_secs(20);
 
 /// What a failed call tells about its effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,11 +30,13 @@ pub enum Effect {
     Unknown,
 }
 
-/// Sends `request`, repeating it only when Telegram cannot have acted on it.
+/// Sends `request`, repeating it only when Telegram cannot have acted on it; a call not
+/// answered within `deadline` is abandoned (it may still take effect).
 pub async fn send<R>(
     request: R,
     method: &'static str,
     metrics: &Metrics,
+    deadline: Duration,
 ) -> Result<Output<R>, RequestError>
 where
     R: Request<Err = RequestError>,
@@ -44,7 +44,7 @@ where
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
-        let error = match tokio::time::timeout(CALL_DEADLINE, request.send_ref()).await {
+        let error = match tokio::time::timeout(deadline, request.send_ref()).await {
             Ok(Ok(output)) => {
                 metrics.telegram_reachable(true);
                 return Ok(output);
@@ -84,7 +84,7 @@ where
     }
 }
 
-/// The error of a call abandoned after [`CALL_DEADLINE`].
+/// The error of a call abandoned after its deadline.
 pub fn hung() -> RequestError {
     RequestError::Io(Arc::new(std::io::Error::new(
         std::io::ErrorKind::TimedOut,

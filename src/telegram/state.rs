@@ -18,6 +18,7 @@ use tokio::sync::Mutex;
 
 use super::context::{ContextKey, MemoryContext, CONTEXT_CAPACITY};
 use super::guard::{RateLimit, Seen, Verdict, TRACKED_USERS};
+use crate::config::TelegramConfig;
 use crate::ops::Metrics;
 
 /// How long a question stays available as the context of a follow-up.
@@ -57,7 +58,7 @@ impl Kind {
 
 /// Requests per minute allowed for each kind.
 #[derive(Debug, Clone, Copy)]
-pub struct Budgets {
+struct Budgets {
     /// Questions a minute.
     pub questions: u32,
     /// Inline queries a minute.
@@ -137,7 +138,12 @@ return 3
 
 impl SharedState {
     /// In-process state only (one replica).
-    pub fn local(budgets: Budgets) -> SharedState {
+    pub fn local(limits: &TelegramConfig) -> SharedState {
+        let budgets = Budgets {
+            questions: limits.questions_per_minute,
+            inline: limits.inline_queries_per_minute,
+            buttons: limits.button_presses_per_minute,
+        };
         SharedState {
             local: Local {
                 seen: Seen::new(REMEMBERED_UPDATES),
@@ -154,14 +160,14 @@ impl SharedState {
     /// State shared through Redis at `url`, keys namespaced by `bot_id`; nothing is connected
     /// yet (the first call connects, and a Redis that is down is only a fallback to local).
     pub fn with_redis(
-        budgets: Budgets,
+        limits: &TelegramConfig,
         url: &str,
         bot_id: &str,
         metrics: Arc<Metrics>,
     ) -> Result<SharedState, String> {
         let (client, address) = redis_client(url)?;
         tracing::info!(redis = %address, "replicas share state through Redis");
-        let mut state = SharedState::local(budgets);
+        let mut state = SharedState::local(limits);
         state.redis = Some(Redis {
             client,
             prefix: format!("summit-qa:{bot_id}"),

@@ -148,7 +148,7 @@ fn a_question_may_be_unquoted_or_piped_in() {
     );
     assert!(v["answer"].as_str().unwrap().contains("5500"), "{v}");
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+    let mut child = crate::util::binary()
         .args(["ask", "--json"])
         .current_dir(crate::util::root())
         .env_remove("RUST_LOG")
@@ -259,9 +259,9 @@ fn broken_config_file_is_named() {
 
 #[test]
 fn a_reader_that_goes_away_is_not_an_error() {
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     for args in [&["check"][..], &["ask", "日本承诺对美国投资多少？"][..]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+        let mut child = crate::util::binary()
             .args(args)
             .current_dir(crate::util::root())
             .stdout(Stdio::piped())

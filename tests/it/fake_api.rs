@@ -254,12 +254,12 @@ pub async fn spawn_fake_on(port: u16) -> (Fake, String) {
 
 /// Settings for tests: the defaults (polling with a 30 s long poll), generous rate limits.
 pub fn settings() -> Settings {
-    Settings {
-        questions_per_minute: 100,
-        inline_queries_per_minute: 100,
-        button_presses_per_minute: 100,
-        ..Settings::default()
-    }
+    let mut settings = Settings::default();
+    let limits = &mut settings.telegram;
+    limits.questions_per_minute = 100;
+    limits.inline_queries_per_minute = 100;
+    limits.button_presses_per_minute = 100;
+    settings
 }
 
 /// Webhook settings with the given secret.
@@ -283,8 +283,7 @@ impl RunningBot {
     }
 
     pub fn start_with(url: &str, engine: impl Into<Arc<Engine>>, settings: Settings) -> RunningBot {
-        let bot =
-            summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), settings.poll_timeout);
+        let bot = summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), &settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let ops = Ops::default();
         let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -476,7 +475,7 @@ pub async fn terminate(child: &mut std::process::Child) -> std::process::ExitSta
 /// root, with the test token and `env` (config by environment, as in a container); its stderr
 /// is piped when `capture_logs`, else dropped.
 pub fn spawn_serve(api: &str, env: &[(&str, String)], capture_logs: bool) -> std::process::Child {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"));
+    let mut command = crate::util::binary();
     command
         .arg("serve")
         .current_dir(crate::util::root())

@@ -212,7 +212,7 @@ fn a_killed_index_run_leaves_the_previous_index_usable() {
             &seed.replace("5500", &format!("{}", 6000 + i)),
         );
     }
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+    let mut child = crate::util::binary()
         .arg("index")
         .current_dir(crate::util::root())
         .envs(lib.env())

@@ -50,13 +50,15 @@ async fn a_hung_send_is_abandoned_once_and_other_chats_keep_being_answered() {
     let (fake, url) = spawn_fake().await;
     *fake.hang.lock().unwrap() = 1;
     fake.push(message(1, 10, private_chat(7), "QUAD是什么时候复活的？"));
-    let running = RunningBot::start(&url);
+    let mut settings = settings();
+    settings.telegram.call_deadline_seconds = 2;
+    let running = RunningBot::start_with(&url, default_engine(), settings);
     wait_until(|| fake.attempts("sendmessage") >= 1).await;
     fake.push(message(2, 11, private_chat(8), "日本承诺对美国投资多少？"));
     wait_for(&fake, 1).await;
     assert!(fake.sent()[0]["text"].as_str().unwrap().contains("5500"));
-    // Past the call deadline (20 s) the hung reply is given up, not repeated.
-    tokio::time::sleep(Duration::from_secs(22)).await;
+    // Past the call deadline (2 s here) the hung reply is given up, not repeated.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let (_, metrics) = running.get("/metrics").await;
     running.stop().await;
     let to_chat_7 = fake
@@ -137,8 +139,8 @@ async fn a_button_press_is_served_even_when_its_acknowledgement_fails() {
 async fn inline_queries_and_button_presses_are_limited_per_user() {
     let (fake, url) = spawn_fake().await;
     let mut limited = settings();
-    limited.inline_queries_per_minute = 2;
-    limited.button_presses_per_minute = 1;
+    limited.telegram.inline_queries_per_minute = 2;
+    limited.telegram.button_presses_per_minute = 1;
     for i in 0..5u64 {
         fake.push(
             json!({"update_id": i + 1, "inline_query": {"id": format!("q{i}"),
@@ -237,7 +239,7 @@ async fn polling_refuses_to_take_over_a_webhook_unless_told_to() {
     assert!(!fake.called("deletewebhook"), "the webhook was left alone");
 
     let mut replace = settings();
-    replace.replace_webhook = true;
+    replace.telegram.replace_webhook = true;
     let running = RunningBot::start_with(&url, default_engine(), replace);
     running.wait_ready().await;
     running.stop().await;

@@ -419,7 +419,7 @@ async fn a_user_over_the_rate_limit_gets_one_notice_then_silence() {
         ));
     }
     let mut settings = settings();
-    settings.questions_per_minute = 2;
+    settings.telegram.questions_per_minute = 2;
     let running = RunningBot::start_with(&url, default_engine(), settings);
     wait_for(&fake, 3).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -555,7 +555,7 @@ async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
     use teloxide::types::{Me, Update};
 
     let (fake, url) = spawn_fake().await;
-    let bot = summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), Duration::from_secs(1))
+    let bot = summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), &settings())
         .throttle(teloxide::adaptors::throttle::Limits::default());
     let me: Me = serde_json::from_value(json!({"id": BOT_ID, "is_bot": true, "first_name": "Summit",
         "username": "summit_qa_bot", "can_join_groups": true, "can_read_all_group_messages": false,
@@ -707,7 +707,7 @@ async fn serve_dry_run_prints_the_reply_to_a_posted_update_without_telegram_or_a
         .local_addr()
         .unwrap()
         .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_summit-qa"))
+    let mut child = crate::util::binary()
         .args(["serve", "--dry-run"])
         .current_dir(crate::util::root())
         .env_remove("TELOXIDE_TOKEN")

@@ -53,10 +53,26 @@ pub fn fold(text: &str) -> String {
     summit_qa::text::normalize(text).replace(' ', "")
 }
 
+/// The index folder of the tests' runs of the binary: under cargo's target folder, never the
+/// repository's own `./index` (built on first use, then kept up to date like any index).
+pub fn test_index_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("index")
+}
+
+/// The binary, run from the repository root (its config and corpus) with the tests' own index
+/// folder and no RUST_LOG from the caller's environment.
+pub fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_summit-qa"));
+    cmd.current_dir(root())
+        .env_remove("RUST_LOG")
+        .env("SUMMIT_QA_INDEX_DIR", test_index_dir());
+    cmd
+}
+
 /// Runs the binary from the repository root with extra environment variables.
 pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_summit-qa"));
-    cmd.args(args).current_dir(root()).env_remove("RUST_LOG");
+    let mut cmd = binary();
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
