@@ -28,30 +28,55 @@ pub enum Error {
     /// A file or folder cannot be read or written; `fix` says what to do.
     #[error("cannot {action} {} ({cause}): {fix}", full(path))]
     Io {
+        /// What was attempted ("read", "create the index folder").
         action: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         cause: std::io::Error,
+        /// What to do about it.
         fix: &'static str,
     },
     /// A corpus file is not valid UTF-8 text.
     #[error("{path} is not UTF-8 text (byte {valid_up_to} is invalid): save the article as UTF-8")]
-    NotUtf8 { path: PathBuf, valid_up_to: usize },
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Bytes of valid UTF-8 before the first invalid one.
+        valid_up_to: usize,
+    },
     /// The metadata file is malformed.
     #[error("{path}: {message}")]
-    Metadata { path: PathBuf, message: String },
+    Metadata {
+        /// The metadata (or glossary) file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A text file in the corpus folder has no metadata entry.
     #[error("{path} has no entry in {metadata}: add an [[article]] with file = \"{file}\"")]
     Unlisted {
+        /// The unlisted file.
         path: PathBuf,
+        /// The metadata file that should list it.
         metadata: PathBuf,
+        /// Its file name, as an entry would give it.
         file: String,
     },
     /// An article file has no body text.
     #[error("{path} has no body paragraph (empty, or only headings and captions): add the article's text or remove its entry")]
-    Empty { path: PathBuf },
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// The index folder cannot be used.
     #[error("index {path}: {message}")]
-    IndexDir { path: PathBuf, message: String },
+    IndexDir {
+        /// The index folder.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The configuration is invalid.
     #[error("configuration: {0}")]
     Config(String),
@@ -60,7 +85,12 @@ pub enum Error {
     Question(String),
     /// The embedding model file cannot be used.
     #[error("model {path}: {message}")]
-    Model { path: PathBuf, message: String },
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The embedding model failed on a text.
     #[error("embedding model: {0}")]
     Embedding(String),

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::text;
 
 mod memory;
-pub mod vectors;
+pub(crate) mod vectors;
 
 /// Name of the jieba word analyzer in tantivy's tokenizer registry.
 pub const WORDS_TOKENIZER: &str = "zh_words";

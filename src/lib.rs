@@ -31,22 +31,27 @@
 //! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
 //! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, polling or
 //!   webhook; calls the engine and the renderer only.
+//! - [`app`]: the running service — the bot and its HTTP endpoint over one engine, index
+//!   reloads, shutdown; what `main` and the tests run.
+
+#![warn(missing_docs)]
 
 pub mod answer;
+pub mod app;
 pub mod batch;
 pub mod config;
 pub mod console;
-pub mod conversation;
+pub(crate) mod conversation;
 pub mod corpus;
 pub mod embed;
 pub mod engine;
-pub mod error;
-pub mod index;
-pub mod ingest;
+mod error;
+pub(crate) mod index;
+pub(crate) mod ingest;
 pub mod lexicon;
 pub mod ops;
 pub mod render;
-pub mod retrieve;
+pub(crate) mod retrieve;
 pub mod telegram;
 pub mod text;
 

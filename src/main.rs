@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use summit_qa::config::LogFormat;
-use summit_qa::{console, engine, ops, render, telegram, Config, Engine};
+use summit_qa::{app, console, engine, ops, render, telegram, Config, Engine};
 
 /// Shown under `--help`.
 const EXAMPLES: &str = "Examples:
@@ -277,99 +277,25 @@ fn serve(
         api_url
     };
     let bot = telegram::bot(&token, api_url, &settings);
-    let engine = std::sync::Arc::new(engine);
-    let ops = ops::Ops::default();
     let listen = config.http.listen;
-    ops.metrics.index_loaded(engine.articles().len());
-    runtime.spawn(watch_index(engine.clone(), ops.metrics.clone()));
     runtime
         .block_on(async {
-            let http = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot listen on {listen}: {e} (set http.listen or SUMMIT_QA_HTTP__LISTEN)"
-                )
-            })?;
-            telegram::run(bot, engine, settings, ops, http, shutdown_signal())
-                .await
-                .map_err(anyhow::Error::from)
+            let http = app::bind(listen).await?;
+            let engine = std::sync::Arc::new(engine);
+            app::run(
+                bot,
+                engine,
+                settings,
+                ops::Ops::default(),
+                http,
+                app::shutdown_signal(),
+            )
+            .await
+            .map_err(anyhow::Error::from)
         })
         // teloxide hides the token in network errors; this is a second guard.
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace(&token, "<token>")))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// How often `serve` looks for a new commit of the index (after `summit-qa index`).
-const INDEX_POLL: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Swaps in the index's latest generation on SIGHUP, and when `summit-qa index` committed a
-/// new one; answers in flight finish on the old one.
-async fn watch_index(engine: std::sync::Arc<Engine>, metrics: std::sync::Arc<ops::Metrics>) {
-    #[cfg(unix)]
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let mut poll = tokio::time::interval(INDEX_POLL);
-    poll.tick().await;
-    loop {
-        #[cfg(unix)]
-        let forced = async {
-            match hangup.as_mut() {
-                Some(s) => s.recv().await.is_some(),
-                None => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let forced = std::future::pending::<bool>();
-        let force = tokio::select! {
-            f = forced => f,
-            _ = poll.tick() => false,
-        };
-        let worker = engine.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            if force {
-                worker.reload().map(Some)
-            } else {
-                worker.refresh()
-            }
-        })
-        .await;
-        match result {
-            Ok(Ok(Some(fingerprint))) => {
-                metrics.index_reload(true);
-                metrics.index_loaded(engine.articles().len());
-                tracing::info!(corpus = %fingerprint, signal = force, "index reloaded")
-            }
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => {
-                metrics.index_reload(false);
-                tracing::warn!(error = %e, "index not reloaded; still answering from the previous one")
-            }
-            Err(e) => {
-                metrics.index_reload(false);
-                tracing::warn!(error = %e, "index reload failed")
-            }
-        }
-    }
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
 
 fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {

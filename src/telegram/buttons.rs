@@ -21,13 +21,20 @@ const FINGERPRINT: usize = 4;
 pub enum Action {
     /// Show these further passages, numbering them from `first`.
     More {
+        /// The number of the first passage shown.
         first: usize,
+        /// The passages.
         passages: Vec<PassageRef>,
     },
     /// Show these cited passages with the paragraphs around them.
     Full(Vec<PassageRef>),
     /// A feedback vote on the answer to the question with this id.
-    Vote { up: bool, question: String },
+    Vote {
+        /// 👍 (true) or 👎.
+        up: bool,
+        /// The question's id (a hash, never its text).
+        question: String,
+    },
 }
 
 /// A pressed button: what it asks for, and the script of the question it belongs to (the

@@ -19,16 +19,16 @@ use teloxide::utils::command::BotCommands;
 
 use crate::config::{Config, Secret, TelegramConfig};
 
-pub mod buttons;
+pub(crate) mod buttons;
 pub mod context;
 pub mod dry_run;
 pub mod guard;
 pub mod handlers;
-pub mod inline;
-pub mod runner;
-pub mod send;
+pub(crate) mod inline;
+pub(crate) mod runner;
+pub(crate) mod send;
 pub mod state;
-pub mod texts;
+pub(crate) mod texts;
 
 pub use handlers::schema;
 pub use runner::run;

@@ -293,7 +293,7 @@ impl RunningBot {
         let shutdown = async {
             let _ = stopped.await;
         };
-        let task = tokio::spawn(summit_qa::telegram::run(
+        let task = tokio::spawn(summit_qa::app::run(
             bot,
             engine.into(),
             settings,
