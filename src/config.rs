@@ -99,8 +99,16 @@ pub struct TelegramConfig {
     /// Long polling: how long one getUpdates call waits for updates, in seconds.
     pub poll_timeout_seconds: u32,
     /// How long one call to Telegram (its HTTP exchange) may take before it is given up as
-    /// "may have taken effect", in seconds.
+    /// "may have taken effect", in seconds; time waiting for a send slot does not count.
     pub call_deadline_seconds: u32,
+    /// Messages this process sends a second at most (Telegram allows ~30 per bot).
+    pub messages_per_second: u32,
+    /// When a new answer would wait longer than this for its send slot, the asker is told
+    /// at once that it follows, and about when (seconds).
+    pub queue_notice_seconds: u32,
+    /// When it would wait longer than this, the asker is asked to ask again in a minute and
+    /// the question is not answered (seconds); bounds the queue's memory.
+    pub queue_limit_seconds: u32,
     /// Long polling: delete a webhook found registered for this token (off: refuse to start).
     pub replace_webhook: bool,
     /// How long Telegram may cache inline results, in seconds.
@@ -198,6 +206,9 @@ impl Default for TelegramConfig {
             button_presses_per_minute: 30,
             poll_timeout_seconds: 30,
             call_deadline_seconds: 20,
+            messages_per_second: 28,
+            queue_notice_seconds: 60,
+            queue_limit_seconds: 300,
             replace_webhook: false,
             inline_cache_seconds: 300,
             webhook_url: String::new(),
@@ -404,6 +415,18 @@ impl Config {
             return Err(Error::Config(format!(
                 "telegram.call_deadline_seconds is {}: it must be between 1 and 120",
                 t.call_deadline_seconds
+            )));
+        }
+        if !(1..=30).contains(&t.messages_per_second) {
+            return Err(Error::Config(format!(
+                "telegram.messages_per_second is {}: it must be between 1 and 30 (Telegram's limit per bot)",
+                t.messages_per_second
+            )));
+        }
+        if t.queue_limit_seconds < t.queue_notice_seconds {
+            return Err(Error::Config(format!(
+                "telegram.queue_limit_seconds ({}) must be at least telegram.queue_notice_seconds ({})",
+                t.queue_limit_seconds, t.queue_notice_seconds
             )));
         }
         if let Some(url) = self.webhook_url()? {

@@ -53,6 +53,9 @@ pub struct Metrics {
     redis_errors: Family<OpLabels, Counter>,
     index_articles: Gauge,
     index_reloads: Family<OutcomeLabels, Counter>,
+    outbox_queued: Gauge,
+    outbox_wait: Histogram,
+    outbox_notices: Family<KindLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -138,8 +141,30 @@ impl Metrics {
             "Index generations swapped in (outcome=done) or that failed to open (outcome=failed)",
             index_reloads.clone(),
         );
+        let outbox_queued = Gauge::default();
+        registry.register(
+            "outbox_queued",
+            "Messages waiting in this process for a send slot within Telegram's rate",
+            outbox_queued.clone(),
+        );
+        // 10 ms … ~11 min
+        let outbox_wait = Histogram::new(exponential_buckets(0.01, 2.0, 17));
+        registry.register(
+            "outbox_wait_seconds",
+            "Time a message waited for its send slot",
+            outbox_wait.clone(),
+        );
+        let outbox_notices = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "outbox_notices",
+            "Askers told their answer is late (kind = later) or to ask again (kind = again) while many answers wait",
+            outbox_notices.clone(),
+        );
         Metrics {
             registry,
+            outbox_queued,
+            outbox_wait,
+            outbox_notices,
             questions,
             answers,
             latency,
@@ -153,6 +178,23 @@ impl Metrics {
             index_reloads,
             redis_errors,
         }
+    }
+
+    /// Sets how many messages wait for a send slot.
+    pub fn outbox_queued(&self, waiting: usize) {
+        self.outbox_queued.set(waiting as i64);
+    }
+
+    /// Records how long a message waited for its send slot.
+    pub fn outbox_waited(&self, waited: Duration) {
+        self.outbox_wait.observe(waited.as_secs_f64());
+    }
+
+    /// Counts an asker told the answer is late (`later`) or to ask again (`again`).
+    pub fn outbox_notice(&self, kind: &'static str) {
+        self.outbox_notices
+            .get_or_create(&KindLabels { kind })
+            .inc();
     }
 
     /// Counts a Redis call that failed or timed out.

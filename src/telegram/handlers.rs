@@ -16,9 +16,10 @@ use teloxide::utils::html;
 use super::buttons::{self, Action, Pressed};
 use super::context::ContextKey;
 use super::guard::Verdict;
+use super::outbox::{Outbox, Priority};
 use super::send::{is_bad_markup, send};
 use super::state::{Kind, SharedState};
-use super::{inline, route, texts, Command, Route, Settings, Throttled};
+use super::{inline, route, texts, Command, Route, Settings};
 use crate::answer::{Answer, Citation, PassageRef, Reply};
 use crate::conversation;
 use crate::corpus::Script;
@@ -34,6 +35,13 @@ pub struct Shared {
     ops: Ops,
     inline_cache_seconds: u32,
     call_deadline: std::time::Duration,
+    outbox: Outbox,
+    queue_notice: std::time::Duration,
+    queue_limit: std::time::Duration,
+}
+
+fn seconds(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n))
 }
 
 impl Shared {
@@ -54,9 +62,12 @@ impl Shared {
         Ok(Shared {
             engine,
             state,
-            ops,
             inline_cache_seconds: settings.telegram.inline_cache_seconds,
             call_deadline: settings.call_deadline(),
+            outbox: Outbox::start(settings.telegram.messages_per_second, ops.metrics.clone()),
+            queue_notice: seconds(settings.telegram.queue_notice_seconds),
+            queue_limit: seconds(settings.telegram.queue_limit_seconds),
+            ops,
         })
     }
 }
@@ -73,14 +84,16 @@ pub fn schema() -> UpdateHandler<teloxide::RequestError> {
         .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
-async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
+async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
     let private = msg.chat.is_private();
     let script = texts::script_of(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
     let Some(text) = msg.text() else {
         // A sticker, photo or voice message from a person in a private chat: one line.
         if private && msg.from.as_ref().is_some_and(|u| !u.is_bot) {
             let reply = vec![html::escape(texts::not_text(script))];
-            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+            return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
+                .await
+                .map(|_| ());
         }
         return Ok(());
     };
@@ -91,12 +104,16 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
         Route::Ignore => return Ok(()),
         Route::Unknown => {
             let reply = vec![html::escape(texts::unknown_command(script))];
-            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+            return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
+                .await
+                .map(|_| ());
         }
         Route::Command(Command::Ask(q)) if !q.trim().is_empty() => (q, false),
         Route::Command(command) => {
             let reply = vec![command_text(&command, &app.engine, script)];
-            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+            return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
+                .await
+                .map(|_| ());
         }
         Route::Question(q) => (q, true),
     };
@@ -107,12 +124,30 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
             app.ops.metrics.rate_limited("question");
             let notice = labels(text::detect_script(&question)).slow_down;
             let reply = vec![html::escape(notice)];
-            return reply_with(&bot, &msg, &app, reply, None).await.map(|_| ());
+            return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
+                .await
+                .map(|_| ());
         }
         Verdict::Silent => {
             app.ops.metrics.rate_limited("question");
             return Ok(());
         }
+    }
+    // Answers waiting for a send slot: tell the asker now rather than leave them in silence.
+    let wait = app.outbox.expected_wait();
+    let script = text::detect_script(&question);
+    if wait > app.queue_limit {
+        app.ops.metrics.outbox_notice("again");
+        let reply = vec![html::escape(texts::ask_again(script))];
+        return reply_with(&bot, &msg, &app, reply, None, Priority::Notice)
+            .await
+            .map(|_| ());
+    }
+    if wait > app.queue_notice {
+        app.ops.metrics.outbox_notice("later");
+        let reply = vec![html::escape(&texts::answer_follows(script, wait))];
+        // Not sent (logged by `send`): the answer still follows.
+        let _ = reply_with(&bot, &msg, &app, reply, None, Priority::Notice).await;
     }
     let chat = msg.chat.id.0;
     let context = match replied {
@@ -131,7 +166,7 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
     };
     let answer = ask(&app, &question, context).await;
     let (parts, keyboard) = render_answer(&app, answer.as_ref());
-    let sent = reply_with(&bot, &msg, &app, parts, keyboard).await?;
+    let sent = reply_with(&bot, &msg, &app, parts, keyboard, Priority::Normal).await?;
     if answer.as_ref().is_some_and(conversation::remembers) {
         for id in sent {
             let key = ContextKey::Message {
@@ -146,20 +181,23 @@ async fn on_message(bot: Throttled, msg: Message, me: Me, app: Arc<Shared>) -> R
     Ok(())
 }
 
-/// Sends `parts` as replies to `msg` (in its forum topic), the keyboard under the last one;
-/// returns the ids of the messages sent. A part whose HTML Telegram refuses (400 "can't
-/// parse entities") is sent once more as plain text rather than lost.
+/// Sends `parts` as replies to `msg` (in its forum topic), the keyboard under the last one,
+/// each when the outbox gives it a slot; returns the ids of the messages sent. A part whose
+/// HTML Telegram refuses (400 "can't parse entities") is sent once more as plain text rather
+/// than lost.
 async fn reply_with(
-    bot: &Throttled,
+    bot: &Bot,
     msg: &Message,
     app: &Shared,
     parts: Vec<String>,
     keyboard: Option<InlineKeyboardMarkup>,
+    priority: Priority,
 ) -> ResponseResult<Vec<MessageId>> {
     let count = parts.len();
     let mut sent = Vec::with_capacity(count);
     for (i, part) in parts.into_iter().enumerate() {
         let markup = keyboard.as_ref().filter(|_| i + 1 == count);
+        app.outbox.turn(priority).await;
         let html = reply(bot, msg, part.clone(), markup).parse_mode(ParseMode::Html);
         let message = match send(html, "sendMessage", &app.ops.metrics, app.call_deadline).await {
             Err(e) if is_bad_markup(&e) => {
@@ -176,11 +214,11 @@ async fn reply_with(
 
 /// A reply to `msg` with `text`, in its forum topic, without link previews.
 fn reply(
-    bot: &Throttled,
+    bot: &Bot,
     msg: &Message,
     text: String,
     keyboard: Option<&InlineKeyboardMarkup>,
-) -> <Throttled as Requester>::SendMessage {
+) -> <Bot as Requester>::SendMessage {
     let mut request = bot
         .send_message(msg.chat.id, text)
         .link_preview_options(no_preview())
@@ -269,11 +307,7 @@ fn keyboard(answer: &Answer, engine: &Engine) -> InlineKeyboardMarkup {
     )
 }
 
-async fn on_inline_query(
-    bot: Throttled,
-    query: InlineQuery,
-    app: Arc<Shared>,
-) -> ResponseResult<()> {
+async fn on_inline_query(bot: Bot, query: InlineQuery, app: Arc<Shared>) -> ResponseResult<()> {
     let hint = || {
         vec![inline::hint(inline::script_of_language(
             query.from.language_code.as_deref(),
@@ -304,7 +338,7 @@ async fn on_inline_query(
     Ok(())
 }
 
-async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> ResponseResult<()> {
+async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> ResponseResult<()> {
     let message = query.regular_message().cloned();
     let pressed = query.data.as_deref().and_then(Pressed::decode);
     let script = pressed.as_ref().map_or_else(
@@ -345,14 +379,14 @@ async fn on_callback(bot: Throttled, query: CallbackQuery, app: Arc<Shared>) -> 
         tracing::info!("button press not acknowledged; sending what it asked for anyway");
     }
     if let (Some(m), false) = (&message, parts.is_empty()) {
-        reply_with(&bot, m, &app, parts, None).await?;
+        reply_with(&bot, m, &app, parts, None, Priority::Normal).await?;
     }
     Ok(())
 }
 
 /// What a button press shows: a notice for the acknowledgement and/or messages to send.
 async fn pressed_button(
-    bot: &Throttled,
+    bot: &Bot,
     app: &Shared,
     action: Option<Action>,
     message: Option<&Message>,
@@ -390,7 +424,7 @@ async fn pressed_button(
 }
 
 /// Drops the 👍/👎 row under an answer once someone voted (one vote per answer).
-async fn remove_votes(bot: &Throttled, message: &Message, app: &Shared) {
+async fn remove_votes(bot: &Bot, message: &Message, app: &Shared) {
     let Some(markup) = message.reply_markup() else {
         return;
     };

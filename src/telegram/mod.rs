@@ -6,6 +6,7 @@
 //!   button presses and inline queries.
 //! - [`runner`]: long polling or the webhook, the HTTP endpoint, shutdown ([`run`]).
 //! - [`send`]: calling the Bot API at most once per reply.
+//! - [`outbox`]: the queue of messages waiting for a send slot within the bot's rate.
 //! - [`state`]: what replicas share (de-duplication, follow-up context, limits), on Redis or
 //!   in process; [`guard`] and [`context`] are the bounded in-process parts.
 //! - [`buttons`], [`inline`]: callback data and inline results.
@@ -13,7 +14,6 @@
 
 use std::time::Duration;
 
-use teloxide::adaptors::Throttle;
 use teloxide::prelude::*;
 use teloxide::utils::command::BotCommands;
 
@@ -25,6 +25,7 @@ pub mod dry_run;
 pub mod guard;
 pub mod handlers;
 pub(crate) mod inline;
+pub mod outbox;
 pub(crate) mod runner;
 pub(crate) mod send;
 pub mod state;
@@ -117,10 +118,6 @@ fn remove_mention(text: &str, mention: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
-/// The bot as the handlers use it: Telegram's per-chat and global limits applied before
-/// sending, and a 429 answer's `retry_after` honoured by retrying the same request.
-pub type Throttled = Throttle<Bot>;
 
 /// How the bot runs: the config's `[telegram]` section, with the webhook and Redis resolved;
 /// built by [`Settings::from_config`].

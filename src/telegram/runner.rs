@@ -6,7 +6,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::adaptors::throttle::Limits;
 use teloxide::error_handlers::ErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::AllowedUpdate;
@@ -16,7 +15,7 @@ use tokio::net::TcpListener;
 
 use super::handlers::{schema, Shared};
 use super::send;
-use super::{Command, Settings, Throttled, TransportError, Webhook};
+use super::{Command, Settings, TransportError, Webhook};
 use crate::engine::Engine;
 use crate::ops::{self, Metrics, Ops};
 
@@ -38,15 +37,8 @@ pub async fn run(
     http: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TransportError> {
-    let bot: Throttled = bot.throttle(Limits::default());
     ops.readiness.engine_loaded();
-    let bot_id = bot
-        .inner()
-        .token()
-        .split(':')
-        .next()
-        .unwrap_or("bot")
-        .to_string();
+    let bot_id = bot.token().split(':').next().unwrap_or("bot").to_string();
     let shared = Arc::new(Shared::new(engine, &settings, ops.clone(), &bot_id)?);
     let stop = Stop::after(shutdown);
     let probe = tokio::spawn(probe_telegram(bot.clone(), ops.clone()));
@@ -84,7 +76,7 @@ pub async fn run(
 /// Long polling: registers the commands (retrying), refuses to take another deployment's
 /// webhook, then polls until `stop`; the HTTP endpoint is up from the start.
 async fn poll(
-    bot: Throttled,
+    bot: Bot,
     shared: Arc<Shared>,
     settings: &Settings,
     ops: Ops,
@@ -197,7 +189,7 @@ where
 
 /// Checks that Telegram knows the bot (the dispatcher asks getMe again) and registers its
 /// commands (shown by Telegram's command menu).
-async fn register_commands(bot: &Throttled, metrics: &Metrics) -> Result<(), TransportError> {
+async fn register_commands(bot: &Bot, metrics: &Metrics) -> Result<(), TransportError> {
     until_accepted("getMe", metrics, || bot.get_me().send()).await?;
     until_accepted("setMyCommands", metrics, || {
         bot.set_my_commands(Command::bot_commands()).send()
@@ -210,7 +202,7 @@ async fn register_commands(bot: &Throttled, metrics: &Metrics) -> Result<(), Tra
 /// deployment runs in webhook mode: polling would delete it and take its updates), unless
 /// the operator asked to replace it.
 async fn refuse_to_take_a_webhook(
-    bot: &Throttled,
+    bot: &Bot,
     replace: bool,
     metrics: &Metrics,
 ) -> Result<(), TransportError> {
@@ -278,7 +270,7 @@ fn webhook_secret(webhook: &Webhook) -> Result<String, TransportError> {
 /// Registers the commands, then the webhook (with its secret and the update kinds we
 /// handle), each retried while Telegram is unreachable.
 async fn register_webhook(
-    bot: &Throttled,
+    bot: &Bot,
     webhook: &Webhook,
     metrics: &Metrics,
 ) -> Result<(), TransportError> {
@@ -301,7 +293,7 @@ async fn register_webhook(
 
 /// Handles updates from `listener` until `shutdown`, then waits for the answers in flight.
 async fn dispatch<L, E>(
-    bot: Throttled,
+    bot: Bot,
     shared: Arc<Shared>,
     mut listener: L,
     errors: Arc<E>,
@@ -397,7 +389,7 @@ impl ErrorHandler<teloxide::RequestError> for PollingErrors {
 }
 
 /// Re-checks every [`TELEGRAM_PROBE`] that Telegram answers getMe (metric and log only).
-async fn probe_telegram(bot: Throttled, ops: Ops) {
+async fn probe_telegram(bot: Bot, ops: Ops) {
     loop {
         tokio::time::sleep(TELEGRAM_PROBE).await;
         let ok = bot.get_me().await.is_ok();

@@ -14,6 +14,8 @@ use crate::ops::Metrics;
 
 /// Attempts per call, the first included (only calls that surely failed are repeated).
 const ATTEMPTS: u32 = 4;
+/// Times one call may be sent again after Telegram's flood control (429) asked to wait.
+const MAX_FLOOD_WAITS: u32 = 8;
 /// Wait before the first retry; doubled for each further one.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -54,6 +56,19 @@ where
         };
         let code = code(&error);
         metrics.api_error(method, code);
+        if let RequestError::RetryAfter(wait) = &error {
+            // Flood control: Telegram did not act; the same request goes after the wait.
+            if attempt < MAX_FLOOD_WAITS {
+                tracing::info!(
+                    method,
+                    retry_after = wait.seconds(),
+                    "Telegram asked to wait (429); sending after the wait"
+                );
+                tokio::time::sleep(wait.duration()).await;
+                attempt += 1;
+                continue;
+            }
+        }
         let effect = effect(&error);
         if effect != Effect::Refused {
             metrics.telegram_reachable(false);

@@ -1,6 +1,6 @@
 //! What the bot says about itself in Telegram — /start, /help, /about, /sources, an unknown
-//! command, a message that is not text — in the asker's script, which Telegram tells by the
-//! user's language setting.
+//! command, a message that is not text, a late answer — in the asker's script, which Telegram
+//! tells by the user's language setting.
 
 use crate::corpus::{Metadata, Script};
 
@@ -29,6 +29,9 @@ struct Texts {
     not_text: &'static str,
     about: &'static str,
     no_articles: &'static str,
+    /// A late answer; `{}` is the expected wait in seconds.
+    later: &'static str,
+    again: &'static str,
 }
 
 const HANS: Texts = Texts {
@@ -44,6 +47,8 @@ const HANS: Texts = Texts {
     not_text: "请用文字把问题发给我，例如：日本承诺对美国投资多少？",
     about: "summit-qa：只根据已收录的文章回答，离线运行；文章没有涉及的问题，会直说不答。",
     no_articles: "还没有收录文章。",
+    later: "现在提问的人很多，你的回答大约 {} 秒后送到。",
+    again: "现在提问的人太多了，请一分钟后再问一次。",
 };
 
 const HANT: Texts = Texts {
@@ -59,6 +64,8 @@ const HANT: Texts = Texts {
     not_text: "請用文字把問題發給我，例如：日本承諾對美國投資多少？",
     about: "summit-qa：只根據已收錄的文章回答，離線運行；文章沒有涉及的問題，會直說不答。",
     no_articles: "還沒有收錄文章。",
+    later: "現在提問的人很多，你的回答大約 {} 秒後送到。",
+    again: "現在提問的人太多了，請一分鐘後再問一次。",
 };
 
 const EN: Texts = Texts {
@@ -74,6 +81,8 @@ const EN: Texts = Texts {
     not_text: "Please send me your question as text, e.g. How much did Japan promise to invest?",
     about: "summit-qa answers only from the indexed articles, offline, and says so when they do not cover a question.",
     no_articles: "No articles are indexed yet.",
+    later: "Many questions right now: your answer follows in about {} s.",
+    again: "Too many questions right now: please ask again in a minute.",
 };
 
 fn texts(script: Script) -> &'static Texts {
@@ -137,6 +146,17 @@ pub fn unknown_command(script: Script) -> &'static str {
     texts(script).unknown_command
 }
 
+/// The notice that an answer follows after about `wait` (rounded up to 10 s).
+pub fn answer_follows(script: Script, wait: std::time::Duration) -> String {
+    let seconds = wait.as_secs().div_ceil(10).max(1) * 10;
+    texts(script).later.replace("{}", &seconds.to_string())
+}
+
+/// The notice that the question will not be answered now: ask again in a minute.
+pub fn ask_again(script: Script) -> &'static str {
+    texts(script).again
+}
+
 /// The one line for a sticker, photo, voice message… in a private chat.
 pub fn not_text(script: Script) -> &'static str {
     texts(script).not_text
@@ -167,6 +187,18 @@ mod tests {
             label: label.map(Into::into),
             url: None,
         }
+    }
+
+    #[test]
+    fn a_late_answer_is_announced_in_tens_of_seconds_in_each_script() {
+        let wait = std::time::Duration::from_secs(61);
+        assert_eq!(
+            answer_follows(Script::Latin, wait),
+            "Many questions right now: your answer follows in about 70 s."
+        );
+        assert!(answer_follows(Script::Hans, wait).contains("大约 70 秒"));
+        assert!(answer_follows(Script::Hant, wait).contains("大約 70 秒"));
+        assert!(ask_again(Script::Hant).contains("一分鐘後"));
     }
 
     #[test]

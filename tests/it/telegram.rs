@@ -555,8 +555,7 @@ async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
     use teloxide::types::{Me, Update};
 
     let (fake, url) = spawn_fake().await;
-    let bot = summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), &settings())
-        .throttle(teloxide::adaptors::throttle::Limits::default());
+    let bot = summit_qa::telegram::bot(TOKEN, Some(url.parse().unwrap()), &settings());
     let me: Me = serde_json::from_value(json!({"id": BOT_ID, "is_bot": true, "first_name": "Summit",
         "username": "summit_qa_bot", "can_join_groups": true, "can_read_all_group_messages": false,
         "supports_inline_queries": true, "can_connect_to_business": false, "has_main_web_app": false}))

@@ -1,0 +1,193 @@
+//! The outgoing queue: every message to a chat waits here, in order, for a send slot within
+//! the bot's rate (Telegram allows ~30 messages a second per bot). The wait is ours: it never
+//! counts against a call's deadline, so a message that waited long is still sent, once.
+//! Notices to askers ("your answer follows in about N s") go ahead of answers; a 429 pauses
+//! every slot for Telegram's `retry_after`. How long a new message would wait is known at
+//! once, so askers can be told before they wait.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::ops::Metrics;
+
+/// How soon a message goes: notices to askers go before answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// An answer, a passage, a command's text.
+    Normal,
+    /// A short notice that must not wait behind the answers it is about.
+    Notice,
+}
+
+/// The queue of messages waiting for a send slot; one per process.
+pub struct Outbox {
+    normal: mpsc::UnboundedSender<Ticket>,
+    notices: mpsc::UnboundedSender<Ticket>,
+    waiting: Arc<AtomicUsize>,
+    paused_until: Arc<Mutex<Option<Instant>>>,
+    interval: Duration,
+    metrics: Arc<Metrics>,
+}
+
+struct Ticket {
+    go: oneshot::Sender<()>,
+    queued: Instant,
+}
+
+impl Outbox {
+    /// Starts the queue, granting at most `per_second` slots a second, evenly spaced.
+    pub fn start(per_second: u32, metrics: Arc<Metrics>) -> Outbox {
+        let (normal, normal_rx) = mpsc::unbounded_channel();
+        let (notices, notices_rx) = mpsc::unbounded_channel();
+        let interval = Duration::from_secs(1) / per_second.max(1);
+        let outbox = Outbox {
+            normal,
+            notices,
+            waiting: Arc::new(AtomicUsize::new(0)),
+            paused_until: Arc::new(Mutex::new(None)),
+            interval,
+            metrics,
+        };
+        tokio::spawn(grant(
+            normal_rx,
+            notices_rx,
+            interval,
+            outbox.waiting.clone(),
+            outbox.paused_until.clone(),
+            outbox.metrics.clone(),
+        ));
+        outbox
+    }
+
+    /// Waits for this message's send slot (the caller then sends it at once).
+    pub async fn turn(&self, priority: Priority) {
+        let (go, granted) = oneshot::channel();
+        let ticket = Ticket {
+            go,
+            queued: Instant::now(),
+        };
+        let waiting = self.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+        self.metrics.outbox_queued(waiting);
+        let queue = match priority {
+            Priority::Normal => &self.normal,
+            Priority::Notice => &self.notices,
+        };
+        if queue.send(ticket).is_err() {
+            // The granting task is gone (the runtime is shutting down): send without a slot.
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let _ = granted.await;
+    }
+
+    /// How long a message queued now would wait for its slot.
+    pub fn expected_wait(&self) -> Duration {
+        let queued = self.interval * self.waiting.load(Ordering::Relaxed) as u32;
+        let paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map_or(Duration::ZERO, |until| {
+                until.saturating_duration_since(Instant::now())
+            });
+        queued + paused
+    }
+
+    /// Holds every slot for `wait` (Telegram answered 429 with this `retry_after`).
+    pub fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+}
+
+/// Grants one slot per `interval`, notices first, holding them while paused.
+async fn grant(
+    mut normal: mpsc::UnboundedReceiver<Ticket>,
+    mut notices: mpsc::UnboundedReceiver<Ticket>,
+    interval: Duration,
+    waiting: Arc<AtomicUsize>,
+    paused_until: Arc<Mutex<Option<Instant>>>,
+    metrics: Arc<Metrics>,
+) {
+    let mut next = Instant::now();
+    loop {
+        let ticket = tokio::select! {
+            biased;
+            Some(t) = notices.recv() => t,
+            Some(t) = normal.recv() => t,
+            else => return,
+        };
+        let paused = *paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        let at = paused.map_or(next, |p| p.max(next));
+        tokio::time::sleep_until(at).await;
+        let now = Instant::now();
+        next = now.max(at) + interval;
+        let left = waiting.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        metrics.outbox_queued(left);
+        metrics.outbox_waited(now - ticket.queued);
+        // The asker's handler may have gone (shutdown): its slot is simply unused.
+        let _ = ticket.go.send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn slots_are_spaced_notices_go_first_and_the_wait_is_known() {
+        let outbox = Arc::new(Outbox::start(10, Arc::new(Metrics::new())));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..5 {
+            let (outbox, order) = (outbox.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                outbox.turn(Priority::Normal).await;
+                order.lock().unwrap().push((i, Instant::now()));
+            }));
+            tokio::task::yield_now().await;
+        }
+        let notice = {
+            let (outbox, order) = (outbox.clone(), order.clone());
+            tokio::spawn(async move {
+                outbox.turn(Priority::Notice).await;
+                order.lock().unwrap().push((99, Instant::now()));
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(outbox.expected_wait() >= Duration::from_millis(400));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        notice.await.unwrap();
+        let order = order.lock().unwrap();
+        let ids: Vec<i32> = order.iter().map(|(i, _)| *i).collect();
+        assert_eq!(ids[0], 0, "the first waited for nothing");
+        // The next answer's slot was already being waited for; the notice goes right after it,
+        // ahead of the three answers still queued.
+        assert_eq!(
+            ids[2], 99,
+            "the notice went ahead of the queued answers: {ids:?}"
+        );
+        for pair in order.windows(2) {
+            assert!(pair[1].1 - pair[0].1 >= Duration::from_millis(99), "spaced");
+        }
+        assert_eq!(outbox.expected_wait(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_slot() {
+        let outbox = Outbox::start(100, Arc::new(Metrics::new()));
+        outbox.pause(Duration::from_secs(3));
+        let started = Instant::now();
+        outbox.turn(Priority::Notice).await;
+        assert!(started.elapsed() >= Duration::from_secs(3));
+    }
+}
