@@ -36,15 +36,37 @@ pub struct Shared {
     inline_cache_seconds: u32,
     call_deadline: std::time::Duration,
     outbox: Outbox,
+    replies: TaskTracker,
+    /// One turn per chat (striped: bounded however many chats), held while its reply is made.
+    turns: Vec<Arc<tokio::sync::Mutex<()>>>,
+    thinking: Arc<tokio::sync::Semaphore>,
     queue_notice: std::time::Duration,
     queue_limit: std::time::Duration,
 }
+
+use tokio_util::task::TaskTracker;
 
 fn seconds(n: u32) -> std::time::Duration {
     std::time::Duration::from_secs(u64::from(n))
 }
 
+/// Chats whose replies are ordered independently (two chats sharing a stripe wait for each
+/// other, rarely).
+const CHAT_TURNS: usize = 4096;
+
 impl Shared {
+    /// The turn of `chat`: its replies are made one at a time, in arrival order.
+    fn chat_turn(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
+        self.turns[chat.rem_euclid(CHAT_TURNS as i64) as usize].clone()
+    }
+
+    /// Waits until every reply in flight has been sent (or given up): at shutdown, after the
+    /// last update was handed over.
+    pub async fn finish(&self) {
+        self.replies.close();
+        self.replies.wait().await;
+    }
+
     /// The handlers' state for `engine` under `settings`, counting into `ops`; shared through
     /// Redis (keys namespaced by `bot_id`) when `settings.redis_url` is set.
     pub fn new(
@@ -54,6 +76,9 @@ impl Shared {
         bot_id: &str,
     ) -> Result<Shared, super::TransportError> {
         let limits = &settings.telegram;
+        // Answers are computed one per core: more at once would starve the threads that take
+        // updates and send replies.
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let state = match settings.redis_url.expose() {
             None => SharedState::local(limits),
             Some(url) => SharedState::with_redis(limits, url, bot_id, ops.metrics.clone())
@@ -64,7 +89,16 @@ impl Shared {
             state,
             inline_cache_seconds: settings.telegram.inline_cache_seconds,
             call_deadline: settings.call_deadline(),
-            outbox: Outbox::start(settings.telegram.messages_per_second, ops.metrics.clone()),
+            outbox: Outbox::start(
+                settings.telegram.messages_per_second,
+                workers as u32,
+                ops.metrics.clone(),
+            ),
+            thinking: Arc::new(tokio::sync::Semaphore::new(workers)),
+            replies: TaskTracker::new(),
+            turns: (0..CHAT_TURNS)
+                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
+                .collect(),
             queue_notice: seconds(settings.telegram.queue_notice_seconds),
             queue_limit: seconds(settings.telegram.queue_limit_seconds),
             ops,
@@ -84,7 +118,36 @@ pub fn schema() -> UpdateHandler<teloxide::RequestError> {
         .branch(Update::filter_callback_query().endpoint(on_callback))
 }
 
+/// Handles a message in a task of its own and returns at once: a reply may wait long for its
+/// send slot, and teloxide's dispatcher can stall behind a handler that waits (it awaits a
+/// worker it retires). The replies in flight are awaited at shutdown ([`Shared::finish`]).
 async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
+    // A chat's messages are answered in order: the turn is taken here, in arrival order.
+    let turn = app.chat_turn(msg.chat.id.0).lock_owned().await;
+    let replies = app.replies.clone();
+    // Failures were logged, with their method and code, by `send`.
+    replies.spawn(async move {
+        let _turn = turn;
+        handle_message(bot, msg, me, app).await.ok()
+    });
+    Ok(())
+}
+
+/// Handles a button press in a task of its own (see [`on_message`]).
+async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> ResponseResult<()> {
+    let chat = query
+        .regular_message()
+        .map_or(query.from.id.0 as i64, |m| m.chat.id.0);
+    let turn = app.chat_turn(chat).lock_owned().await;
+    let replies = app.replies.clone();
+    replies.spawn(async move {
+        let _turn = turn;
+        handle_callback(bot, query, app).await.ok()
+    });
+    Ok(())
+}
+
+async fn handle_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
     let private = msg.chat.is_private();
     let script = texts::script_of(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
     let Some(text) = msg.text() else {
@@ -135,6 +198,10 @@ async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> Respons
     }
     // Answers waiting for a send slot: tell the asker now rather than leave them in silence.
     let wait = app.outbox.expected_wait();
+    tracing::debug!(
+        wait_ms = wait.as_millis() as u64,
+        "expected wait for the reply"
+    );
     let script = text::detect_script(&question);
     if wait > app.queue_limit {
         app.ops.metrics.outbox_notice("again");
@@ -143,6 +210,7 @@ async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> Respons
             .await
             .map(|_| ());
     }
+    let _answering = app.outbox.admit();
     if wait > app.queue_notice {
         app.ops.metrics.outbox_notice("later");
         let reply = vec![html::escape(&texts::answer_follows(script, wait))];
@@ -237,11 +305,14 @@ fn reply(
 /// counting it in the metrics and logging it by id, never its text; `None` when the engine
 /// rejects the question (e.g. nothing left after cleaning).
 async fn ask(app: &Shared, question: &str, context: Option<String>) -> Option<Answer> {
-    let started = Instant::now();
     let engine = app.engine.clone();
     let q = question.to_string();
     let follow_up = context.is_some();
+    // Closed only if the bot is being dropped: then answer anyway.
+    let _core = app.thinking.clone().acquire_owned().await.ok();
+    let started = Instant::now();
     let result = tokio::task::spawn_blocking(move || engine.ask(&q, context.as_deref())).await;
+    app.outbox.answered_in(started.elapsed());
     match result {
         Ok(Ok(answer)) => {
             let took = started.elapsed();
@@ -338,7 +409,7 @@ async fn on_inline_query(bot: Bot, query: InlineQuery, app: Arc<Shared>) -> Resp
     Ok(())
 }
 
-async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> ResponseResult<()> {
+async fn handle_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> ResponseResult<()> {
     let message = query.regular_message().cloned();
     let pressed = query.data.as_deref().and_then(Pressed::decode);
     let script = pressed.as_ref().map_or_else(

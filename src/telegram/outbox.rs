@@ -5,7 +5,7 @@
 //! every slot for Telegram's `retry_after`. How long a new message would wait is known at
 //! once, so askers can be told before they wait.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +28,10 @@ pub struct Outbox {
     normal: mpsc::UnboundedSender<Ticket>,
     notices: mpsc::UnboundedSender<Ticket>,
     waiting: Arc<AtomicUsize>,
+    admitted: Arc<AtomicUsize>,
+    /// Engine time per answer (moving average, µs) divided among the workers answering.
+    per_answer_us: AtomicU64,
+    workers: u32,
     paused_until: Arc<Mutex<Option<Instant>>>,
     interval: Duration,
     metrics: Arc<Metrics>,
@@ -39,8 +43,9 @@ struct Ticket {
 }
 
 impl Outbox {
-    /// Starts the queue, granting at most `per_second` slots a second, evenly spaced.
-    pub fn start(per_second: u32, metrics: Arc<Metrics>) -> Outbox {
+    /// Starts the queue, granting at most `per_second` slots a second, evenly spaced; answers
+    /// are computed by `workers` at a time.
+    pub fn start(per_second: u32, workers: u32, metrics: Arc<Metrics>) -> Outbox {
         let (normal, normal_rx) = mpsc::unbounded_channel();
         let (notices, notices_rx) = mpsc::unbounded_channel();
         let interval = Duration::from_secs(1) / per_second.max(1);
@@ -48,6 +53,9 @@ impl Outbox {
             normal,
             notices,
             waiting: Arc::new(AtomicUsize::new(0)),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            per_answer_us: AtomicU64::new(0),
+            workers: workers.max(1),
             paused_until: Arc::new(Mutex::new(None)),
             interval,
             metrics,
@@ -84,9 +92,32 @@ impl Outbox {
         let _ = granted.await;
     }
 
-    /// How long a message queued now would wait for its slot.
+    /// Counts a question being answered until the guard is dropped (its reply sent): each
+    /// will need a slot, so a burst of questions is seen before their answers are queued.
+    pub fn admit(&self) -> Admitted {
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+        Admitted(self.admitted.clone())
+    }
+
+    /// Records how long the engine took for one answer (a moving average is kept).
+    pub fn answered_in(&self, took: Duration) {
+        let took = took.as_micros() as u64;
+        let old = self.per_answer_us.load(Ordering::Relaxed);
+        let new = if old == 0 { took } else { (old * 7 + took) / 8 };
+        self.per_answer_us.store(new, Ordering::Relaxed);
+    }
+
+    /// How long a reply to a question arriving now would wait: every question being answered
+    /// or message queued ahead of it needs a slot, and its answer computed first (whichever
+    /// is slower sets the pace).
     pub fn expected_wait(&self) -> Duration {
-        let queued = self.interval * self.waiting.load(Ordering::Relaxed) as u32;
+        let ahead = self
+            .waiting
+            .load(Ordering::Relaxed)
+            .max(self.admitted.load(Ordering::Relaxed));
+        let computing =
+            Duration::from_micros(self.per_answer_us.load(Ordering::Relaxed)) / self.workers;
+        let queued = self.interval.max(computing) * ahead as u32;
         let paused = self
             .paused_until
             .lock()
@@ -104,6 +135,15 @@ impl Outbox {
         if paused.is_none_or(|p| p < until) {
             *paused = Some(until);
         }
+    }
+}
+
+/// A question being answered (see [`Outbox::admit`]).
+pub struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -143,7 +183,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn slots_are_spaced_notices_go_first_and_the_wait_is_known() {
-        let outbox = Arc::new(Outbox::start(10, Arc::new(Metrics::new())));
+        let outbox = Arc::new(Outbox::start(10, 2, Arc::new(Metrics::new())));
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for i in 0..5 {
@@ -184,7 +224,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_slot() {
-        let outbox = Outbox::start(100, Arc::new(Metrics::new()));
+        let outbox = Outbox::start(100, 2, Arc::new(Metrics::new()));
         outbox.pause(Duration::from_secs(3));
         let started = Instant::now();
         outbox.turn(Priority::Notice).await;

@@ -57,7 +57,9 @@ pub async fn run(
             let dispatched = if let Ok(true) = registered {
                 let errors = LoggingErrorHandler::with_custom_text("webhook listener error");
                 ops.readiness.listening(true);
-                let dispatched = dispatch(bot, shared, listener, errors, stop.stopped()).await;
+                let dispatched =
+                    dispatch(bot, shared.clone(), listener, errors, stop.stopped()).await;
+                shared.finish().await;
                 ops.readiness.listening(false);
                 dispatched
             } else {
@@ -107,7 +109,8 @@ async fn poll(
             .build();
         let errors = Arc::new(PollingErrors(ops.clone()));
         ops.readiness.listening(true);
-        dispatched = dispatch(bot, shared, listener, errors, stop.stopped()).await;
+        dispatched = dispatch(bot, shared.clone(), listener, errors, stop.stopped()).await;
+        shared.finish().await;
         ops.readiness.listening(false);
     }
     let _ = http_stop.send(());

@@ -44,6 +44,11 @@ pub struct Fake {
     pub bad_markup: Arc<Mutex<u32>>,
     /// How many answerCallbackQuery calls get 400 "query is too old".
     pub stale_callbacks: Arc<Mutex<u32>>,
+    /// When true, sendMessage calls above Telegram's rate (30 in any second) get 429 with
+    /// `retry_after` 1, as Telegram's flood control answers.
+    pub enforce_rate: Arc<Mutex<bool>>,
+    /// When sendMessage calls were accepted (for `enforce_rate`).
+    recent: Arc<Mutex<std::collections::VecDeque<std::time::Instant>>>,
     /// When true, every call gets 401 Unauthorized (a revoked or mistyped token).
     pub reject_token: Arc<Mutex<bool>>,
     /// The webhook URL getWebhookInfo reports (empty: none).
@@ -83,6 +88,27 @@ impl Fake {
         self.updates.lock().unwrap().push(update);
     }
 
+    /// True when flood control is on and 30 messages went out in the last second; else the
+    /// message is counted.
+    fn over_rate(&self) -> bool {
+        if !*self.enforce_rate.lock().unwrap() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        let mut recent = self.recent.lock().unwrap();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= 30 {
+            return true;
+        }
+        recent.push_back(now);
+        false
+    }
+
     /// Takes one from `counter` if it is positive.
     fn take(counter: &Mutex<u32>) -> bool {
         let mut left = counter.lock().unwrap();
@@ -102,6 +128,8 @@ async fn api(
     // Method names are case-insensitive: teloxide sends `GetMe`, `SendMessage`.
     let method = path.rsplit('/').next().unwrap_or("").to_lowercase();
     let mut body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| multipart_fields(&body));
+    // When the call arrived (milliseconds since the epoch), for tests that time replies.
+    body["at_ms"] = json!(unix_ms());
     if *fake.reject_token.lock().unwrap() {
         body["rejected"] = json!(401);
         fake.calls.lock().unwrap().push((method, body));
@@ -135,7 +163,7 @@ async fn api(
         return (StatusCode::GATEWAY_TIMEOUT, Json(json!({"ok": false})));
     }
     if method == "sendmessage" {
-        let refusal = if Fake::take(&fake.too_many) {
+        let refusal = if Fake::take(&fake.too_many) || fake.over_rate() {
             Some((
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({"ok": false, "error_code": 429,
@@ -197,6 +225,14 @@ async fn api(
         _ => json!(true),
     };
     (StatusCode::OK, Json(json!({"ok": true, "result": result})))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// The text fields of a multipart/form-data body (teloxide sends setWebhook that way), as

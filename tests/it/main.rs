@@ -1,5 +1,6 @@
 //! Integration tests: one binary, shared helpers in `util`, scenarios by module.
 
+mod burst;
 mod chat;
 mod cli;
 mod corpus_errors;

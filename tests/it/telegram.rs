@@ -576,6 +576,7 @@ async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
         async move { schema().dispatch(deps).await }
     };
     assert!(run(question.clone()).await.is_break(), "handled");
+    shared.finish().await; // the reply is made in a task of its own
     assert_eq!(fake.sent().len(), 1);
     assert!(
         run(question).await.is_continue(),
@@ -585,6 +586,7 @@ async fn the_handler_tree_answers_once_and_ignores_what_is_not_for_it() {
     assert!(run(update(message(2, 11, group, "大家好")))
         .await
         .is_break());
+    shared.finish().await;
     assert_eq!(
         fake.sent().len(),
         1,
