@@ -31,7 +31,7 @@ use crate::text;
 /// What every handler shares (passed through `deps!`).
 pub struct Shared {
     engine: Arc<Engine>,
-    state: SharedState,
+    state: Arc<SharedState>,
     ops: Ops,
     inline_cache_seconds: u32,
     call_deadline: std::time::Duration,
@@ -79,11 +79,12 @@ impl Shared {
         // Answers are computed one per core: more at once would starve the threads that take
         // updates and send replies.
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let state = match settings.redis_url.expose() {
+        let state = Arc::new(match settings.redis_url.expose() {
             None => SharedState::local(limits),
             Some(url) => SharedState::with_redis(limits, url, bot_id, ops.metrics.clone())
                 .map_err(super::TransportError::Config)?,
-        };
+        });
+        let shared_rate = settings.redis_url.expose().map(|_| state.clone());
         Ok(Shared {
             engine,
             state,
@@ -93,6 +94,7 @@ impl Shared {
                 settings.telegram.messages_per_second,
                 workers as u32,
                 ops.metrics.clone(),
+                shared_rate,
             ),
             thinking: Arc::new(tokio::sync::Semaphore::new(workers)),
             replies: TaskTracker::new(),

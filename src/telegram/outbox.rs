@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::state::SharedState;
 use crate::ops::Metrics;
 
 /// How soon a message goes: notices to askers go before answers.
@@ -31,6 +32,9 @@ pub struct Outbox {
     admitted: Arc<AtomicUsize>,
     /// Engine time per answer (moving average, µs) divided among the workers answering.
     per_answer_us: AtomicU64,
+    /// Time between two slots granted back to back (moving average, µs): longer than the
+    /// interval when replicas share the rate.
+    spacing_us: Arc<AtomicU64>,
     workers: u32,
     paused_until: Arc<Mutex<Option<Instant>>>,
     interval: Duration,
@@ -43,9 +47,15 @@ struct Ticket {
 }
 
 impl Outbox {
-    /// Starts the queue, granting at most `per_second` slots a second, evenly spaced; answers
-    /// are computed by `workers` at a time.
-    pub fn start(per_second: u32, workers: u32, metrics: Arc<Metrics>) -> Outbox {
+    /// Starts the queue, granting at most `per_second` slots a second, evenly spaced — for
+    /// the bot as a whole when `shared` is backed by Redis (several replicas), else for this
+    /// process; answers are computed by `workers` at a time.
+    pub fn start(
+        per_second: u32,
+        workers: u32,
+        metrics: Arc<Metrics>,
+        shared: Option<Arc<SharedState>>,
+    ) -> Outbox {
         let (normal, normal_rx) = mpsc::unbounded_channel();
         let (notices, notices_rx) = mpsc::unbounded_channel();
         let interval = Duration::from_secs(1) / per_second.max(1);
@@ -55,17 +65,24 @@ impl Outbox {
             waiting: Arc::new(AtomicUsize::new(0)),
             admitted: Arc::new(AtomicUsize::new(0)),
             per_answer_us: AtomicU64::new(0),
+            spacing_us: Arc::new(AtomicU64::new(0)),
             workers: workers.max(1),
             paused_until: Arc::new(Mutex::new(None)),
             interval,
             metrics,
         };
         tokio::spawn(grant(
-            normal_rx,
-            notices_rx,
-            interval,
+            Queues {
+                normal: normal_rx,
+                notices: notices_rx,
+            },
+            Pace {
+                interval,
+                shared,
+                spacing_us: outbox.spacing_us.clone(),
+                paused_until: outbox.paused_until.clone(),
+            },
             outbox.waiting.clone(),
-            outbox.paused_until.clone(),
             outbox.metrics.clone(),
         ));
         outbox
@@ -117,7 +134,8 @@ impl Outbox {
             .max(self.admitted.load(Ordering::Relaxed));
         let computing =
             Duration::from_micros(self.per_answer_us.load(Ordering::Relaxed)) / self.workers;
-        let queued = self.interval.max(computing) * ahead as u32;
+        let spacing = Duration::from_micros(self.spacing_us.load(Ordering::Relaxed));
+        let queued = self.interval.max(computing).max(spacing) * ahead as u32;
         let paused = self
             .paused_until
             .lock()
@@ -147,29 +165,55 @@ impl Drop for Admitted {
     }
 }
 
-/// Grants one slot per `interval`, notices first, holding them while paused.
-async fn grant(
-    mut normal: mpsc::UnboundedReceiver<Ticket>,
-    mut notices: mpsc::UnboundedReceiver<Ticket>,
+struct Queues {
+    normal: mpsc::UnboundedReceiver<Ticket>,
+    notices: mpsc::UnboundedReceiver<Ticket>,
+}
+
+struct Pace {
     interval: Duration,
-    waiting: Arc<AtomicUsize>,
+    shared: Option<Arc<SharedState>>,
+    spacing_us: Arc<AtomicU64>,
     paused_until: Arc<Mutex<Option<Instant>>>,
-    metrics: Arc<Metrics>,
-) {
+}
+
+/// Grants one slot per `interval` (the bot's, through Redis, when shared), notices first,
+/// holding them while paused.
+async fn grant(mut queues: Queues, pace: Pace, waiting: Arc<AtomicUsize>, metrics: Arc<Metrics>) {
     let mut next = Instant::now();
+    let mut last: Option<Instant> = None;
     loop {
         let ticket = tokio::select! {
             biased;
-            Some(t) = notices.recv() => t,
-            Some(t) = normal.recv() => t,
+            Some(t) = queues.notices.recv() => t,
+            Some(t) = queues.normal.recv() => t,
             else => return,
         };
-        let paused = *paused_until.lock().unwrap_or_else(|e| e.into_inner());
-        let at = paused.map_or(next, |p| p.max(next));
+        let at = match &pace.shared {
+            Some(shared) => match shared.send_slot(pace.interval).await {
+                Some(wait) => Instant::now() + wait,
+                None => next,
+            },
+            None => next,
+        };
+        let paused = *pace.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        let at = paused.map_or(at, |p| p.max(at));
         tokio::time::sleep_until(at).await;
         let now = Instant::now();
-        next = now.max(at) + interval;
+        next = now.max(at) + pace.interval;
         let left = waiting.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
+        // Back to back (the queue was not empty): how far apart slots really are.
+        if let Some(last) = last.filter(|l| now - *l < pace.interval * 20) {
+            let spacing = (now - last).as_micros() as u64;
+            let old = pace.spacing_us.load(Ordering::Relaxed);
+            let new = if old == 0 {
+                spacing
+            } else {
+                (old * 15 + spacing) / 16
+            };
+            pace.spacing_us.store(new, Ordering::Relaxed);
+        }
+        last = (left > 0).then_some(now);
         metrics.outbox_queued(left);
         metrics.outbox_waited(now - ticket.queued);
         // The asker's handler may have gone (shutdown): its slot is simply unused.
@@ -183,7 +227,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn slots_are_spaced_notices_go_first_and_the_wait_is_known() {
-        let outbox = Arc::new(Outbox::start(10, 2, Arc::new(Metrics::new())));
+        let outbox = Arc::new(Outbox::start(10, 2, Arc::new(Metrics::new()), None));
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for i in 0..5 {
@@ -224,7 +268,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_slot() {
-        let outbox = Outbox::start(100, 2, Arc::new(Metrics::new()));
+        let outbox = Outbox::start(100, 2, Arc::new(Metrics::new()), None);
         outbox.pause(Duration::from_secs(3));
         let started = Instant::now();
         outbox.turn(Priority::Notice).await;

@@ -247,6 +247,35 @@ impl SharedState {
     }
 }
 
+/// The bot's next send slot, shared by every replica (GCRA over one key, in microseconds).
+/// KEYS: the slot key. ARGV: the interval between two slots (µs). Reserves the next slot and
+/// returns how long until it (µs).
+const SLOT_SCRIPT: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.floor((tat + interval - now) / 1000) + 1000)
+return tat - now
+"#;
+
+impl SharedState {
+    /// Reserves the bot's next send slot, one every `interval` across every replica
+    /// (Telegram's rate is the bot's, not each replica's), and returns how long to wait for
+    /// it; `None` without Redis or while it fails (the caller then keeps the rate alone).
+    pub async fn send_slot(&self, interval: Duration) -> Option<Duration> {
+        let redis = self.redis.as_ref()?;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(SLOT_SCRIPT)
+            .arg(1)
+            .arg(format!("{}:sends", redis.prefix))
+            .arg(interval.as_micros() as u64);
+        let wait = redis.query::<i64>(cmd, "slot").await?;
+        Some(Duration::from_micros(wait.max(0) as u64))
+    }
+}
+
 impl Redis {
     fn context_key(&self, key: &ContextKey) -> String {
         match key {

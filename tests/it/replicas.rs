@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::fake_api::*;
 
 /// A `redis-server` of our own; killed when dropped.
-struct RedisServer {
+pub(crate) struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
@@ -18,7 +18,7 @@ struct RedisServer {
 
 /// Whether `redis-server` can be run here. Without it the Redis tests say once that they are
 /// skipped, unless `REQUIRE_REDIS_SERVER=1` (set by `.ci/run`), where they fail instead.
-fn redis_available() -> bool {
+pub(crate) fn redis_available() -> bool {
     let found = Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
@@ -35,7 +35,7 @@ fn redis_available() -> bool {
 }
 
 impl RedisServer {
-    fn start() -> RedisServer {
+    pub(crate) fn start() -> RedisServer {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = probe.local_addr().unwrap().port();
         drop(probe);
@@ -75,7 +75,7 @@ impl RedisServer {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
