@@ -297,3 +297,24 @@ fn the_readme_is_short_and_its_links_resolve() {
         );
     }
 }
+
+/// Run from another folder, a missing corpus is named by its full path, with where relative
+/// folders are read from and what to do.
+#[test]
+fn run_elsewhere_the_missing_corpus_is_named_in_full_with_what_to_do() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = crate::util::binary()
+        .args(["ask", "日本承诺对美国投资多少？"])
+        .current_dir(elsewhere.path())
+        .env_remove("SUMMIT_QA_INDEX_DIR")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    let corpus = elsewhere.path().join("corpus");
+    assert!(e.contains(&corpus.display().to_string()), "{e}");
+    assert!(
+        e.contains("read from the current folder") && e.contains("corpus_dir"),
+        "{e}"
+    );
+}
