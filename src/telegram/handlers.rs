@@ -37,8 +37,7 @@ pub struct Shared {
     call_deadline: std::time::Duration,
     outbox: Outbox,
     replies: TaskTracker,
-    /// One turn per chat (striped: bounded however many chats), held while its reply is made.
-    turns: Vec<Arc<tokio::sync::Mutex<()>>>,
+    turns: Arc<Turns>,
     thinking: Arc<tokio::sync::Semaphore>,
     queue_notice: std::time::Duration,
     queue_limit: std::time::Duration,
@@ -50,16 +49,50 @@ fn seconds(n: u32) -> std::time::Duration {
     std::time::Duration::from_secs(u64::from(n))
 }
 
-/// Chats whose replies are ordered independently (two chats sharing a stripe wait for each
-/// other, rarely).
-const CHAT_TURNS: usize = 4096;
+/// Each chat's turn: a chat's replies are made one at a time, in arrival order, and other
+/// chats never wait for them. An entry lives only while a reply of its chat is in flight.
+#[derive(Default)]
+struct Turns(std::sync::Mutex<std::collections::HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+
+/// A chat's turn, held while its reply is made.
+struct Turn {
+    chat: i64,
+    turns: Arc<Turns>,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Turns {
+    /// Waits for `chat`'s turn (after its replies in flight).
+    async fn take(self: &Arc<Self>, chat: i64) -> Turn {
+        let lock = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(chat)
+            .or_default()
+            .clone();
+        Turn {
+            chat,
+            turns: self.clone(),
+            _held: lock.lock_owned().await,
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut turns = self.turns.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Held only by the map and this turn: nobody else waits for this chat.
+        if turns
+            .get(&self.chat)
+            .is_some_and(|lock| Arc::strong_count(lock) <= 2)
+        {
+            turns.remove(&self.chat);
+        }
+    }
+}
 
 impl Shared {
-    /// The turn of `chat`: its replies are made one at a time, in arrival order.
-    fn chat_turn(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
-        self.turns[chat.rem_euclid(CHAT_TURNS as i64) as usize].clone()
-    }
-
     /// Waits until every reply in flight has been sent (or given up): at shutdown, after the
     /// last update was handed over.
     pub async fn finish(&self) {
@@ -98,9 +131,7 @@ impl Shared {
             ),
             thinking: Arc::new(tokio::sync::Semaphore::new(workers)),
             replies: TaskTracker::new(),
-            turns: (0..CHAT_TURNS)
-                .map(|_| Arc::new(tokio::sync::Mutex::new(())))
-                .collect(),
+            turns: Arc::default(),
             queue_notice: seconds(settings.telegram.queue_notice_seconds),
             queue_limit: seconds(settings.telegram.queue_limit_seconds),
             ops,
@@ -125,7 +156,7 @@ pub fn schema() -> UpdateHandler<teloxide::RequestError> {
 /// worker it retires). The replies in flight are awaited at shutdown ([`Shared::finish`]).
 async fn on_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
     // A chat's messages are answered in order: the turn is taken here, in arrival order.
-    let turn = app.chat_turn(msg.chat.id.0).lock_owned().await;
+    let turn = app.turns.take(msg.chat.id.0).await;
     let replies = app.replies.clone();
     // Failures were logged, with their method and code, by `send`.
     replies.spawn(async move {
@@ -140,7 +171,7 @@ async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> Respon
     let chat = query
         .regular_message()
         .map_or(query.from.id.0 as i64, |m| m.chat.id.0);
-    let turn = app.chat_turn(chat).lock_owned().await;
+    let turn = app.turns.take(chat).await;
     let replies = app.replies.clone();
     replies.spawn(async move {
         let _turn = turn;
@@ -543,5 +574,33 @@ pub(crate) fn no_preview() -> LinkPreviewOptions {
         prefer_small_media: false,
         prefer_large_media: false,
         show_above_text: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_chat_waits_for_its_own_turn_only_and_is_forgotten_after() {
+        let turns = Arc::new(Turns::default());
+        let first = turns.take(7).await;
+        // Another chat goes at once; the same chat waits.
+        let other = tokio::time::timeout(std::time::Duration::from_millis(50), turns.take(8)).await;
+        assert!(other.is_ok(), "chat 8 does not wait for chat 7");
+        drop(other);
+        let waiting = tokio::spawn({
+            let turns = turns.clone();
+            async move { turns.take(7).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished(), "chat 7's next reply waits");
+        drop(first);
+        let second = waiting.await.unwrap();
+        drop(second);
+        assert!(
+            turns.0.lock().unwrap().is_empty(),
+            "no entry outlives the replies in flight"
+        );
     }
 }
