@@ -338,7 +338,10 @@ impl Redis {
             return Err("not connected (retrying shortly)".into());
         }
         self.last_attempt.store(now, Ordering::Relaxed);
+        // No retries inside the manager: a refused connection or an unknown host is reported
+        // with its own cause at once (this replica retries every RECONNECT_EVERY itself).
         let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
             .set_connection_timeout(Some(REDIS_TIMEOUT))
             .set_response_timeout(Some(REDIS_TIMEOUT));
         let manager = ConnectionManager::new_with_config(self.client.clone(), config)
