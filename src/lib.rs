@@ -29,8 +29,9 @@
 //! - [`console`]: the interactive `chat` transport and the `check` report.
 //! - [`batch`]: `ask --batch`, JSONL in, the JSON contract out.
 //! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
-//! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, polling or
-//!   webhook; calls the engine and the renderer only.
+//! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, the outbox
+//!   (the bot's send rate, shared by replicas; late askers told), polling or webhook, the
+//!   `--dry-run` stand-in; calls the engine and the renderer only.
 //! - [`app`]: the running service — the bot and its HTTP endpoint over one engine, index
 //!   reloads, shutdown; what `main` and the tests run.
 
