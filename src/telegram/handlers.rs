@@ -93,6 +93,26 @@ impl Drop for Turn {
 }
 
 impl Shared {
+    /// Calls the Bot API once (see [`send`]): within the call deadline, and a 429 holds every
+    /// send slot of the outbox for its `retry_after`.
+    async fn call<R>(
+        &self,
+        request: R,
+        method: &'static str,
+    ) -> Result<teloxide::requests::Output<R>, teloxide::RequestError>
+    where
+        R: teloxide::requests::Request<Err = teloxide::RequestError>,
+    {
+        send(
+            request,
+            method,
+            &self.ops.metrics,
+            self.call_deadline,
+            Some(&self.outbox),
+        )
+        .await
+    }
+
     /// Waits until every reply in flight has been sent (or given up): at shutdown, after the
     /// last update was handed over.
     pub async fn finish(&self) {
@@ -300,11 +320,11 @@ async fn reply_with(
         let markup = keyboard.as_ref().filter(|_| i + 1 == count);
         app.outbox.turn(priority).await;
         let html = reply(bot, msg, part.clone(), markup).parse_mode(ParseMode::Html);
-        let message = match send(html, "sendMessage", &app.ops.metrics, app.call_deadline).await {
+        let message = match app.call(html, "sendMessage").await {
             Err(e) if is_bad_markup(&e) => {
                 tracing::warn!("Telegram refused the reply's HTML; sending it as plain text");
                 let plain = reply(bot, msg, render::telegram::plain_text(&part), markup);
-                send(plain, "sendMessage", &app.ops.metrics, app.call_deadline).await?
+                app.call(plain, "sendMessage").await?
             }
             other => other?,
         };
@@ -432,13 +452,7 @@ async fn on_inline_query(bot: Bot, query: InlineQuery, app: Arc<Shared>) -> Resp
         .answer_inline_query(query.id, results)
         .cache_time(app.inline_cache_seconds)
         .is_personal(false);
-    send(
-        request,
-        "answerInlineQuery",
-        &app.ops.metrics,
-        app.call_deadline,
-    )
-    .await?;
+    app.call(request, "answerInlineQuery").await?;
     Ok(())
 }
 
@@ -471,15 +485,7 @@ async fn handle_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> Re
     }
     // A failed acknowledgement ("query is too old" after a restart or a slow answer) only
     // leaves the button's spinner on a little longer: the passage is still sent.
-    if send(
-        ack,
-        "answerCallbackQuery",
-        &app.ops.metrics,
-        app.call_deadline,
-    )
-    .await
-    .is_err()
-    {
+    if app.call(ack, "answerCallbackQuery").await.is_err() {
         tracing::info!("button press not acknowledged; sending what it asked for anyway");
     }
     if let (Some(m), false) = (&message, parts.is_empty()) {
@@ -541,13 +547,7 @@ async fn remove_votes(bot: &Bot, message: &Message, app: &Shared) {
     let request = bot
         .edit_message_reply_markup(message.chat.id, message.id)
         .reply_markup(InlineKeyboardMarkup::new(rows));
-    let _ = send(
-        request,
-        "editMessageReplyMarkup",
-        &app.ops.metrics,
-        app.call_deadline,
-    )
-    .await;
+    let _ = app.call(request, "editMessageReplyMarkup").await;
 }
 
 fn is_vote(button: &InlineKeyboardButton) -> bool {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use teloxide::errors::{ApiError, RequestError};
 use teloxide::requests::{Output, Request};
 
+use super::outbox::Outbox;
 use crate::ops::Metrics;
 
 /// Attempts per call, the first included (only calls that surely failed are repeated).
@@ -33,12 +34,14 @@ pub enum Effect {
 }
 
 /// Sends `request`, repeating it only when Telegram cannot have acted on it; a call not
-/// answered within `deadline` is abandoned (it may still take effect).
+/// answered within `deadline` is abandoned (it may still take effect). A 429 also holds every
+/// slot of `outbox` for Telegram's `retry_after`.
 pub async fn send<R>(
     request: R,
     method: &'static str,
     metrics: &Metrics,
     deadline: Duration,
+    outbox: Option<&Outbox>,
 ) -> Result<Output<R>, RequestError>
 where
     R: Request<Err = RequestError>,
@@ -64,6 +67,9 @@ where
                     retry_after = wait.seconds(),
                     "Telegram asked to wait (429); sending after the wait"
                 );
+                if let Some(outbox) = outbox {
+                    outbox.pause(wait.duration());
+                }
                 tokio::time::sleep(wait.duration()).await;
                 attempt += 1;
                 continue;
