@@ -756,3 +756,57 @@ async fn serve_dry_run_prints_the_reply_to_a_posted_update_without_telegram_or_a
     assert!(output.contains("to chat 7:"), "{output}");
     assert!(output.contains("5500亿美元"), "{output}");
 }
+
+/// Past `telegram.queue_limit_seconds` an asker is asked to ask again instead of waiting:
+/// everyone gets exactly one reply — the answer or "ask again" — and nobody silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_queue_limit_askers_are_asked_to_ask_again_and_nobody_gets_silence() {
+    let (fake, url) = spawn_fake().await;
+    *fake.enforce_rate.lock().unwrap() = true;
+    let askers = 150;
+    for user in 0..askers {
+        let chat = 500_000 + user as i64;
+        let mut update = message(user + 1, 1, private_chat(chat), "日本承诺对美国投资多少？");
+        update["message"]["from"]["id"] = json!(chat);
+        fake.push(update);
+    }
+    let mut settings = settings();
+    settings.telegram.queue_notice_seconds = 1;
+    settings.telegram.queue_limit_seconds = 2;
+    let running = RunningBot::start_with(&url, default_engine(), settings);
+    let replied = |fake: &Fake| {
+        let sent = fake.sent();
+        (0..askers)
+            .filter(|user| {
+                sent.iter().any(|m| {
+                    m["chat_id"] == 500_000 + *user as i64
+                        && m["text"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("[1]") || t.contains("一分钟后再问"))
+                })
+            })
+            .count()
+    };
+    wait_until(|| replied(&fake) == askers as usize).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    running.stop().await;
+
+    let sent = fake.sent();
+    let mut again = 0;
+    for user in 0..askers {
+        let to_chat: Vec<&str> = sent
+            .iter()
+            .filter(|m| m["chat_id"] == 500_000 + user as i64)
+            .filter_map(|m| m["text"].as_str())
+            .collect();
+        let answers = to_chat.iter().filter(|t| t.contains("[1]")).count();
+        let asked_again = to_chat
+            .iter()
+            .filter(|t| t.contains("一分钟后再问"))
+            .count();
+        assert_eq!(answers + asked_again, 1, "one reply each: {to_chat:?}");
+        again += asked_again;
+    }
+    assert!(again > 0, "some were asked to ask again");
+    assert!(again < askers as usize, "and the first were answered");
+}
