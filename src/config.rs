@@ -406,22 +406,31 @@ impl Config {
                 "telegram.questions_per_minute, inline_queries_per_minute and button_presses_per_minute must be at least 1".into(),
             ));
         }
-        if !(1..=50).contains(&t.poll_timeout_seconds) {
-            return Err(Error::Config(
-                "telegram.poll_timeout_seconds must be between 1 and 50 (Telegram holds getUpdates at most 50 s)".into(),
-            ));
-        }
-        if !(1..=120).contains(&t.call_deadline_seconds) {
-            return Err(Error::Config(format!(
-                "telegram.call_deadline_seconds is {}: it must be between 1 and 120",
-                t.call_deadline_seconds
-            )));
-        }
-        if !(1..=30).contains(&t.messages_per_second) {
-            return Err(Error::Config(format!(
-                "telegram.messages_per_second is {}: it must be between 1 and 30 (Telegram's limit per bot)",
-                t.messages_per_second
-            )));
+        for (key, value, most, why) in [
+            (
+                "telegram.poll_timeout_seconds",
+                t.poll_timeout_seconds,
+                50,
+                " (Telegram holds getUpdates at most 50 s)",
+            ),
+            (
+                "telegram.call_deadline_seconds",
+                t.call_deadline_seconds,
+                120,
+                "",
+            ),
+            (
+                "telegram.messages_per_second",
+                t.messages_per_second,
+                30,
+                " (Telegram's limit per bot)",
+            ),
+        ] {
+            if !(1..=most).contains(&value) {
+                return Err(Error::Config(format!(
+                    "{key} is {value}: it must be between 1 and {most}{why}"
+                )));
+            }
         }
         if t.queue_limit_seconds < t.queue_notice_seconds {
             return Err(Error::Config(format!(
@@ -518,6 +527,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown setting `answr`"), "{err}");
+        let err = load_text("c.toml", "[telegram]\nmessages_per_second = 40\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("telegram.messages_per_second is 40") && err.contains("between 1 and 30"),
+            "{err}"
+        );
         assert!(!err.contains("``"), "{err}");
     }
 
