@@ -1,10 +1,11 @@
 //! Building the reply: the best 1–3 sentences, verbatim, each with its citation marker, then
-//! the sources; "not stated" with what the articles do say when they cover the subject but
-//! not the detail asked; a refusal when the evidence is weak; or a small-talk reply.
-//! Pure: knows no transport.
+//! the sources; the closest passages, shown as such, when the evidence is between; "not
+//! stated" with what the articles do say when they cover the subject but not the detail
+//! asked; a refusal when nothing is close; or a small-talk reply. Pure: knows no transport.
 
 use crate::config::AnswerConfig;
 use crate::corpus::{Article, Block, Script};
+use crate::retrieve::decision::Verdict;
 use crate::retrieve::{Retrieval, Scored, Shelf};
 use crate::text::{Kind, Talk};
 
@@ -13,6 +14,8 @@ use crate::text::{Kind, Talk};
 pub enum Reply {
     /// Quoted sentences answer the question.
     Answer,
+    /// No claim: the passages closest to the question, shown as such.
+    Closest,
     /// The articles speak of the subject but never give the detail asked; the quotes are
     /// what they do say, as context.
     NotStated,
@@ -27,6 +30,7 @@ impl Reply {
     pub fn name(self) -> &'static str {
         match self {
             Reply::Answer => "answer",
+            Reply::Closest => "closest",
             Reply::NotStated => "not_stated",
             Reply::Refused => "refused",
             Reply::SmallTalk(_) => "small_talk",
@@ -101,6 +105,9 @@ pub struct Answer {
     pub topics: Vec<String>,
     /// Fingerprint of the indexed corpus the answer came from.
     pub corpus: String,
+    /// The answer decision's probabilities, P(the claim is right) and P(the articles speak of
+    /// it); `None` when the reply was decided by the word evidence's thresholds.
+    pub decided: Option<(f32, f32)>,
 }
 
 /// A body paragraph by position: index into the engine's articles and its ¶n. Stable while
@@ -129,6 +136,7 @@ impl Answer {
             more: Vec::new(),
             topics: Vec::new(),
             corpus: String::new(),
+            decided: None,
         }
     }
 
@@ -150,8 +158,18 @@ impl Answer {
 /// this share of the best one.
 const RELATED_SHARE: f32 = 0.5;
 
-/// Turns retrieval results into an answer (or a refusal) under the configured limits.
-pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> Answer {
+/// Most passages shown as the closest ones.
+const CLOSEST_PASSAGES: usize = 3;
+
+/// Turns retrieval results into a reply under the configured limits: as the decision's
+/// `verdict` says, or, without one, by the word evidence's thresholds
+/// (`answer.min_confidence`, `answer.min_context`).
+pub fn compose(
+    question: &str,
+    retrieval: &Retrieval,
+    limits: &AnswerConfig,
+    verdict: Option<Verdict>,
+) -> Answer {
     let articles = &retrieval.articles;
     let mut answer = Answer {
         question: question.to_string(),
@@ -170,12 +188,21 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
         more: Vec::new(),
         topics: Vec::new(),
         corpus: String::new(),
+        decided: None,
     };
-    let strong: Vec<&Scored> = retrieval
-        .hits
-        .iter()
-        .filter(|h| h.confidence >= limits.min_confidence)
-        .collect();
+    let strong: Vec<&Scored> = match verdict {
+        None => retrieval
+            .hits
+            .iter()
+            .filter(|h| h.confidence >= limits.min_confidence)
+            .collect(),
+        Some(Verdict::Answer) => retrieval.hits.iter().collect(),
+        Some(Verdict::Closest) => {
+            closest(&mut answer, retrieval);
+            return answer;
+        }
+        Some(Verdict::Refuse) => return answer,
+    };
     let Some(best) = strong.first() else {
         if retrieval.asks_detail {
             not_stated(&mut answer, retrieval, limits);
@@ -216,6 +243,36 @@ pub fn compose(question: &str, retrieval: &Retrieval, limits: &AnswerConfig) -> 
     );
     answer.more = further_passages(&answer.citations, articles, &strong);
     answer
+}
+
+/// The closest passages, shown as such: the best sentence of each of the first
+/// [`CLOSEST_PASSAGES`] paragraphs in the ranking. "Not stated" instead when the question asks
+/// for a kind of detail (a number, a date, a place) that none of them gives.
+fn closest(answer: &mut Answer, retrieval: &Retrieval) {
+    if retrieval.hits.is_empty() {
+        return;
+    }
+    answer.reply = Reply::Closest;
+    let mut offered = false;
+    let mut asked = false;
+    for hit in &retrieval.hits {
+        if answer.quotes.len() == CLOSEST_PASSAGES {
+            break;
+        }
+        let before = answer.citations.len();
+        let n = cite(&mut answer.citations, &retrieval.articles, hit);
+        if answer.citations.len() > before {
+            asked |= hit.offers.is_some();
+            offered |= hit.offers == Some(true);
+            answer.quotes.push(Quote {
+                text: sentence_of(&retrieval.articles, hit).to_string(),
+                citation: n,
+            });
+        }
+    }
+    if asked && !offered {
+        answer.reply = Reply::NotStated;
+    }
 }
 
 /// "Not stated": no sentence gives the detail asked, but the best-ranked one that surely

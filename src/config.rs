@@ -40,6 +40,8 @@ pub struct SemanticConfig {
     pub enabled: Switch,
     /// The model file (multilingual-e5-small as `tools/e5-prune/prune.py` writes it).
     pub model: PathBuf,
+    /// The answer decision fitted for this model by `summit-qa calibrate`.
+    pub decision: PathBuf,
 }
 
 impl SemanticConfig {
@@ -71,6 +73,7 @@ impl Default for SemanticConfig {
         SemanticConfig {
             enabled: Switch::Auto(AutoWord::Auto),
             model: PathBuf::from("models/multilingual-e5-small-zh-en.q4"),
+            decision: PathBuf::from("models/decision.json"),
         }
     }
 }

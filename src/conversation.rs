@@ -12,8 +12,11 @@ pub fn is_follow_up(message: &str) -> bool {
 }
 
 /// True when the question behind `answer` is remembered as the context of a follow-up: only
-/// a question whose subject the articles cover (answered, or "not stated"); a refused one or
+/// a question whose subject the articles cover (answered, closest passages or "not stated"); a refused one or
 /// small talk has nothing to follow up on.
 pub fn remembers(answer: &Answer) -> bool {
-    matches!(answer.reply, Reply::Answer | Reply::NotStated)
+    matches!(
+        answer.reply,
+        Reply::Answer | Reply::Closest | Reply::NotStated
+    )
 }

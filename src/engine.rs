@@ -8,12 +8,16 @@ use std::sync::{Arc, RwLock};
 use crate::answer::{self, Answer, Citation, PassageRef};
 use crate::config::{AnswerConfig, Config, SemanticConfig, Switch};
 use crate::corpus::{self, Article, Metadata};
-use crate::embed::{self, Embedder};
+use crate::embed::{self, Embedder, Role};
 use crate::error::{Error, Result};
 use crate::index::vectors::{Dense, VectorStore};
 use crate::index::{article_key, Handle};
 use crate::ingest::{self, Catalog, Progress, Report, Vectors};
-use crate::retrieve::{Retriever, Semantic};
+use crate::retrieve::decision::{Decision, Judged, Verdict};
+use crate::retrieve::features::Features;
+use crate::retrieve::fusion::Fusion;
+use crate::retrieve::intents::{Intents, Nearest};
+use crate::retrieve::{Retrieval, Retriever, Semantic};
 use crate::text;
 
 /// Labels of at most this many articles are listed in a refusal.
@@ -40,6 +44,50 @@ pub struct Engine {
     limits: AnswerConfig,
     /// The embedding model, when meaning is compared too.
     model: Option<Arc<Embedder>>,
+    /// The fitted answer decision, when the model is on and its file is usable.
+    decision: Option<Arc<Decision>>,
+    /// Why there is no decision, when the model is on.
+    decision_problem: Option<String>,
+}
+
+/// How the engine would reply to one question, for calibration: its features and the two
+/// forms of reply it could give.
+pub struct Trial {
+    /// The features of the retrieval.
+    pub features: Features,
+    /// The reply as a claim.
+    pub claim: Answer,
+    /// The reply as the closest passages.
+    pub closest: Answer,
+    /// The message's nearest exemplars.
+    pub nearest: Nearest,
+    /// The best cosine of an article sentence to the question.
+    pub best_sentence: f32,
+}
+
+/// What the fitted decision made of a message.
+enum Decided {
+    /// Conversation, by its nearest exemplar.
+    Talk(text::Talk),
+    /// A verdict on the evidence.
+    Judged(Judged),
+}
+
+/// The decision file for `model`, or why it cannot be used (logged once).
+fn decision_for(
+    config: &SemanticConfig,
+    model: Option<&Arc<Embedder>>,
+) -> (Option<Arc<Decision>>, Option<String>) {
+    let Some(model) = model else {
+        return (None, None);
+    };
+    match Decision::load(&config.decision, &model.checksum) {
+        Ok(decision) => (Some(Arc::new(decision)), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "the answer decision falls back to the thresholds in [answer]");
+            (None, Some(e.to_string()))
+        }
+    }
 }
 
 /// What [`prepare`] had to do before the index could be opened.
@@ -168,7 +216,9 @@ impl Engine {
         let index_dir = config.index_dir.clone();
         let index = Handle::on_disk(&index_dir)?;
         let model = model_for(&config.semantic, &config.corpus_dir)?;
-        let snapshot = open(&index, semantic(model.as_ref(), &index_dir)?)?;
+        let (decision, decision_problem) = decision_for(&config.semantic, model.as_ref());
+        let fusion = decision.as_ref().map(|d| d.fusion).unwrap_or_default();
+        let snapshot = open(&index, semantic(model.as_ref(), &index_dir)?, fusion)?;
         if snapshot.retriever.catalog().entries.is_empty() {
             return Err(Error::IndexDir {
                 path: index_dir,
@@ -181,6 +231,8 @@ impl Engine {
             meta_seen: Default::default(),
             limits: config.answer.clone(),
             model,
+            decision,
+            decision_problem,
         })
     }
 
@@ -192,6 +244,8 @@ impl Engine {
         let glossary = crate::lexicon::Glossary::load(dir)?;
         let index = Handle::in_memory(text::load_jieba(glossary.chinese_forms()))?;
         let model = model_for(&SemanticConfig::default(), dir)?;
+        let (decision, decision_problem) = decision_for(&SemanticConfig::default(), model.as_ref());
+        let fusion = decision.as_ref().map(|d| d.fusion).unwrap_or_default();
         let mut store = VectorStore::empty(model.as_ref().map_or("", |m| &m.checksum));
         let vectors = model.as_deref().map(|model| Vectors {
             model,
@@ -200,11 +254,13 @@ impl Engine {
         ingest::update(&index, dir, &mut |_, _, _| {}, vectors)?;
         let semantic = model.clone().map(|m| (m, store));
         Ok(Engine {
-            current: RwLock::new(Arc::new(open(&index, semantic)?)),
+            current: RwLock::new(Arc::new(open(&index, semantic, fusion)?)),
             disk: None,
             meta_seen: Default::default(),
             limits,
             model,
+            decision,
+            decision_problem,
         })
     }
 
@@ -216,7 +272,7 @@ impl Engine {
             return Ok(self.fingerprint());
         };
         let semantic = semantic(self.model.as_ref(), dir)?;
-        let snapshot = Arc::new(open(&Handle::on_disk(dir)?, semantic)?);
+        let snapshot = Arc::new(open(&Handle::on_disk(dir)?, semantic, self.fusion())?);
         let fingerprint = snapshot.fingerprint.clone();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
         Ok(fingerprint)
@@ -313,6 +369,91 @@ impl Engine {
             })
     }
 
+    /// The vector of `text` as a question (normalised as questions are); an error without the
+    /// model.
+    pub fn embed_query(&self, text: &str) -> Result<Arc<[f32]>> {
+        let model = self.model.as_ref().ok_or_else(|| {
+            Error::Embedding("the model is off: set semantic.enabled = true".into())
+        })?;
+        model.embed(&text::normalize(text), Role::Query)
+    }
+
+    /// Checksum of the embedding model, when meaning is compared.
+    pub fn model_checksum(&self) -> Option<&str> {
+        self.model.as_deref().map(|m| m.checksum.as_str())
+    }
+
+    /// The fitted decision in use, or why there is none (`None, None`: the model is off).
+    pub fn decision(&self) -> (Option<&Decision>, Option<&str>) {
+        (self.decision.as_deref(), self.decision_problem.as_deref())
+    }
+
+    fn fusion(&self) -> Fusion {
+        self.decision.as_ref().map(|d| d.fusion).unwrap_or_default()
+    }
+
+    /// How close the whole message is to the nearest exemplar of each intent.
+    fn nearest(&self, intents: &Intents, message: &str) -> Result<Nearest> {
+        let Some(model) = &self.model else {
+            return Ok(Nearest::default());
+        };
+        let vector = model.embed(&text::normalize(message), Role::Query)?;
+        Ok(intents.nearest(&vector))
+    }
+
+    /// The fitted decision on `retrieval` of `message` (asked as `asked`): conversation by
+    /// example, or a verdict; `None` without a decision or without meaning.
+    fn decide(
+        &self,
+        retriever: &Retriever,
+        retrieval: &Retrieval,
+        message: &str,
+        asked: &str,
+    ) -> Result<Option<Decided>> {
+        let Some(decision) = self.decision.as_ref().filter(|_| retriever.has_meaning()) else {
+            return Ok(None);
+        };
+        let nearest = self.nearest(&decision.intents, message)?;
+        if let Some(talk) = decision.talk(&nearest, retrieval.closeness.best) {
+            return Ok(Some(Decided::Talk(talk)));
+        }
+        let features = Features::of(retrieval, asked, nearest);
+        Ok(Some(Decided::Judged(decision.judge(&features))))
+    }
+
+    /// How the engine would reply to `question` with the rankings fused each way of `fusions`
+    /// (one trial each, in order), given the exemplars `intents`; `None` for small talk by the
+    /// phrase rules, which is replied to before retrieval.
+    pub fn trials(
+        &self,
+        question: &str,
+        fusions: &[Fusion],
+        intents: &Intents,
+    ) -> Result<Option<Vec<Trial>>> {
+        let cleaned = clean(question);
+        let (question, _) = truncate(&cleaned, self.limits.max_question_chars);
+        if question.is_empty() || text::small_talk(question).is_some() {
+            return Ok(None);
+        }
+        let asked = text::without_small_talk(question);
+        let snapshot = self.snapshot();
+        let mut retrieval = snapshot.retriever.retrieve(asked, None)?;
+        let nearest = self.nearest(intents, question)?;
+        let mut trials = Vec::with_capacity(fusions.len());
+        for fusion in fusions {
+            retrieval.refuse(fusion);
+            let form = |verdict| answer::compose(question, &retrieval, &self.limits, Some(verdict));
+            trials.push(Trial {
+                features: Features::of(&retrieval, asked, nearest),
+                claim: form(Verdict::Answer),
+                closest: form(Verdict::Closest),
+                nearest,
+                best_sentence: retrieval.closeness.best,
+            });
+        }
+        Ok(Some(trials))
+    }
+
     /// Answers `question`; `context` is the previous question when this one is a follow-up.
     /// An empty (or whitespace/control-only) question is an error; an over-long one is truncated.
     pub fn ask(&self, question: &str, context: Option<&str>) -> Result<Answer> {
@@ -330,7 +471,22 @@ impl Engine {
             None => {
                 let asked = text::without_small_talk(question);
                 let retrieval = snapshot.retriever.retrieve(asked, context)?;
-                answer::compose(question, &retrieval, &self.limits)
+                match self.decide(&snapshot.retriever, &retrieval, question, asked)? {
+                    Some(Decided::Talk(talk)) => {
+                        Answer::small_talk(question, text::detect_script(question), talk)
+                    }
+                    Some(Decided::Judged(judged)) => {
+                        let mut answer = answer::compose(
+                            question,
+                            &retrieval,
+                            &self.limits,
+                            Some(judged.verdict),
+                        );
+                        answer.decided = Some((judged.claim, judged.topic));
+                        answer
+                    }
+                    None => answer::compose(question, &retrieval, &self.limits, None),
+                }
             }
         };
         answer.truncated = truncated;
@@ -359,7 +515,11 @@ fn semantic(
 
 /// Opens the last commit of `index`, with the dictionary its catalog was built with, and the
 /// sentence vectors that belong to it.
-fn open(index: &Handle, semantic: Option<(Arc<Embedder>, VectorStore)>) -> Result<Snapshot> {
+fn open(
+    index: &Handle,
+    semantic: Option<(Arc<Embedder>, VectorStore)>,
+    fusion: Fusion,
+) -> Result<Snapshot> {
     let (search, payload, generation) = index.open()?;
     let catalog = ingest::read(payload)?;
     let jieba = text::load_jieba(catalog.glossary.chinese_forms());
@@ -374,7 +534,8 @@ fn open(index: &Handle, semantic: Option<(Arc<Embedder>, VectorStore)>) -> Resul
             dense: Dense::new(&store, articles),
         }
     });
-    let retriever = Retriever::new(jieba, search, catalog, semantic)?;
+    let mut retriever = Retriever::new(jieba, search, catalog, semantic)?;
+    retriever.set_fusion(fusion);
     Ok(Snapshot {
         fingerprint: retriever.catalog().fingerprint(),
         retriever,

@@ -91,6 +91,14 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The answer decision's file cannot be used.
+    #[error("decision file {}: {message}", full(path))]
+    Decision {
+        /// The decision file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The embedding model failed on a text.
     #[error("embedding model: {0}")]
     Embedding(String),

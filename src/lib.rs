@@ -40,6 +40,7 @@
 pub mod answer;
 pub mod app;
 pub mod batch;
+pub mod calibrate;
 pub mod config;
 pub mod console;
 pub(crate) mod conversation;
@@ -52,7 +53,7 @@ pub(crate) mod ingest;
 pub mod lexicon;
 pub mod ops;
 pub mod render;
-pub(crate) mod retrieve;
+pub mod retrieve;
 pub mod telegram;
 pub mod text;
 

@@ -73,6 +73,27 @@ enum Command {
     /// Check that a running `serve` answers on /healthz (exit 0) or not (exit 1); for
     /// container health checks.
     Health,
+    /// Fit the answer decision (claim, closest passages or refusal, and the fusion of the
+    /// rankings) on labeled question sets, print leave-one-set-out cross-validated numbers,
+    /// and write it to semantic.decision (docs/quality.md).
+    Calibrate {
+        /// Labeled JSONL sets, one fold each (default: tests/fixtures/*.jsonl except the
+        /// held-out set).
+        sets: Vec<PathBuf>,
+        /// A labeled set kept out of every fit and scored once with the final decision.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "tests/fixtures/holdout.jsonl"
+        )]
+        held_out: PathBuf,
+        /// Most wrong claims, as a share of the questions (cross-validated).
+        #[arg(long, default_value_t = 0.03)]
+        max_wrong: f32,
+        /// Most general-knowledge and small-talk questions shown passages, as a share of them.
+        #[arg(long, default_value_t = 0.05)]
+        max_general_shown: f32,
+    },
 }
 
 /// Exit status for a missing or malformed token (and other setup errors of `serve`).
@@ -222,6 +243,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve {
             api_url, dry_run, ..
         } => serve(engine, &config, api_url, dry_run),
+        Command::Calibrate {
+            sets,
+            held_out,
+            max_wrong,
+            max_general_shown,
+        } => calibrate(
+            &engine,
+            &config,
+            summit_qa::calibrate::Options {
+                sets: if sets.is_empty() {
+                    fixture_sets(&held_out)?
+                } else {
+                    sets
+                },
+                held_out: held_out.exists().then_some(held_out).into_iter().collect(),
+                max_wrong,
+                max_general_shown,
+                exemplars: config
+                    .semantic
+                    .decision
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join("exemplars"),
+            },
+        ),
         Command::Health | Command::Check | Command::Index => {
             unreachable!("handled before loading the engine")
         }
@@ -422,6 +468,54 @@ fn check(config: &Config) -> anyhow::Result<ExitCode> {
         std::io::stdout().lock(),
         "{}\n{meaning}\n{serving}",
         console::report(&articles, config)
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The labeled sets in tests/fixtures/ but `held_out`.
+fn fixture_sets(held_out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = Path::new("tests/fixtures");
+    let mut sets: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| {
+            format!(
+                "cannot read {}: run from the repository folder, or name the labeled sets",
+                dir.display()
+            )
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl") && p != held_out)
+        .collect();
+    sets.sort();
+    Ok(sets)
+}
+
+/// The `calibrate` command: fits the decision, prints the report, writes the file.
+fn calibrate(
+    engine: &Engine,
+    config: &Config,
+    options: summit_qa::calibrate::Options,
+) -> anyhow::Result<ExitCode> {
+    let Some(model) = engine.model_checksum() else {
+        bail!(
+            "calibrate needs the embedding model: set semantic.enabled = true and semantic.model"
+        );
+    };
+    let started = Instant::now();
+    let mut progress = |n: usize| {
+        if n % 100 == 0 {
+            eprint!("\r{n} questions");
+        }
+    };
+    let calibrated = summit_qa::calibrate::calibrate(engine, model, &options, &mut progress)?;
+    eprintln!("\r{:.1} s", started.elapsed().as_secs_f64());
+    let path = &config.semantic.decision;
+    calibrated.decision.write(path)?;
+    writeln!(
+        std::io::stdout().lock(),
+        "{}\nwrote {}",
+        calibrated.report,
+        path.display()
     )?;
     Ok(ExitCode::SUCCESS)
 }

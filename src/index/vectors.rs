@@ -205,6 +205,10 @@ pub struct Dense {
     /// Article key, block and sentence of each row.
     places: Vec<(u64, usize, usize)>,
     matrix: Vec<f32>,
+    /// Article key and block of each paragraph row.
+    paragraphs: Vec<(u64, usize)>,
+    /// A paragraph's vector: the normalised mean of its sentences' vectors.
+    paragraph_matrix: Vec<f32>,
 }
 
 impl Dense {
@@ -218,9 +222,36 @@ impl Dense {
             for s in &vectors.sentences {
                 dense.places.push((key, s.block, s.sentence));
                 dense.matrix.extend_from_slice(&s.vector);
+                if dense.paragraphs.last() != Some(&(key, s.block)) {
+                    dense.paragraphs.push((key, s.block));
+                    dense.paragraph_matrix.extend_from_slice(&[0.0; DIM]);
+                }
+                let start = dense.paragraph_matrix.len() - DIM;
+                for (sum, x) in dense.paragraph_matrix[start..]
+                    .iter_mut()
+                    .zip(s.vector.iter())
+                {
+                    *sum += x;
+                }
             }
         }
+        for row in dense.paragraph_matrix.chunks_exact_mut(DIM) {
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
         dense
+    }
+
+    /// Every paragraph (article key, block) with its cosine to `query`, closest first.
+    pub fn paragraphs(&self, query: &[f32]) -> Vec<((u64, usize), f32)> {
+        let mut found: Vec<((u64, usize), f32)> = self
+            .paragraph_matrix
+            .chunks_exact(DIM)
+            .zip(&self.paragraphs)
+            .map(|(v, &place)| (place, embed::dot(v, query)))
+            .collect();
+        found.sort_by(|a, b| b.1.total_cmp(&a.1));
+        found
     }
 
     /// How many sentences it holds.

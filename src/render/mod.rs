@@ -44,14 +44,19 @@ pub struct Labels {
     pub slow_down: &'static str,
     /// Title of an answer offered in inline mode.
     pub answer_title: &'static str,
+    /// Title of the closest passages offered in inline mode.
+    pub closest_title: &'static str,
     /// Title of the inline hint shown for an empty query.
     pub hint_title: &'static str,
     /// Text of the inline hint.
     pub hint: &'static str,
     /// Opens a "not stated" reply: the articles cover the subject, not the detail.
     pub not_stated: &'static str,
-    /// Opens the reply to a greeting, thanks, goodbye, praise or complaint (in that order).
-    pub talk_openers: [&'static str; 5],
+    /// Opens a "closest passages" reply: no claim, the passages closest to the question.
+    pub closest: &'static str,
+    /// Opens the reply to a greeting, thanks, goodbye, praise, complaint or acknowledgement
+    /// (in that order).
+    pub talk_openers: [&'static str; 6],
     /// What the bot does, then the articles it answers from.
     pub about: &'static str,
     /// Introduces the example questions.
@@ -77,10 +82,12 @@ const HANS: Labels = Labels {
     stale: "这个按钮已失效（文章已更新），请重新提问。",
     slow_down: "提问太频繁了，请稍等一分钟再问。",
     answer_title: "回答",
+    closest_title: "没有直接的回答：最接近的内容",
     hint_title: "输入关于特朗普与高市早苗会谈的问题",
     hint: "例如：日本承诺对美国投资多少？",
     not_stated: "文章没有写明这一点。相关的内容是：",
-    talk_openers: ["你好！", "不客气！", "再见！", "谢谢夸奖！", "抱歉没帮上忙。换个说法再问问看吧。"],
+    closest: "文章没有直接回答这个问题，最接近的内容是：",
+    talk_openers: ["你好！", "不客气！", "再见！", "谢谢夸奖！", "抱歉没帮上忙。换个说法再问问看吧。", "好的。"],
     about: "我根据已收录的文章回答关于 2025 年 10 月 28 日特朗普与高市早苗东京会谈的问题，只引用原文并注明出处。文章：",
     try_asking: "可以这样问：",
     examples: ["日本承诺对美国投资多少？", "美日稀土协议说了什么？"],
@@ -103,10 +110,12 @@ const HANT: Labels = Labels {
     stale: "這個按鈕已失效（文章已更新），請重新提問。",
     slow_down: "提問太頻繁了，請稍等一分鐘再問。",
     answer_title: "回答",
+    closest_title: "沒有直接的回答：最接近的內容",
     hint_title: "輸入關於特朗普與高市早苗會談的問題",
     hint: "例如：美日稀土協議的內容是什麼？",
     not_stated: "文章沒有寫明這一點。相關的內容是：",
-    talk_openers: ["你好！", "不客氣！", "再見！", "謝謝誇獎！", "抱歉沒幫上忙。換個說法再問問看吧。"],
+    closest: "文章沒有直接回答這個問題，最接近的內容是：",
+    talk_openers: ["你好！", "不客氣！", "再見！", "謝謝誇獎！", "抱歉沒幫上忙。換個說法再問問看吧。", "好的。"],
     about: "我根據已收錄的文章回答關於 2025 年 10 月 28 日特朗普與高市早苗東京會談的問題，只引用原文並註明出處。文章：",
     try_asking: "可以這樣問：",
     examples: ["日本承諾對美國投資多少？", "美日稀土協議說了什麼？"],
@@ -129,15 +138,18 @@ const EN: Labels = Labels {
     stale: "This button is out of date (the articles changed); please ask again.",
     slow_down: "You are asking very often; please wait a minute before the next question.",
     answer_title: "Answer",
+    closest_title: "No direct answer: the closest passages",
     hint_title: "Type a question about the Trump–Takaichi summit",
     hint: "e.g. What gift did Takaichi give Trump?",
     not_stated: "The articles do not state that. What they do say:",
+    closest: "The articles may not answer exactly this. Closest passages:",
     talk_openers: [
         "Hello!",
         "You're welcome!",
         "Goodbye!",
         "Thank you!",
         "Sorry that did not help. Try asking in other words.",
+        "OK.",
     ],
     about: "I answer questions about the Trump–Takaichi summit in Tokyo on 28 October 2025 by quoting the indexed articles and citing each source. The articles: ",
     try_asking: "Try asking:",
@@ -195,6 +207,7 @@ pub fn small_talk(script: Script, talk: Talk, topics: &[String]) -> String {
         Talk::Goodbye => Some(l.talk_openers[2]),
         Talk::Praise => Some(l.talk_openers[3]),
         Talk::Complaint => Some(l.talk_openers[4]),
+        Talk::Ack => Some(l.talk_openers[5]),
         Talk::About => None,
     };
     let mut out = String::new();
@@ -230,11 +243,18 @@ pub fn not_stated(script: Script, context: &str) -> String {
     format!("{}{}{}", l.not_stated, l.sentence_sep, context)
 }
 
-/// The text a person reads: quoted sentences with markers, "not stated" with its context,
-/// the refusal, or the small-talk reply.
+/// "Closest passages": no claim, then the passages' sentences with their markers.
+pub fn closest(script: Script, passages: &str) -> String {
+    let l = labels(script);
+    format!("{}{}{}", l.closest, l.sentence_sep, passages)
+}
+
+/// The text a person reads: quoted sentences with markers, the closest passages, "not
+/// stated" with its context, the refusal, or the small-talk reply.
 pub fn answer_text(answer: &Answer) -> String {
     match answer.reply {
         Reply::Answer => answer.text(),
+        Reply::Closest => closest(answer.script, &answer.text()),
         Reply::NotStated => not_stated(answer.script, &answer.text()),
         Reply::Refused => refusal(answer.script, &answer.topics),
         Reply::SmallTalk(talk) => small_talk(answer.script, talk, &answer.topics),
@@ -300,6 +320,17 @@ pub struct JsonAnswer<'a> {
     coverage: f64,
     confidence: f64,
     about: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<JsonDecision>,
+}
+
+/// The answer decision's probabilities, when the fitted decision made the reply.
+#[derive(Debug, Serialize)]
+pub struct JsonDecision {
+    /// P(the claim is right).
+    claim: f64,
+    /// P(the articles speak of what is asked).
+    topic: f64,
 }
 
 /// Builds the JSON contract object for one answer; `id` is echoed when given.
@@ -334,6 +365,10 @@ pub fn json<'a>(
         coverage: (f64::from(answer.coverage) * 100.0).round() / 100.0,
         confidence: (f64::from(answer.confidence) * 1000.0).round() / 1000.0,
         about: (f64::from(answer.about) * 1000.0).round() / 1000.0,
+        decision: answer.decided.map(|(claim, topic)| JsonDecision {
+            claim: (f64::from(claim) * 1000.0).round() / 1000.0,
+            topic: (f64::from(topic) * 1000.0).round() / 1000.0,
+        }),
     }
 }
 

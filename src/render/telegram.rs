@@ -5,7 +5,7 @@
 use teloxide::utils::html;
 
 use super::{answer_text, labels, source_line, Labels};
-use crate::answer::{Answer, Citation};
+use crate::answer::{Answer, Citation, Reply};
 use crate::corpus::Script;
 
 /// Telegram's limit for one message, in UTF-16 code units. The rendered HTML (tags and
@@ -17,6 +17,8 @@ pub const MESSAGE_LIMIT: usize = 4096;
 enum Style {
     Plain,
     Bold,
+    /// What a reply is when it is not a claim (closest passages, not stated).
+    Italic,
     /// An expandable block quotation (the quoted passage under a source).
     Quote,
 }
@@ -42,16 +44,29 @@ impl Segment {
         match self.style {
             Style::Plain => escaped,
             Style::Bold => html::bold(&escaped),
+            Style::Italic => html::italic(&escaped),
             Style::Quote => html::expandable_blockquote(&escaped),
         }
     }
 }
 
-/// The answer first, then the numbered sources (author · outlet · date · ¶n) with the
-/// passage in an expandable quotation; as many messages as needed, each at most `limit`.
+/// The answer first (a reply that is no claim led by what it is, in italics), then the
+/// numbered sources (author · outlet · date · ¶n) with the passage in an expandable quotation;
+/// as many messages as needed, each at most `limit`.
 pub fn messages(answer: &Answer, limit: usize) -> Vec<String> {
     let l = labels(answer.script);
-    let mut segments = vec![Segment::new(Style::Plain, answer_text(answer))];
+    let lead = match answer.reply {
+        Reply::Closest => Some(l.closest),
+        Reply::NotStated => Some(l.not_stated),
+        _ => None,
+    };
+    let mut segments = match lead {
+        Some(lead) => vec![
+            Segment::new(Style::Italic, lead),
+            Segment::new(Style::Plain, answer.text()),
+        ],
+        None => vec![Segment::new(Style::Plain, answer_text(answer))],
+    };
     if answer.truncated {
         segments.push(Segment::new(Style::Plain, l.truncated));
     }

@@ -7,7 +7,7 @@ use teloxide::types::{
 };
 
 use super::handlers::no_preview;
-use crate::answer::Answer;
+use crate::answer::{Answer, Reply};
 use crate::corpus::Script;
 use crate::render::{self, labels, short_quote, source_line, telegram::MESSAGE_LIMIT};
 
@@ -23,7 +23,10 @@ pub fn results(answer: &Answer) -> Vec<InlineQueryResult> {
         .into_iter()
         .next()
         .unwrap_or_default();
-    let title = format!("{}: {}", l.answer_title, short_quote(&text, 60));
+    let title = match answer.reply {
+        Reply::Closest => l.closest_title.to_string(),
+        _ => format!("{}: {}", l.answer_title, short_quote(&text, 60)),
+    };
     let mut results = vec![article("answer", &title, &text, message)];
     for c in &answer.citations {
         let content =

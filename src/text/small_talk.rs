@@ -25,6 +25,39 @@ pub enum Talk {
     Praise,
     /// 太烂了, 没用, useless.
     Complaint,
+    /// 好的, 收到, 明白了, got it: the asker took the reply in.
+    Ack,
+}
+
+impl Talk {
+    /// Every kind, in the order of [`Talk::name`]'s names.
+    pub const ALL: [Talk; 7] = [
+        Talk::Greeting,
+        Talk::About,
+        Talk::Goodbye,
+        Talk::Thanks,
+        Talk::Praise,
+        Talk::Complaint,
+        Talk::Ack,
+    ];
+
+    /// The kind's name in exemplar files (`greeting`, `about`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Talk::Greeting => "greeting",
+            Talk::About => "about",
+            Talk::Goodbye => "goodbye",
+            Talk::Thanks => "thanks",
+            Talk::Praise => "praise",
+            Talk::Complaint => "complaint",
+            Talk::Ack => "ack",
+        }
+    }
+
+    /// The kind named `name`.
+    pub fn named(name: &str) -> Option<Talk> {
+        Talk::ALL.into_iter().find(|t| t.name() == name)
+    }
 }
 
 /// Conversational phrases by what they do, in the folded form (Simplified, lowercase, after

@@ -1,5 +1,12 @@
 //! Retrieval: a question (and an optional previous question as context) → scored sentences
-//! of body paragraphs, with how much of the question the best evidence covers.
+//! of body paragraphs, with how much of the question the best evidence covers; the word and
+//! meaning rankings fused ([`fusion`]), the evidence summed up as features ([`features`]) and
+//! the reply decided from them ([`decision`]).
+
+pub mod decision;
+pub mod features;
+pub mod fusion;
+pub mod intents;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -17,9 +24,10 @@ use crate::index::{article_key, Hit, Probe, QueryTerm, Ranking, SearchIndex};
 use crate::ingest::Catalog;
 use crate::lexicon::{Bridge, Lexicon};
 use crate::text::{self, Kind, Term};
+use fusion::{Fusion, Meaning, Near, NearParagraph};
 
 /// Where a sentence lives in the corpus.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Location {
     /// Index into the engine's articles.
     pub article: usize,
@@ -30,12 +38,23 @@ pub struct Location {
 }
 
 /// A sentence found for a question.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Scored {
     /// Where it is.
     pub at: Location,
-    /// Ranking score (BM25, scaled by coverage and answer type).
+    /// Ranking score: the fused ranks (see [`fusion`]), times `fit`.
     pub score: f32,
+    /// Word score: BM25 scaled by coverage (0 for a sentence found by meaning alone).
+    pub words: f32,
+    /// Place in the word ranking (`None`: found by meaning alone).
+    pub word_rank: Option<usize>,
+    /// Place in the sentence meaning ranking.
+    pub meaning_rank: usize,
+    /// The cosine of its paragraph to the question (0 without the model).
+    pub paragraph_similarity: f32,
+    /// Whether it offers the kind of detail the question asks for (a number for 多少); `None`
+    /// when the question asks for no particular kind.
+    pub offers: Option<bool>,
     /// Share of the question's terms (weighted by how informative they are) found in the
     /// sentence or its paragraph.
     pub coverage: f32,
@@ -97,10 +116,34 @@ pub struct Retrieval {
     pub hits: Vec<Scored>,
     /// The articles of the hits.
     pub articles: Shelf,
+    /// How close the corpus is to the question in meaning (zeros without the model).
+    pub closeness: Closeness,
+    /// Share of the question's weighted informative terms the corpus has no form of (0–1).
+    pub absent: f32,
+    /// The meaning rankings the hits were fused with.
+    meaning: Meaning,
 }
 
-/// A sentence (catalog position, block, sentence) with its cosine to the question.
-type Near = ((usize, usize, usize), f32);
+impl Retrieval {
+    /// Orders the hits again, the rankings fused as `fusion` (for calibration).
+    pub fn refuse(&mut self, fusion: &Fusion) {
+        fusion::fuse(&mut self.hits, &self.meaning, fusion);
+    }
+}
+
+/// How close the corpus is to a question in meaning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Closeness {
+    /// The best cosine of any sentence.
+    pub best: f32,
+    /// The median cosine of the sentences.
+    pub median: f32,
+    /// The best cosine of any paragraph.
+    pub best_paragraph: f32,
+}
+
+/// Most paragraphs, closest in meaning first, whose closest sentence is made a candidate.
+const PARAGRAPH_CANDIDATES: usize = 8;
 
 /// Weight of terms that come from the previous question (context of a follow-up).
 const CONTEXT_WEIGHT: f32 = 0.3;
@@ -125,13 +168,6 @@ const PARAGRAPH_CREDIT: f32 = 0.7;
 const CANDIDATES: usize = 20;
 /// How many sentences closest in meaning join them.
 const DENSE_CANDIDATES: usize = 20;
-/// Reciprocal-rank fusion constant: a sentence ranked r-th (from 0) by words earns
-/// 1 / (k + 1 + r), by meaning [`MEANING_WEIGHT`] / (k + 1 + r) (measured on our sets against
-/// k = 1 and 60, other weights and a score mix; see docs/quality.md).
-const FUSION_K: f32 = 5.0;
-/// Weight of the meaning ranking beside the words' (1): words lead, meaning supports; equal
-/// weights gained a few more paraphrases but lost cross-script sources and place answers.
-const MEANING_WEIGHT: f32 = 0.5;
 /// Candidates for a "who is" question: the introducing sentence may rank low on words alone.
 const ENTITY_CANDIDATES: usize = 60;
 /// Score factor for a sentence of the shape the question asks for: the first mention of the
@@ -261,6 +297,7 @@ pub struct Retriever {
     synonyms: Cache<String, Arc<Vec<String>>>,
     everyday: Cache<String, f32>,
     semantic: Option<Semantic>,
+    fusion: Fusion,
 }
 
 impl Retriever {
@@ -316,7 +353,18 @@ impl Retriever {
             synonyms: Cache::new(REMEMBERED_LOOKUPS),
             everyday: Cache::new(REMEMBERED_LOOKUPS),
             semantic: semantic.filter(|s| !s.dense.is_empty()),
+            fusion: Fusion::default(),
         })
+    }
+
+    /// Fuses the rankings this way from now on (the decision file's fitted form).
+    pub fn set_fusion(&mut self, fusion: Fusion) {
+        self.fusion = fusion;
+    }
+
+    /// True when meaning is compared too (the model and the sentences' vectors are there).
+    pub fn has_meaning(&self) -> bool {
+        self.semantic.is_some()
     }
 
     /// What the index holds.
@@ -356,6 +404,16 @@ impl Retriever {
     /// Finds the sentences that best answer `question`, using `context` (the previous
     /// question of a conversation) at a lower weight.
     pub fn retrieve(&self, question: &str, context: Option<&str>) -> Result<Retrieval> {
+        self.retrieve_with(question, context, &self.fusion)
+    }
+
+    /// [`Retriever::retrieve`] with the rankings fused in the given form (for calibration).
+    pub fn retrieve_with(
+        &self,
+        question: &str,
+        context: Option<&str>,
+        fusion: &Fusion,
+    ) -> Result<Retrieval> {
         let normalized = text::normalize(&text::standardize(question));
         let previous = context.map(|c| text::normalize(&text::standardize(c)));
         // A follow-up (那防卫装备呢？) asks for the same kind of answer as the question before it.
@@ -403,11 +461,11 @@ impl Retriever {
         // Meaning is compared in one script (the question's own would pull it towards the
         // article written in it); a follow-up (那防卫装备呢？) means what it means after the
         // question before it.
-        let near = match &previous {
-            Some(previous) => self.near(&format!("{previous} {normalized}"))?,
-            None => self.near(&normalized)?,
+        let meaning = match &previous {
+            Some(previous) => self.meaning(&format!("{previous} {normalized}"))?,
+            None => self.meaning(&normalized)?,
         };
-        for hit in self.candidates(&prepared, candidates, &near)? {
+        for hit in self.candidates(&prepared, candidates, &meaning)? {
             let Some((at, loaded)) = self.locate(&hit)? else {
                 continue;
             };
@@ -465,32 +523,33 @@ impl Retriever {
             shelf.0.insert(at.article, loaded.article.clone());
             hits.push(Scored {
                 at,
-                score: hit.score * (0.25 + coverage) * prior,
+                words: hit.score * (0.25 + coverage),
+                offers: judged.map(|_| fits),
                 coverage,
                 confidence,
                 about,
-                similarity: 0.0,
                 fit: prior,
+                ..Scored::default()
             });
         }
         // Whether to answer stays the word evidence's decision: a sentence found by meaning
         // alone is no surer than the best one found by words.
         let by_words = hits
             .iter()
-            .filter(|h| h.score > 0.0)
+            .filter(|h| h.words > 0.0)
             .map(|h| h.confidence)
             .fold(0.0, f32::max);
         let about_by_words = hits
             .iter()
-            .filter(|h| h.score > 0.0)
+            .filter(|h| h.words > 0.0)
             .map(|h| h.about)
             .fold(0.0, f32::max);
-        for hit in hits.iter_mut().filter(|h| h.score == 0.0) {
+        for hit in hits.iter_mut().filter(|h| h.words == 0.0) {
             hit.confidence = hit.confidence.min(by_words);
             hit.about = hit.about.min(about_by_words);
         }
-        fuse(&mut hits, &near);
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        fusion::fuse(&mut hits, &meaning, fusion);
+        let absent = absent_share(&prepared);
         tracing::debug!(
             terms = ?terms.iter().map(|t| (&t.text, &t.forms, t.weight)).collect::<Vec<_>>(),
             expects = ?expects,
@@ -508,20 +567,35 @@ impl Retriever {
             terms,
             hits,
             articles: shelf,
+            closeness: Closeness {
+                best: meaning.best(),
+                median: meaning.median(),
+                best_paragraph: meaning.best_paragraph(),
+            },
+            absent,
+            meaning,
         })
     }
 
-    /// Every indexed sentence with its cosine to the question, best first (empty without the
-    /// model).
-    fn near(&self, question: &str) -> Result<Vec<Near>> {
+    /// Every indexed sentence and paragraph with its cosine to the question, best first
+    /// (empty without the model).
+    fn meaning(&self, question: &str) -> Result<Meaning> {
         let Some(semantic) = &self.semantic else {
-            return Ok(Vec::new());
+            return Ok(Meaning::default());
         };
         let vector = semantic.model.embed(question, Role::Query)?;
         let probe = Probe {
             terms: &[],
             vector: Some(&vector),
         };
+        let paragraphs: Vec<NearParagraph> = semantic
+            .dense
+            .paragraphs(&vector)
+            .into_iter()
+            .filter_map(|((article, block), cosine)| {
+                Some(((*self.positions.get(&article)?, block), cosine))
+            })
+            .collect();
         let ranked: Vec<Near> = semantic
             .dense
             .rank(&probe, semantic.dense.len())?
@@ -536,19 +610,39 @@ impl Retriever {
             median = ranked.get(ranked.len() / 2).map(|n| n.1),
             "meaning"
         );
-        Ok(ranked)
+        Ok(Meaning {
+            sentences: ranked,
+            paragraphs,
+        })
     }
 
     /// The sentences to judge: the best by words, then the closest in meaning that are not
-    /// among them (with no word score of their own).
-    fn candidates(&self, prepared: &[Prepared], limit: usize, near: &[Near]) -> Result<Vec<Hit>> {
+    /// among them (with no word score of their own), then the sentence closest in meaning of
+    /// each paragraph closest in meaning.
+    fn candidates(
+        &self,
+        prepared: &[Prepared],
+        limit: usize,
+        meaning: &Meaning,
+    ) -> Result<Vec<Hit>> {
         let terms = query(prepared);
         let probe = Probe {
             terms: &terms,
             vector: None,
         };
         let mut hits = self.index.rank(&probe, limit)?;
-        for &((article, block, sentence), _) in near.iter().take(DENSE_CANDIDATES) {
+        let near = &meaning.sentences;
+        let paragraph_best = meaning
+            .paragraphs
+            .iter()
+            .take(PARAGRAPH_CANDIDATES)
+            .filter_map(|&((article, block), _)| {
+                near.iter()
+                    .find(|((a, b, _), _)| *a == article && *b == block)
+            });
+        for &((article, block, sentence), _) in
+            near.iter().take(DENSE_CANDIDATES).chain(paragraph_best)
+        {
             let article = article_key(&self.catalog.entries[article].meta.id);
             if !hits
                 .iter()
@@ -834,37 +928,19 @@ impl Retriever {
 
 /// True for a word that can be the second part of a name (早苗, 稔): rare, and not a word of the
 /// dictionary unless a single character (大米 and 经济界 are words of their own).
-/// Ranks the hits by word evidence and meaning together: weighted reciprocal-rank fusion of the
-/// word ranking (BM25 × coverage) and the meaning ranking (cosine over every indexed sentence),
-/// times the hit's fit to what is asked. A sentence found by meaning alone has no word rank.
-/// Without the model, the word ranking stands.
-fn fuse(hits: &mut [Scored], near: &[Near]) {
-    if near.is_empty() {
-        return;
+/// Share of the question's weighted informative terms of which the corpus has no form.
+fn absent_share(terms: &[Prepared]) -> f32 {
+    let weight = |t: &Prepared| t.weight * t.info;
+    let total: f32 = terms.iter().map(weight).sum();
+    if total <= 0.0 {
+        return 0.0;
     }
-    let meaning_rank: HashMap<(usize, usize, usize), (usize, f32)> = near
+    terms
         .iter()
-        .enumerate()
-        .map(|(rank, &(at, cosine))| (at, (rank, cosine)))
-        .collect();
-    let words = |h: &Scored| h.score / h.fit;
-    let mut by_words: Vec<f32> = hits.iter().map(words).filter(|&w| w > 0.0).collect();
-    by_words.sort_by(|a, b| b.total_cmp(a));
-    for hit in hits.iter_mut() {
-        let w = words(hit);
-        let word_part = by_words
-            .iter()
-            .position(|&x| x == w)
-            .filter(|_| w > 0.0)
-            .map_or(0.0, |rank| 1.0 / (FUSION_K + 1.0 + rank as f32));
-        let (rank, cosine) = meaning_rank
-            .get(&(hit.at.article, hit.at.block, hit.at.sentence))
-            .copied()
-            .unwrap_or((near.len(), 0.0));
-        hit.similarity = cosine;
-        let meaning_part = MEANING_WEIGHT / (FUSION_K + 1.0 + rank as f32);
-        hit.score = (word_part + meaning_part) * hit.fit;
-    }
+        .filter(|t| t.is_absent())
+        .map(weight)
+        .sum::<f32>()
+        / total
 }
 
 /// The corpus forms of the question's subject: its informative terms that are not the kind
@@ -1207,58 +1283,6 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scored(block: usize, words: f32, fit: f32) -> Scored {
-        Scored {
-            at: Location {
-                article: 0,
-                block,
-                sentence: 0,
-            },
-            score: words * fit,
-            coverage: 0.5,
-            confidence: 0.5,
-            about: 0.5,
-            similarity: 0.0,
-            fit,
-        }
-    }
-
-    #[test]
-    fn fusion_lets_meaning_reorder_close_words_and_keeps_meaning_alone_behind() {
-        // Sentence 1 is best by words but sixth by meaning; 2 is second by words and first by
-        // meaning; 3 is found by meaning alone (second).
-        let mut hits = vec![
-            scored(1, 9.0, 1.0),
-            scored(2, 8.0, 1.0),
-            scored(3, 0.0, 1.0),
-        ];
-        let near: Vec<Near> = vec![
-            ((0, 2, 0), 0.9),
-            ((0, 3, 0), 0.88),
-            ((0, 4, 0), 0.87),
-            ((0, 5, 0), 0.86),
-            ((0, 6, 0), 0.85),
-            ((0, 1, 0), 0.7),
-        ];
-        fuse(&mut hits, &near);
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        let order: Vec<usize> = hits.iter().map(|h| h.at.block).collect();
-        assert_eq!(order, vec![2, 1, 3]);
-        assert_eq!(hits[0].similarity, 0.9);
-        assert_eq!(hits[1].similarity, 0.7);
-        // The fit to what is asked (a number for 多少) still multiplies.
-        let mut hits = vec![scored(1, 9.0, 1.0), scored(2, 8.0, 1.5)];
-        fuse(&mut hits, &[((0, 1, 0), 0.9), ((0, 2, 0), 0.8)]);
-        assert!(hits[1].score > hits[0].score);
-    }
-
-    #[test]
-    fn without_the_model_the_word_ranking_stands() {
-        let mut hits = vec![scored(1, 9.0, 1.0), scored(2, 8.0, 1.0)];
-        fuse(&mut hits, &[]);
-        assert_eq!((hits[0].score, hits[1].score), (9.0, 8.0));
-    }
 
     #[test]
     fn a_form_inside_a_longer_word_is_told_from_one_that_ends_it() {
