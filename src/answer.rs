@@ -246,15 +246,13 @@ pub fn compose(
 }
 
 /// The closest passages, shown as such: the best sentence of each of the first
-/// [`CLOSEST_PASSAGES`] paragraphs in the ranking. "Not stated" instead when the question asks
-/// for a kind of detail (a number, a date, a place) that none of them gives.
+/// [`CLOSEST_PASSAGES`] paragraphs in the ranking. (Whether they lack the detail asked is not
+/// known surely enough to say "not stated": the reply says only that they may not answer.)
 fn closest(answer: &mut Answer, retrieval: &Retrieval) {
     if retrieval.hits.is_empty() {
         return;
     }
     answer.reply = Reply::Closest;
-    let mut offered = false;
-    let mut asked = false;
     for hit in &retrieval.hits {
         if answer.quotes.len() == CLOSEST_PASSAGES {
             break;
@@ -262,16 +260,11 @@ fn closest(answer: &mut Answer, retrieval: &Retrieval) {
         let before = answer.citations.len();
         let n = cite(&mut answer.citations, &retrieval.articles, hit);
         if answer.citations.len() > before {
-            asked |= hit.offers.is_some();
-            offered |= hit.offers == Some(true);
             answer.quotes.push(Quote {
                 text: sentence_of(&retrieval.articles, hit).to_string(),
                 citation: n,
             });
         }
-    }
-    if asked && !offered {
-        answer.reply = Reply::NotStated;
     }
 }
 

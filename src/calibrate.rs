@@ -54,6 +54,8 @@ struct Gold {
 /// A labeled question with what the engine would do with it.
 struct Question {
     set: usize,
+    /// The question as asked.
+    text: String,
     /// Normalised gold markers (empty: the articles do not answer it).
     gold: Vec<String>,
     /// True/false when it is known whether the articles speak of it.
@@ -213,6 +215,7 @@ fn questions(
             let trials = engine.trials(&line.q, grid, intents)?;
             out.push(Question {
                 set: first_set + i,
+                text: line.q,
                 gold,
                 topical,
                 talk: line.kind == "small_talk" || why == Some("small_talk"),
@@ -229,24 +232,35 @@ fn reach(questions: &[&Question], f: usize) -> usize {
     questions
         .iter()
         .filter(|q| q.answerable())
+        .filter(|q| q.trials.as_ref().is_some_and(|t| q.shows_gold(&t[f].closest)))
+        .count()
+}
+
+/// Answerable questions whose first closest passage is a gold passage, with fusion `f`.
+fn first_right(questions: &[&Question], f: usize) -> usize {
+    questions
+        .iter()
+        .filter(|q| q.answerable())
         .filter(|q| {
-            q.trials
-                .as_ref()
-                .is_some_and(|t| q.shows_gold(&t[f].closest))
+            q.trials.as_ref().is_some_and(|t| {
+                let mut first = t[f].closest.clone();
+                first.citations.truncate(1);
+                q.shows_gold(&first)
+            })
         })
         .count()
 }
 
-/// The fusion of `grid` that shows a gold passage for the most of `questions` (the first
-/// such in grid order).
+/// The fusion of `grid` that shows a gold passage for the most of `questions`, ties broken
+/// by the most gold passages shown first (then by grid order).
 fn best_fusion(questions: &[&Question], grid: &[Fusion]) -> usize {
     let mut best = 0;
-    let mut best_reach = 0;
+    let mut best_score = (0, 0);
     for f in 0..grid.len() {
-        let r = reach(questions, f);
-        if r > best_reach {
+        let score = (reach(questions, f), first_right(questions, f));
+        if score > best_score {
             best = f;
-            best_reach = r;
+            best_score = score;
         }
     }
     best
@@ -386,6 +400,33 @@ pub struct Calibrated {
     pub decision: Decision,
     /// The cross-validated and held-out numbers, as a table.
     pub report: String,
+    /// One JSON object per question: its set, features and labels with the chosen fusion,
+    /// and its cross-validated probabilities (for inspecting the fit).
+    pub rows: Vec<serde_json::Value>,
+}
+
+/// The inspection row of question `i` of `questions` from `sets`.
+fn row(
+    questions: &[Question],
+    i: usize,
+    sets: &[String],
+    f: usize,
+    p: Option<&(f32, f32)>,
+) -> serde_json::Value {
+    let q = &questions[i];
+    let trial = q.trials.as_ref().map(|t| &t[f]);
+    serde_json::json!({
+        "set": sets[q.set],
+        "q": q.text,
+        "answerable": q.answerable(),
+        "topical": q.topical,
+        "talk": q.talk,
+        "right_claim": trial.map(|t| q.answerable() && q.shows_gold(&t.claim)),
+        "shows_gold": trial.map(|t| q.answerable() && q.shows_gold(&t.closest)),
+        "p_claim": p.map(|p| p.0),
+        "p_topic": p.map(|p| p.1),
+        "features": trial.map(|t| NAMES.iter().zip(t.features.values).map(|(n, v)| (n.to_string(), serde_json::json!(v))).collect::<serde_json::Map<String, serde_json::Value>>()),
+    })
 }
 
 /// Fits the decision for `engine` (which must compare meaning) on the labeled sets.
@@ -439,11 +480,12 @@ pub fn calibrate(
         let answerable = test.iter().filter(|q| q.answerable()).count();
         let _ = writeln!(
             report,
-            "  {:<22} k {:>4} sentence {:.2} paragraph {:.2}: {}/{answerable}",
+            "  {:<22} k {:>4} sentence {:.2} paragraph {:.2} fit^{}: {}/{answerable}",
             set.file,
             grid[f].k,
             grid[f].sentence_weight,
             grid[f].paragraph_weight,
+            grid[f].fit_power,
             reach(&test, f),
         );
         // 2. The models, fitted on the other sets with that fusion.
@@ -516,6 +558,17 @@ pub fn calibrate(
             models.0.weights[j], models.1.weights[j]
         );
     }
+    let names: Vec<String> = fitted_on
+        .iter()
+        .map(|s| s.file.clone())
+        .chain(options.held_out.iter().map(|p| p.display().to_string()))
+        .collect();
+    let mut rows: Vec<serde_json::Value> = (0..all.len())
+        .map(|i| row(&all, i, &names, fusion, cv_predictions.get(&i)))
+        .collect();
+    let which: Vec<usize> = (0..held.len()).collect();
+    let held_p = predict(&models, &held, &which, fusion);
+    rows.extend((0..held.len()).map(|i| row(&held, i, &names, fusion, held_p.get(&i))));
     let decision = Decision {
         features: NAMES.iter().map(|n| n.to_string()).collect(),
         claim: models.0,
@@ -530,5 +583,9 @@ pub fn calibrate(
         talk_at,
         intents,
     };
-    Ok(Calibrated { decision, report })
+    Ok(Calibrated {
+        decision,
+        report,
+        rows,
+    })
 }

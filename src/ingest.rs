@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::{self, Block, BlockKind, Metadata, METADATA_FILE};
 use crate::embed::{Embedder, Role};
 use crate::error::{Error, Result};
-use crate::index::vectors::{text_hash, ArticleVectors, Embedded, VectorStore};
+use crate::index::vectors::{text_hash, ArticleVectors, Embedded, VectorStore, PARAGRAPH};
 use crate::index::{article_key, Handle};
 use crate::lexicon::{Glossary, Lexicon, GLOSSARY_FILE};
 use crate::text;
@@ -289,8 +289,13 @@ pub fn update(
     Ok(report)
 }
 
-/// Gives every body sentence of these articles its vector in the store: the vector kept for
-/// the same text, or a new one from the model.
+/// The text of a paragraph of several sentences, embedded whole beside its sentences.
+fn whole(block: &Block) -> Option<String> {
+    (block.sentences.len() > 1).then(|| block.sentences.concat())
+}
+
+/// Gives every body sentence of these articles, and every paragraph of several sentences, its
+/// vector in the store: the vector kept for the same text, or a new one from the model.
 fn embed_articles(
     vectors: &mut Vectors,
     articles: Vec<(u64, String, Vec<Block>)>,
@@ -305,7 +310,8 @@ fn embed_articles(
         .collect();
     let total: usize = articles
         .iter()
-        .flat_map(|(_, _, blocks)| blocks.iter().flat_map(|b| &b.sentences))
+        .flat_map(|(_, _, blocks)| blocks.iter().filter(|b| b.kind == BlockKind::Body))
+        .flat_map(|b| b.sentences.iter().cloned().chain(whole(b)))
         .filter(|s| !known.contains_key(&text_hash(s)))
         .count();
     let mut done = 0;
@@ -315,7 +321,10 @@ fn embed_articles(
             if block.kind != BlockKind::Body {
                 continue;
             }
-            for (s, text) in block.sentences.iter().enumerate() {
+            let own = block.sentences.iter().map(String::as_str).enumerate();
+            let paragraph = whole(block);
+            let paragraph = paragraph.as_deref().map(|p| (PARAGRAPH, p));
+            for (s, text) in own.chain(paragraph) {
                 let hash = text_hash(text);
                 let vector = match known.get(&hash) {
                     Some(v) => {

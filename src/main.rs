@@ -93,6 +93,10 @@ enum Command {
         /// Most general-knowledge and small-talk questions shown passages, as a share of them.
         #[arg(long, default_value_t = 0.05)]
         max_general_shown: f32,
+        /// Also write each question's features, labels and cross-validated probabilities here
+        /// (JSONL), to inspect the fit.
+        #[arg(long, value_name = "FILE")]
+        rows: Option<PathBuf>,
     },
 }
 
@@ -248,7 +252,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             held_out,
             max_wrong,
             max_general_shown,
+            rows,
         } => calibrate(
+            rows.as_deref(),
             &engine,
             &config,
             summit_qa::calibrate::Options {
@@ -492,6 +498,7 @@ fn fixture_sets(held_out: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// The `calibrate` command: fits the decision, prints the report, writes the file.
 fn calibrate(
+    rows: Option<&Path>,
     engine: &Engine,
     config: &Config,
     options: summit_qa::calibrate::Options,
@@ -511,6 +518,10 @@ fn calibrate(
     eprintln!("\r{:.1} s", started.elapsed().as_secs_f64());
     let path = &config.semantic.decision;
     calibrated.decision.write(path)?;
+    if let Some(rows) = rows {
+        let lines: String = calibrated.rows.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(rows, lines).with_context(|| format!("cannot write {}", rows.display()))?;
+    }
     writeln!(
         std::io::stdout().lock(),
         "{}\nwrote {}",

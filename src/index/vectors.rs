@@ -11,15 +11,18 @@ use crate::error::{Error, Result};
 
 /// Name of the file in the index folder.
 pub const FILE: &str = "vectors.bin";
-/// v2: passages are embedded as normalised (Simplified) text; a v1 file is made again.
-const MAGIC: &[u8; 4] = b"SQV2";
+/// v3: a paragraph of several sentences has a vector of its own; an older file is made again.
+const MAGIC: &[u8; 4] = b"SQV3";
 
-/// One embedded sentence.
+/// The `sentence` of an [`Embedded`] that is a whole paragraph's vector.
+pub const PARAGRAPH: usize = u32::MAX as usize;
+
+/// One embedded sentence (or paragraph).
 #[derive(Debug, Clone)]
 pub struct Embedded {
     /// Index into the article's blocks.
     pub block: usize,
-    /// Index into the block's sentences.
+    /// Index into the block's sentences; [`PARAGRAPH`] for the whole paragraph.
     pub sentence: usize,
     /// Hash of the sentence's text.
     pub hash: u64,
@@ -207,7 +210,7 @@ pub struct Dense {
     matrix: Vec<f32>,
     /// Article key and block of each paragraph row.
     paragraphs: Vec<(u64, usize)>,
-    /// A paragraph's vector: the normalised mean of its sentences' vectors.
+    /// A paragraph's vector: its own, or else the normalised mean of its sentences' vectors.
     paragraph_matrix: Vec<f32>,
 }
 
@@ -219,7 +222,7 @@ impl Dense {
             let Some(vectors) = store.articles.get(&key).filter(|a| a.digest == digest) else {
                 continue;
             };
-            for s in &vectors.sentences {
+            for s in vectors.sentences.iter().filter(|s| s.sentence != PARAGRAPH) {
                 dense.places.push((key, s.block, s.sentence));
                 dense.matrix.extend_from_slice(&s.vector);
                 if dense.paragraphs.last() != Some(&(key, s.block)) {
@@ -238,6 +241,20 @@ impl Dense {
         for row in dense.paragraph_matrix.chunks_exact_mut(DIM) {
             let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
             row.iter_mut().for_each(|x| *x /= norm);
+        }
+        // A paragraph embedded whole keeps its own vector instead of its sentences' mean.
+        let rows: HashMap<(u64, usize), usize> = dense
+            .paragraphs
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, i))
+            .collect();
+        for (key, vectors) in &store.articles {
+            for s in vectors.sentences.iter().filter(|s| s.sentence == PARAGRAPH) {
+                if let Some(&row) = rows.get(&(*key, s.block)) {
+                    dense.paragraph_matrix[row * DIM..(row + 1) * DIM].copy_from_slice(&s.vector);
+                }
+            }
         }
         dense
     }

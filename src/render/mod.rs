@@ -445,6 +445,7 @@ mod tests {
             more: Vec::new(),
             topics: Vec::new(),
             corpus: String::new(),
+            decided: Some((0.9, 0.99)),
         };
         let id = serde_json::json!("d01");
         let v = serde_json::to_value(json(&answer, Some(&id), 7)).unwrap();
@@ -453,6 +454,42 @@ mod tests {
         assert!(v["citations"][0]["author"].is_null());
         assert_eq!(v["citations"][0]["score"], 1.23);
         assert_eq!(v["took_us"], 7);
+        assert_eq!(v["decision"]["claim"], 0.9);
+        assert_eq!(v["reply"], "answer");
+    }
+
+    #[test]
+    fn closest_passages_say_what_they_are_and_claim_nothing() {
+        let answer = Answer {
+            question: "q".into(),
+            script: Script::Latin,
+            reply: Reply::Closest,
+            quotes: vec![crate::answer::Quote {
+                text: "段落。".into(),
+                citation: 1,
+            }],
+            citations: vec![citation(None)],
+            truncated: false,
+            coverage: 0.3,
+            confidence: 0.3,
+            about: 0.3,
+            more: Vec::new(),
+            topics: Vec::new(),
+            corpus: String::new(),
+            decided: Some((0.4, 0.95)),
+        };
+        assert_eq!(
+            answer_text(&answer),
+            "The articles may not answer exactly this. Closest passages: 段落。[1]"
+        );
+        let v = serde_json::to_value(json(&answer, None, 1)).unwrap();
+        assert_eq!((v["answered"].clone(), v["reply"].clone()), (false.into(), "closest".into()));
+        assert_eq!(v["citations"].as_array().unwrap().len(), 1);
+        let html = telegram::messages(&answer, telegram::MESSAGE_LIMIT).join("");
+        assert!(
+            html.starts_with("<i>The articles may not answer exactly this. Closest passages:</i>"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -336,6 +336,7 @@ mod tests {
             more: Vec::new(),
             topics: Vec::new(),
             corpus: String::new(),
+            decided: None,
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Scored;
 
 /// How the rankings are fused: score = (1/(k+1+word rank) + sentence_weight/(k+1+sentence
-/// rank) + paragraph_weight/(k+1+paragraph rank)) × fit.
+/// rank) + paragraph_weight/(k+1+paragraph rank)) × fit^fit_power.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fusion {
     /// The rank offset: small values trust the first places more.
@@ -18,6 +18,8 @@ pub struct Fusion {
     pub sentence_weight: f32,
     /// Weight of the paragraph meaning ranking.
     pub paragraph_weight: f32,
+    /// How much offering what is asked (a number for 多少) counts: the power of the fit.
+    pub fit_power: f32,
 }
 
 impl Default for Fusion {
@@ -27,6 +29,7 @@ impl Default for Fusion {
             k: 5.0,
             sentence_weight: 0.5,
             paragraph_weight: 0.0,
+            fit_power: 1.0,
         }
     }
 }
@@ -36,13 +39,16 @@ impl Fusion {
     pub fn grid() -> Vec<Fusion> {
         let mut grid = Vec::new();
         for k in [1.0, 5.0, 20.0, 60.0] {
-            for sentence_weight in [0.25, 0.5, 1.0] {
-                for paragraph_weight in [0.0, 0.25, 0.5, 1.0] {
-                    grid.push(Fusion {
-                        k,
-                        sentence_weight,
-                        paragraph_weight,
-                    });
+            for sentence_weight in [0.5, 1.0] {
+                for paragraph_weight in [0.0, 0.5, 1.0] {
+                    for fit_power in [1.0, 2.0, 3.0] {
+                        grid.push(Fusion {
+                            k,
+                            sentence_weight,
+                            paragraph_weight,
+                            fit_power,
+                        });
+                    }
                 }
             }
         }
@@ -131,9 +137,26 @@ pub(crate) fn fuse(hits: &mut [Scored], meaning: &Meaning, fusion: &Fusion) {
         let words = hit.word_rank.map_or(0.0, |r| part(1.0, r));
         hit.score =
             (words + part(fusion.sentence_weight, rank) + part(fusion.paragraph_weight, prank))
-                * hit.fit;
+                * hit.fit.powf(fusion.fit_power);
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    offering_first(hits);
+}
+
+/// Places within [`OFFERING_REACH`] of the top from which a hit that offers the kind of detail
+/// asked (a number for 多少) goes first when the top one does not.
+const OFFERING_REACH: usize = 3;
+
+/// Moves the best hit that offers what is asked to the front when the top hit does not and
+/// it is among the first [`OFFERING_REACH`]: the answer leads with the number asked for.
+fn offering_first(hits: &mut [Scored]) {
+    if hits.first().is_none_or(|h| h.offers != Some(false)) {
+        return;
+    }
+    let reach = hits.len().min(OFFERING_REACH);
+    if let Some(at) = hits[..reach].iter().position(|h| h.offers == Some(true)) {
+        hits[..=at].rotate_right(1);
+    }
 }
 
 #[cfg(test)]
@@ -209,12 +232,29 @@ mod tests {
         fuse(&mut hits, &near, &Fusion::default());
         assert_eq!(hits[0].at.block, 1, "paragraphs weigh nothing by default");
         let fusion = Fusion {
-            paragraph_weight: 1.0,
+            paragraph_weight: 2.0,
             ..Fusion::default()
         };
         fuse(&mut hits, &near, &fusion);
         assert_eq!(hits[0].at.block, 2);
         assert_eq!(hits[0].paragraph_similarity, 0.9);
+    }
+
+    #[test]
+    fn a_hit_offering_what_is_asked_leads_when_close_to_the_top() {
+        let mut hits: Vec<Scored> = (1..=4).map(|b| scored(b, 10.0 - b as f32, 1.0)).collect();
+        hits[0].offers = Some(false);
+        hits[1].offers = Some(false);
+        hits[2].offers = Some(true);
+        offering_first(&mut hits);
+        let order: Vec<usize> = hits.iter().map(|h| h.at.block).collect();
+        assert_eq!(order, vec![3, 1, 2, 4]);
+        // Beyond the first three, or with nothing asked, the order stands.
+        let mut far: Vec<Scored> = (1..=4).map(|b| scored(b, 10.0 - b as f32, 1.0)).collect();
+        far[0].offers = Some(false);
+        far[3].offers = Some(true);
+        offering_first(&mut far);
+        assert_eq!(far[0].at.block, 1);
     }
 
     #[test]

@@ -430,6 +430,9 @@ impl Retriever {
         }
         let yes_no = text::is_yes_no(&normalized);
         let mut prepared: Vec<Prepared> = terms.iter().map(|t| self.prepare(t, &terms)).collect();
+        for p in prepared.iter_mut() {
+            p.former = only_as_former(&p.text, &normalized);
+        }
         let kind = text::kind(&normalized);
         // "Who is X" asks for the sentence introducing X, not for someone else's name.
         let expects = expects.filter(|e| kind != Kind::Entity || *e != text::Expects::Person);
@@ -524,7 +527,7 @@ impl Retriever {
             hits.push(Scored {
                 at,
                 words: hit.score * (0.25 + coverage),
-                offers: judged.map(|_| fits),
+                offers: expects.map(|_| fits),
                 coverage,
                 confidence,
                 about,
@@ -790,6 +793,7 @@ impl Retriever {
             term.info
         };
         Prepared {
+            former: false,
             ubiquitous: self.ubiquitous(&forms),
             weight: term.weight,
             asked: term.asked,
@@ -928,6 +932,22 @@ impl Retriever {
 
 /// True for a word that can be the second part of a name (早苗, 稔): rare, and not a word of the
 /// dictionary unless a single character (大米 and 经济界 are words of their own).
+/// The prefix that makes a title someone's former one (前首相, 前总统).
+const FORMER: char = '前';
+
+/// True when `form` occurs in `text`, and only right after [`FORMER`]: the text speaks of a
+/// former holder of the title, not of the present one.
+fn only_as_former(form: &str, text: &str) -> bool {
+    let mut seen = false;
+    for (at, _) in text.match_indices(form) {
+        if !text[..at].ends_with(FORMER) {
+            return false;
+        }
+        seen = true;
+    }
+    seen
+}
+
 /// Share of the question's weighted informative terms of which the corpus has no form.
 fn absent_share(terms: &[Prepared]) -> f32 {
     let weight = |t: &Prepared| t.weight * t.info;
@@ -1182,6 +1202,8 @@ enum Place {
 struct Prepared {
     /// The term as asked.
     text: String,
+    /// True when the question itself says "former" of it (前首相).
+    former: bool,
     /// Importance in the question.
     weight: f32,
     /// Informativeness in everyday language.
@@ -1228,6 +1250,10 @@ impl Prepared {
         // one scan).
         for form in self.forms.iter().filter(|f| f.is_in(paragraph)) {
             match form.place_in(sentence) {
+                // 前首相 is the former one, not the one asked about (unless 前 is asked too).
+                Place::Whole if !self.former && only_as_former(&form.text, sentence.text) => {
+                    best = best.max(form.credit * MODIFIER_CREDIT)
+                }
                 Place::Whole => return form.credit,
                 Place::Inside if form.names_whole => return form.credit,
                 Place::Inside => best = best.max(form.credit * MODIFIER_CREDIT),
@@ -1283,6 +1309,14 @@ fn query(terms: &[Prepared]) -> Vec<QueryTerm> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_title_only_after_former_is_someone_else() {
+        assert!(only_as_former("首相", "会见了日本前首相石破茂"));
+        assert!(!only_as_former("首相", "前首相石破茂与新首相高市"));
+        assert!(!only_as_former("首相", "第一位女性首相"));
+        assert!(!only_as_former("首相", "没有这个词"));
+    }
 
     #[test]
     fn a_form_inside_a_longer_word_is_told_from_one_that_ends_it() {
