@@ -232,7 +232,11 @@ fn reach(questions: &[&Question], f: usize) -> usize {
     questions
         .iter()
         .filter(|q| q.answerable())
-        .filter(|q| q.trials.as_ref().is_some_and(|t| q.shows_gold(&t[f].closest)))
+        .filter(|q| {
+            q.trials
+                .as_ref()
+                .is_some_and(|t| q.shows_gold(&t[f].closest))
+        })
         .count()
 }
 

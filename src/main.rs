@@ -88,7 +88,7 @@ enum Command {
         )]
         held_out: PathBuf,
         /// Most wrong claims, as a share of the questions (cross-validated).
-        #[arg(long, default_value_t = 0.03)]
+        #[arg(long, default_value_t = 0.04)]
         max_wrong: f32,
         /// Most general-knowledge and small-talk questions shown passages, as a share of them.
         #[arg(long, default_value_t = 0.05)]

@@ -483,7 +483,10 @@ mod tests {
             "The articles may not answer exactly this. Closest passages: 段落。[1]"
         );
         let v = serde_json::to_value(json(&answer, None, 1)).unwrap();
-        assert_eq!((v["answered"].clone(), v["reply"].clone()), (false.into(), "closest".into()));
+        assert_eq!(
+            (v["answered"].clone(), v["reply"].clone()),
+            (false.into(), "closest".into())
+        );
         assert_eq!(v["citations"].as_array().unwrap().len(), 1);
         let html = telegram::messages(&answer, telegram::MESSAGE_LIMIT).join("");
         assert!(
