@@ -196,6 +196,7 @@ pub fn compose(
             .iter()
             .filter(|h| h.confidence >= limits.min_confidence)
             .collect(),
+        // The decision judged the passages in the order of the ranking.
         Some(Verdict::Answer) => retrieval.hits.iter().collect(),
         Some(Verdict::Closest) => {
             closest(&mut answer, retrieval);
@@ -246,25 +247,36 @@ pub fn compose(
 }
 
 /// The closest passages, shown as such: the best sentence of each of the first
-/// [`CLOSEST_PASSAGES`] paragraphs in the ranking. (Whether they lack the detail asked is not
-/// known surely enough to say "not stated": the reply says only that they may not answer.)
+/// [`CLOSEST_PASSAGES`] paragraphs in the ranking, the last place going to another article's
+/// best passage when all come from one and the other's scores at least [`RELATED_SHARE`] of
+/// the best. (Whether they lack the detail asked is not known surely enough to say "not
+/// stated": the reply says only that they may not answer.)
 fn closest(answer: &mut Answer, retrieval: &Retrieval) {
-    if retrieval.hits.is_empty() {
+    let hits = &retrieval.hits;
+    let Some(best) = hits.first() else {
         return;
-    }
+    };
     answer.reply = Reply::Closest;
-    for hit in &retrieval.hits {
-        if answer.quotes.len() == CLOSEST_PASSAGES {
+    let mut chosen: Vec<&Scored> = Vec::new();
+    for hit in hits {
+        let same_paragraph =
+            |c: &&Scored| c.at.article == hit.at.article && c.at.block == hit.at.block;
+        if !chosen.iter().any(same_paragraph) {
+            chosen.push(hit);
+        }
+        if chosen.len() == CLOSEST_PASSAGES {
             break;
         }
-        let before = answer.citations.len();
-        let n = cite(&mut answer.citations, &retrieval.articles, hit);
-        if answer.citations.len() > before {
-            answer.quotes.push(Quote {
-                text: sentence_of(&retrieval.articles, hit).to_string(),
-                citation: n,
-            });
-        }
+    }
+    let one_article = chosen.iter().all(|h| h.at.article == best.at.article);
+    let other = hits
+        .iter()
+        .find(|h| h.at.article != best.at.article && h.score >= best.score * RELATED_SHARE);
+    if let (true, Some(other), CLOSEST_PASSAGES) = (one_article, other, chosen.len()) {
+        chosen[CLOSEST_PASSAGES - 1] = other;
+    }
+    for hit in chosen {
+        quote(answer, &retrieval.articles, hit);
     }
 }
 

@@ -248,13 +248,19 @@ impl Embedder {
         &self.tokenizer
     }
 
-    /// The unit vector of `text` in its `role`, remembered for the next time it is asked.
+    /// The unit vector of `text` in its `role`, remembered for the next time it is asked. A
+    /// question is embedded from its first [`QUERY_TOKENS`] tokens only, so that a long
+    /// message costs no more than a short one.
     pub fn embed(&self, text: &str, role: Role) -> Result<Arc<[f32]>> {
         let key = (role, text.to_string());
         if let Some(known) = self.recent.get(&key) {
             return Ok(known);
         }
-        let vector: Arc<[f32]> = self.encode(text, role)?.into();
+        let limit = match role {
+            Role::Query => QUERY_TOKENS,
+            Role::Passage => usize::MAX,
+        };
+        let vector: Arc<[f32]> = self.encode_within(text, role, limit)?.into();
         self.recent.insert(key, vector.clone());
         Ok(vector)
     }
@@ -267,13 +273,14 @@ impl Embedder {
 
     /// The unit vector of `text` in its `role`, computed now. Texts longer than one pass are
     /// cut into windows whose vectors are averaged, weighted by their length.
-    /// A question is embedded from its first [`QUERY_TOKENS`] tokens only, so that a long
-    /// message costs no more than a short one.
     pub fn encode(&self, text: &str, role: Role) -> Result<Vec<f32>> {
+        self.encode_within(text, role, usize::MAX)
+    }
+
+    /// [`Embedder::encode`] of the first `max_tokens` tokens of `text` (prefix included).
+    fn encode_within(&self, text: &str, role: Role, max_tokens: usize) -> Result<Vec<f32>> {
         let mut content = self.tokenizer.content(&format!("{}{text}", role.prefix()));
-        if role == Role::Query {
-            content.truncate(QUERY_TOKENS);
-        }
+        content.truncate(max_tokens);
         let window = self.max_tokens - 2;
         let mut sum = vec![0f32; DIM];
         let mut weight = 0f32;

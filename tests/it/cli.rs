@@ -24,21 +24,23 @@ fn ask_prints_answer_and_sources() {
 #[test]
 fn the_readme_example_is_what_ask_prints() {
     let readme = std::fs::read_to_string(crate::util::root().join("README.md")).unwrap();
-    let command = "$ cargo run --release -- ask \"日本承诺对美国投资多少？\"\n";
+    let command = "$ cargo run --release -- ask \"高市早苗送给特朗普什么礼物？\"\n";
     let start = readme.find(command).expect("the README shows an ask") + command.len();
     let shown = &readme[start..start + readme[start..].find("```").unwrap()];
-    let o = run(&["ask", "日本承诺对美国投资多少？"], &[]);
+    let o = run(&["ask", "高市早苗送给特朗普什么礼物？"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(shown, stdout(&o));
 }
 
 #[test]
 fn ask_json_keeps_the_contract() {
-    let o = run(&["ask", "--json", "日本承诺对美国投资多少？"], &[]);
+    let o = run(&["ask", "--json", "日本将购买多少架波音飞机？"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
-    assert_eq!(v["question"], "日本承诺对美国投资多少？");
+    assert_eq!(v["question"], "日本将购买多少架波音飞机？");
     assert_eq!(v["answered"], true);
+    assert_eq!(v["reply"], "answer");
+    assert!(v["decision"]["claim"].as_f64().unwrap() > 0.5, "{v}");
     assert!(v["answer"].as_str().unwrap().contains("[1]"));
     assert!(v["took_us"].is_u64());
     let citations = v["citations"].as_array().unwrap();
@@ -234,14 +236,17 @@ fn environment_overrides_the_config_file() {
     );
     assert!(!o.status.success());
     assert!(stderr(&o).contains("/nonexistent/corpus"), "{}", stderr(&o));
-    // The flagship question's best passage covers ~0.6 of it: answered by default, refused
-    // when the environment raises the threshold above that.
+    // With meaning off, words alone decide: the flagship question's best passage covers ~0.5
+    // of it, answered at the default threshold, refused when the environment raises it.
     let ask = |env: &[(&str, &str)]| -> Value {
-        let o = run(&["ask", "--json", "日本承诺对美国投资多少？"], env);
+        let mut env = env.to_vec();
+        env.push(("SUMMIT_QA_SEMANTIC__ENABLED", "false"));
+        let o = run(&["ask", "--json", "日本承诺对美国投资多少？"], &env);
         serde_json::from_str(stdout(&o).trim()).unwrap()
     };
     let default = ask(&[]);
     assert_eq!(default["answered"], true);
+    assert!(default["decision"].is_null(), "{default}");
     assert!(default["coverage"].as_f64().unwrap() < 0.9, "{default}");
     let strict = ask(&[("SUMMIT_QA_ANSWER__MIN_CONFIDENCE", "0.9")]);
     assert_eq!(strict["answered"], false, "{strict}");
