@@ -269,7 +269,7 @@ pub fn problems(report: &crate::ingest::Report) -> String {
         .collect()
 }
 
-/// Progress of indexing on stderr, per stage (articles, then sentences embedded): a bar on a
+/// Progress of indexing on stderr, per stage (articles, then passages embedded): a bar on a
 /// terminal, a line every 10% otherwise.
 pub fn progress() -> impl FnMut(&str, usize, usize) {
     use std::io::IsTerminal;

@@ -88,7 +88,7 @@ pub struct Report {
     pub unchanged: usize,
     /// Files skipped, and why.
     pub problems: Vec<Error>,
-    /// Sentences embedded by the model (0 when it is off).
+    /// Sentences and paragraphs embedded by the model (0 when it is off).
     pub embedded: usize,
     /// Sentences whose vector was kept from before (their text did not change).
     pub reused: usize,
@@ -102,7 +102,7 @@ pub struct Vectors<'a> {
     pub store: &'a mut VectorStore,
 }
 
-/// What [`update`] reports as it goes: a stage ("articles", "sentences embedded") with how far
+/// What [`update`] reports as it goes: a stage ("articles", "passages embedded") with how far
 /// it is.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
 
@@ -119,7 +119,7 @@ impl Report {
         );
         if self.embedded + self.reused > 0 {
             line.push_str(&format!(
-                "; {} sentences embedded, {} vectors reused",
+                "; {} passages embedded, {} vectors reused",
                 self.embedded, self.reused
             ));
         }
@@ -335,7 +335,7 @@ fn embed_articles(
                         let v = vectors.model.embed(&text::normalize(text), Role::Passage)?;
                         report.embedded += 1;
                         done += 1;
-                        progress("sentences embedded", done, total);
+                        progress("passages embedded", done, total);
                         v.to_vec().into_boxed_slice()
                     }
                 };

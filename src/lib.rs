@@ -18,10 +18,14 @@
 //!   (`index::vectors`), and the `Ranking` seam both words and meaning implement.
 //! - [`ingest`]: corpus folder → index, incrementally (content hashes), bad files skipped,
 //!   one atomic commit with the catalog of what is indexed; then the sentences' vectors.
-//! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence; fuses
-//!   the word and meaning rankings.
-//! - [`answer`]: scored sentences → short verbatim answer with citations, "not stated" with
-//!   context, a refusal, or a small-talk reply.
+//! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence;
+//!   fuses the word and meaning rankings (sentences and paragraphs), sums the evidence up as
+//!   features and decides the reply with the fitted decision (claim, closest passages or
+//!   refusal), conversation and general knowledge also recognised by example.
+//! - [`calibrate`]: fits that decision on labeled question sets, cross-validated leave one set
+//!   out, into `models/decision.json`.
+//! - [`answer`]: scored sentences → short verbatim answer with citations, the closest
+//!   passages shown as such, "not stated" with context, a refusal, or a small-talk reply.
 //! - [`engine`]: the above wired together behind `Engine::ask`; reload swaps generations.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
 //!   labels in the asker's script.

@@ -268,7 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_general_shown,
                 exemplars: config
                     .semantic
-                    .decision
+                    .model
                     .parent()
                     .unwrap_or(Path::new("."))
                     .join("exemplars"),
@@ -464,9 +464,10 @@ fn check(config: &Config) -> anyhow::Result<ExitCode> {
     summit_qa::lexicon::Glossary::load(&config.corpus_dir)?;
     let meaning = match engine::model_for(&config.semantic, &config.corpus_dir)? {
         Some(model) => format!(
-            "meaning: on, model {} (checksum {})",
+            "meaning: on, model {} (checksum {})\n{}",
             config.semantic.model.display(),
-            model.checksum
+            model.checksum,
+            decision_report(config, &model.checksum)
         ),
         None => "meaning: off, answers use words alone (semantic.enabled)".to_string(),
     };
@@ -529,6 +530,28 @@ fn calibrate(
         path.display()
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the answer decision comes from, for `check`: the file, the sets it was fitted on
+/// and its thresholds, or why it cannot be used.
+fn decision_report(config: &Config, model: &str) -> String {
+    let path = &config.semantic.decision;
+    match summit_qa::retrieve::decision::Decision::load(path, model) {
+        Ok(d) => format!(
+            "decision: {}, fitted on {} ({} questions); claim at P ≥ {:.3}, closest passages at P ≥ {:.3}; cross-validated: {}",
+            path.display(),
+            d.fitted_on
+                .iter()
+                .map(|s| format!("{} {}", s.file, s.checksum))
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.fitted_on.iter().map(|s| s.questions).sum::<usize>(),
+            d.answer_at,
+            d.closest_at,
+            d.cross_validated.split_whitespace().collect::<Vec<_>>().join(" "),
+        ),
+        Err(e) => format!("decision: none, the thresholds in [answer] decide ({e})"),
+    }
 }
 
 /// The `index` command: updates the index, names every skipped file, prints a summary;

@@ -1250,10 +1250,9 @@ impl Prepared {
         // one scan).
         for form in self.forms.iter().filter(|f| f.is_in(paragraph)) {
             match form.place_in(sentence) {
-                // 前首相 is the former one, not the one asked about (unless 前 is asked too).
-                Place::Whole if !self.former && only_as_former(&form.text, sentence.text) => {
-                    best = best.max(form.credit * MODIFIER_CREDIT)
-                }
+                // 前首相 is the former one, someone else than the one asked about (unless 前 is
+                // asked too): no evidence for it.
+                Place::Whole if !self.former && only_as_former(&form.text, sentence.text) => {}
                 Place::Whole => return form.credit,
                 Place::Inside if form.names_whole => return form.credit,
                 Place::Inside => best = best.max(form.credit * MODIFIER_CREDIT),

@@ -405,7 +405,7 @@ fn sentence_vectors_are_kept_with_the_index_and_made_only_for_changed_text() {
     };
     let first = run_with(&model);
     assert!(
-        first.contains("3 sentences embedded, 0 vectors reused"),
+        first.contains("4 passages embedded, 0 vectors reused"),
         "{first}"
     );
     assert!(index.path().join("vectors.bin").is_file());
@@ -420,7 +420,7 @@ fn sentence_vectors_are_kept_with_the_index_and_made_only_for_changed_text() {
     let changed = run_with(&model);
     assert!(changed.contains("1 changed"), "{changed}");
     assert!(
-        changed.contains("1 sentences embedded, 1 vectors reused"),
+        changed.contains("2 passages embedded, 1 vectors reused"),
         "{changed}"
     );
 
@@ -433,7 +433,7 @@ fn sentence_vectors_are_kept_with_the_index_and_made_only_for_changed_text() {
     std::fs::write(&copy, bytes).unwrap();
     let rebuilt = run_with(&copy);
     assert!(
-        rebuilt.contains("3 sentences embedded, 0 vectors reused"),
+        rebuilt.contains("4 passages embedded, 0 vectors reused"),
         "{rebuilt}"
     );
 

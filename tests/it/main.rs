@@ -1,6 +1,7 @@
 //! Integration tests: one binary, shared helpers in `util`, scenarios by module.
 
 mod burst;
+mod calibrate;
 mod chat;
 mod cli;
 mod corpus_errors;

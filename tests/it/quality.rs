@@ -221,10 +221,16 @@ fn the_issues_questions_get_what_they_ask() {
         assert!(found, "{question}: {:?} {:#?}", a.reply, a.citations);
         a
     };
+    // The talks: their agenda, their opening words, or what was signed at them.
     shows(
         "川普跟高市聊了啥",
         3,
-        &["双方会谈的内容则涵盖", "在会谈一开始"],
+        &[
+            "双方会谈的内容则涵盖",
+            "在会谈一开始",
+            "舉行會談，更在會上簽署",
+            "在会谈期间与美方签订",
+        ],
     );
     shows("日本军费要涨到多少", 3, &["GDP的2%", "GDP2%"]);
     shows("横须贺那边闹了啥", 2, &["抗议人群"]);
