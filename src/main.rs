@@ -511,7 +511,7 @@ fn calibrate(
     };
     let started = Instant::now();
     let mut progress = |n: usize| {
-        if n % 100 == 0 {
+        if n.is_multiple_of(100) {
             eprint!("\r{n} questions");
         }
     };

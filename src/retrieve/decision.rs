@@ -275,7 +275,7 @@ mod tests {
         assert!(model.probability(&[9.0, 3.0]) > 0.9);
         assert!(model.probability(&[0.0, 3.0]) < 0.1);
         assert!(model.weights[0].abs() > 5.0 * model.weights[1].abs());
-        assert!(Logistic::fit(&xs, &vec![true; 200]).is_none());
+        assert!(Logistic::fit(&xs, &[true; 200]).is_none());
     }
 
     fn decision() -> Decision {

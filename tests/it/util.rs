@@ -28,11 +28,8 @@ pub fn engine() -> &'static Engine {
 #[derive(Debug, serde::Deserialize)]
 pub struct Question {
     pub id: String,
-    pub lang: String,
-    pub kind: String,
     pub q: String,
     pub gold: Vec<Gold>,
-    pub keys: Vec<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
