@@ -375,7 +375,7 @@ impl Engine {
         let model = self.model.as_ref().ok_or_else(|| {
             Error::Embedding("the model is off: set semantic.enabled = true".into())
         })?;
-        model.embed(&text::normalize(text), Role::Query)
+        model.embed(&as_retrieved(text), Role::Query)
     }
 
     /// Checksum of the embedding model, when meaning is compared.
@@ -397,7 +397,8 @@ impl Engine {
         let Some(model) = &self.model else {
             return Ok(Nearest::default());
         };
-        let vector = model.embed(&text::normalize(message), Role::Query)?;
+        // Normalised as retrieval normalises a question: the same text is embedded once.
+        let vector = model.embed(&as_retrieved(message), Role::Query)?;
         Ok(intents.nearest(&vector))
     }
 
@@ -542,6 +543,11 @@ fn open(
         generation,
     })
 }
+/// A question as retrieval embeds it: colloquial forms standardised, then normalised.
+fn as_retrieved(question: &str) -> String {
+    text::normalize(&text::standardize(question))
+}
+
 /// Drops control characters (NUL, bidi overrides stay visible-safe) and trims whitespace.
 fn clean(question: &str) -> String {
     question
