@@ -442,7 +442,7 @@ impl Engine {
         let nearest = self.nearest(intents, question)?;
         let mut trials = Vec::with_capacity(fusions.len());
         for fusion in fusions {
-            retrieval.refuse(fusion);
+            retrieval.fuse_again(fusion);
             let form = |verdict| answer::compose(question, &retrieval, &self.limits, Some(verdict));
             trials.push(Trial {
                 features: Features::of(&retrieval, asked, nearest),

@@ -129,7 +129,7 @@ pub struct Retrieval {
 
 impl Retrieval {
     /// Orders the hits again, the rankings fused as `fusion` (for calibration).
-    pub fn refuse(&mut self, fusion: &Fusion) {
+    pub fn fuse_again(&mut self, fusion: &Fusion) {
         fusion::fuse(&mut self.hits, &self.meaning, fusion);
     }
 }
