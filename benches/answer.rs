@@ -101,7 +101,7 @@ fn worst_case(c: &mut Criterion) {
         "ask/500-character mixed English and Chinese question",
         |b| {
             b.iter_batched(
-                // Asked for the first time each time: the model embeds it (its first 64 tokens).
+                // Asked for the first time each time: the model embeds it (its first 32 tokens).
                 forget_questions,
                 |()| engine.ask(&question, None).unwrap(),
                 criterion::BatchSize::PerIteration,
