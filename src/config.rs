@@ -29,6 +29,30 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The embedding model (meaning, beside the words).
     pub semantic: SemanticConfig,
+    /// Adding articles from web pages (`summit-qa add`).
+    pub ingest: IngestConfig,
+}
+
+/// Limits on the pages `add` reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Whether pages on loopback, private, link-local and metadata addresses may be read.
+    pub allow_private_hosts: bool,
+    /// Most bytes of one page.
+    pub max_page_bytes: usize,
+    /// Longest wait for one page, in seconds.
+    pub timeout_seconds: f64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            allow_private_hosts: false,
+            max_page_bytes: 5_000_000,
+            timeout_seconds: 20.0,
+        }
+    }
 }
 
 /// Whether and with which model sentences and questions are embedded.
@@ -268,6 +292,7 @@ impl Default for Config {
             log: LogConfig::default(),
             redis: RedisConfig::default(),
             semantic: SemanticConfig::default(),
+            ingest: IngestConfig::default(),
         }
     }
 }
@@ -393,6 +418,13 @@ impl Config {
                     "{key} is {value}: it must be between 0 and 1"
                 )));
             }
+        }
+        let i = &self.ingest;
+        if i.max_page_bytes == 0 || !(i.timeout_seconds > 0.0 && i.timeout_seconds <= 600.0) {
+            return Err(Error::Config(format!(
+                "ingest.max_page_bytes is {} and ingest.timeout_seconds {}: give at least 1 byte and between 0 and 600 seconds",
+                i.max_page_bytes, i.timeout_seconds
+            )));
         }
         if self.index_dir == self.corpus_dir {
             return Err(Error::Config(format!(

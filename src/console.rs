@@ -260,6 +260,39 @@ pub fn report(articles: &[crate::corpus::Article], config: &crate::Config) -> St
     out
 }
 
+/// What `add` did with one page: added (or would add) with what was found, or skipped as a
+/// page the corpus has.
+pub fn added(outcome: &crate::add::Outcome, dry_run: bool) -> String {
+    use crate::add::{Already, Outcome};
+    match outcome {
+        Outcome::Added { meta, paragraphs } => {
+            let known = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+            format!(
+                "{} {}: {} — author {}, outlet {}, published {}, {:?}, {paragraphs} paragraphs{}",
+                if dry_run { "would add" } else { "added" },
+                meta.id,
+                known(&meta.title),
+                known(&meta.author),
+                known(&meta.publisher),
+                known(&meta.published),
+                meta.script,
+                meta.url
+                    .as_deref()
+                    .map(|u| format!(", from {u}"))
+                    .unwrap_or_default(),
+            )
+        }
+        Outcome::Skipped { page, already } => match already {
+            Already::SameUrl(id) => {
+                format!("skipped {page}: already in the corpus as {id} (same URL)")
+            }
+            Already::SameText(id) => {
+                format!("skipped {page}: already in the corpus as {id} (same text)")
+            }
+        },
+    }
+}
+
 /// One line per file the indexer skipped, saying why and what to do.
 pub fn problems(report: &crate::ingest::Report) -> String {
     report

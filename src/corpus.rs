@@ -32,6 +32,8 @@ pub struct Metadata {
     pub file: String,
     /// Script the article is written in.
     pub script: Script,
+    /// The outlet's headline, if known (`add` takes it from the page).
+    pub title: Option<String>,
     /// Author, if known.
     pub author: Option<String>,
     /// Outlet, if known.

@@ -16,6 +16,8 @@
 //!   substring lookups over one reader (on disk, or in memory for tests); a small index's
 //!   postings are also held in memory and scored there. The sentence vectors kept beside it
 //!   (`index::vectors`), and the `Ranking` seam both words and meaning implement.
+//! - [`add`]: a web page or a local file → a new article in the corpus folder (fetched within
+//!   limits, decoded, extracted with its metadata, duplicates skipped, written atomically).
 //! - [`ingest`]: corpus folder → index, incrementally (content hashes), bad files skipped,
 //!   one atomic commit with the catalog of what is indexed; then the sentences' vectors.
 //! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence;
@@ -41,6 +43,7 @@
 
 #![warn(missing_docs)]
 
+pub mod add;
 pub mod answer;
 pub mod app;
 pub mod batch;

@@ -70,6 +70,35 @@ enum Command {
         #[arg(long, conflicts_with_all = ["api_url", "webhook_url"])]
         dry_run: bool,
     },
+    /// Add articles to the corpus from web pages or local .html/.txt files, then index them:
+    /// the text and what is known of it (title, author, outlet, date) are extracted; a page
+    /// the corpus has already (same URL or same text) is skipped.
+    Add {
+        /// URLs (http, https) or files (.html, .htm, .txt).
+        #[arg(required = true, value_name = "URL|FILE")]
+        pages: Vec<String>,
+        /// Print what would be added; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The article's id instead of a new one (one page only).
+        #[arg(long)]
+        id: Option<String>,
+        /// The headline instead of the page's.
+        #[arg(long)]
+        title: Option<String>,
+        /// The author instead of the one found.
+        #[arg(long)]
+        author: Option<String>,
+        /// The outlet instead of the one found.
+        #[arg(long)]
+        publisher: Option<String>,
+        /// The publication date (YYYY-MM-DD) instead of the one found.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        published: Option<String>,
+        /// The script (Hans or Hant) instead of the one detected.
+        #[arg(long, value_parser = parse_script)]
+        script: Option<summit_qa::corpus::Script>,
+    },
     /// Check that a running `serve` answers on /healthz (exit 0) or not (exit 1); for
     /// container health checks.
     Health,
@@ -219,6 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => return check(&config),
         Command::Index => return index(&config),
+        Command::Add { .. } => return add(&config, cli.command),
         _ => prepare_index(&config)?,
     }
     let started = Instant::now();
@@ -274,7 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .join("exemplars"),
             },
         ),
-        Command::Health | Command::Check | Command::Index => {
+        Command::Health | Command::Check | Command::Index | Command::Add { .. } => {
             unreachable!("handled before loading the engine")
         }
     }
@@ -572,6 +602,85 @@ fn index(config: &Config) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+fn parse_script(value: &str) -> Result<summit_qa::corpus::Script, String> {
+    match value {
+        "Hans" | "hans" => Ok(summit_qa::corpus::Script::Hans),
+        "Hant" | "hant" => Ok(summit_qa::corpus::Script::Hant),
+        _ => Err("write Hans (Simplified) or Hant (Traditional)".into()),
+    }
+}
+
+/// `summit-qa add`: each page added (or skipped, or refused with its reason), then the index
+/// brought up to date once. Exit 1 when a page was refused.
+fn add(config: &Config, command: Command) -> anyhow::Result<ExitCode> {
+    let Command::Add {
+        pages,
+        dry_run,
+        id,
+        title,
+        author,
+        publisher,
+        published,
+        script,
+    } = command
+    else {
+        unreachable!("called for add only")
+    };
+    if id.is_some() && pages.len() > 1 {
+        anyhow::bail!("--id names one article: give one page with it");
+    }
+    let overrides = summit_qa::add::Overrides {
+        id,
+        title,
+        author,
+        publisher,
+        published,
+        script,
+    };
+    let fetcher = summit_qa::add::Fetcher::of(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut out = std::io::stdout().lock();
+    let (mut added, mut refused) = (0, 0);
+    for page in &pages {
+        let outcome = runtime.block_on(summit_qa::add::add(
+            &fetcher,
+            &config.corpus_dir,
+            page,
+            &overrides,
+            dry_run,
+        ));
+        match outcome {
+            Ok(outcome) => {
+                added += matches!(outcome, summit_qa::add::Outcome::Added { .. }) as usize;
+                writeln!(out, "{}", console::added(&outcome, dry_run))?;
+            }
+            Err(e) => {
+                refused += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if added > 0 && !dry_run {
+        let started = Instant::now();
+        let report = engine::build(config, &mut console::progress())?;
+        eprint!("{}", console::problems(&report));
+        writeln!(
+            out,
+            "index {}: {} ({:.1} s)",
+            config.index_dir.display(),
+            report.summary(),
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    Ok(if refused > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

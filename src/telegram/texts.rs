@@ -181,6 +181,7 @@ mod tests {
             id: "004_x".into(),
             file: "004.txt".into(),
             script: Script::Hant,
+            title: None,
             author: author.map(Into::into),
             publisher: None,
             published: None,
