@@ -62,6 +62,8 @@ pub struct Citation {
     pub published: Option<String>,
     /// Our own label for the article, if any.
     pub label: Option<String>,
+    /// The outlet's headline, if known.
+    pub title: Option<String>,
     /// Where it was published, if known.
     pub url: Option<String>,
     /// ¶n: the n-th non-empty line of the article file.
@@ -419,6 +421,7 @@ fn citation(article: &Article, block: &Block, n: usize, best: &str, score: f32) 
         publisher: meta.publisher.clone(),
         published: meta.published.clone(),
         label: meta.label.clone(),
+        title: meta.title.clone(),
         url: meta.url.clone(),
         paragraph: block.paragraph,
         text: block.text.clone(),

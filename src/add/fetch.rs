@@ -47,31 +47,38 @@ impl Fetcher {
     /// Fetches `address`, following redirects; refuses what the limits do not allow.
     pub async fn get(&self, address: &str) -> Result<Fetched, AddError> {
         let mut url = checked_url(address)?;
+        self.follow(&mut url).await.map_err(|e| match e {
+            AddError::Refused { page, reason } if page != address => AddError::Refused {
+                page: address.to_string(),
+                reason: format!("{reason} (at {page})"),
+            },
+            other => other,
+        })
+    }
+
+    async fn follow(&self, url: &mut Url) -> Result<Fetched, AddError> {
         for _ in 0..=MAX_REDIRECTS {
-            let addrs = self.resolve(&url).await?;
-            let response = self.send(&url, &addrs).await?;
+            let addrs = self.resolve(url).await?;
+            let response = self.send(url, &addrs).await?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
                     .headers()
                     .get(LOCATION)
                     .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| refused(&url, format!("HTTP {status} without a Location")))?;
+                    .ok_or_else(|| refused(url, format!("HTTP {status} without a Location")))?;
                 let next = url
                     .join(location)
-                    .map_err(|e| refused(&url, format!("redirect to an invalid address: {e}")))?;
-                url = checked_url(next.as_str())?;
+                    .map_err(|e| refused(url, format!("redirect to an invalid address: {e}")))?;
+                *url = checked_url(next.as_str())?;
                 continue;
             }
             if !status.is_success() {
-                return Err(refused(&url, format!("HTTP {status}")));
+                return Err(refused(url, format!("HTTP {status}")));
             }
-            return self.body(url, response).await;
+            return self.body(url.clone(), response).await;
         }
-        Err(refused(
-            &url,
-            format!("more than {MAX_REDIRECTS} redirects"),
-        ))
+        Err(refused(url, format!("more than {MAX_REDIRECTS} redirects")))
     }
 
     /// The host's addresses, each checked; the request goes to exactly these (no second

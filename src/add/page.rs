@@ -116,7 +116,7 @@ pub fn from_html(html: &str, url: Option<&str>, source: &str) -> Result<Page, Ad
         .as_deref()
         .map(clean)
         .filter(|a| !a.is_empty());
-    let from_meta = meta_author.as_deref().and_then(|a| Byline::parse(a));
+    let from_meta = meta_author.as_deref().and_then(Byline::parse);
     let visible = visible.or(from_meta).unwrap_or_default();
     let author = match meta_author {
         Some(a) if Byline::parse(&a).is_none() => Some(a),
@@ -137,7 +137,7 @@ pub fn from_html(html: &str, url: Option<&str>, source: &str) -> Result<Page, Ad
             .as_deref()
             .and_then(date)
             .or(visible.published),
-        script: crate::text::detect_script(&paragraphs.concat()),
+        script: script_of(&paragraphs.concat()),
         paragraphs,
     };
     check_body(page, source)
@@ -162,22 +162,39 @@ pub fn from_text(text: &str, source: &str) -> Result<Page, AddError> {
         author: byline.author,
         publisher: byline.publisher,
         published: byline.published,
-        script: crate::text::detect_script(&paragraphs.concat()),
+        script: script_of(&paragraphs.concat()),
         paragraphs,
     };
     check_body(page, source)
 }
 
-/// The lines without bylines and photo credits.
+/// Traditional when at least 2% of its Chinese characters change in Simplified (a Simplified
+/// article has a few characters the converter changes; a Traditional one has a fifth or more),
+/// Latin when it has no Chinese.
+fn script_of(text: &str) -> Script {
+    let simplified = fast2s::convert(text);
+    let pairs = text
+        .chars()
+        .zip(simplified.chars())
+        .filter(|(c, _)| crate::text::is_cjk(*c));
+    let (mut cjk, mut changed) = (0usize, 0usize);
+    for (a, b) in pairs {
+        cjk += 1;
+        changed += usize::from(a != b);
+    }
+    match cjk {
+        0 => Script::Latin,
+        _ if changed * 50 >= cjk => Script::Hant,
+        _ => Script::Hans,
+    }
+}
+
+/// The lines without bylines (their fields are metadata). Captions and photo credits stay:
+/// the corpus reads them as such and never cites them.
 fn body_paragraphs(lines: Vec<String>) -> Vec<String> {
     lines
         .into_iter()
         .filter(|l| Byline::parse(l).is_none())
-        .filter(|l| {
-            corpus::parse(l)
-                .first()
-                .is_some_and(|b| b.kind != BlockKind::Credit)
-        })
         .collect()
 }
 
@@ -325,6 +342,19 @@ mod tests {
                 .as_deref(),
             Some("2025-10-29")
         );
+    }
+
+    #[test]
+    fn an_article_is_traditional_by_the_share_of_its_characters_that_change() {
+        assert_eq!(
+            script_of("美日首脑会谈在东京举行，双方签署了协议，日本将增加防卫预算。"),
+            Script::Hans
+        );
+        assert_eq!(
+            script_of("美日首腦會談在東京舉行，雙方簽署了協議。"),
+            Script::Hant
+        );
+        assert_eq!(script_of("Trump met Takaichi in Tokyo."), Script::Latin);
     }
 
     #[test]

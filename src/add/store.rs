@@ -51,9 +51,15 @@ fn same_page(url: &str) -> String {
     parsed.as_str().trim_end_matches('/').to_string()
 }
 
-/// The text's letters and digits only, hashed: the same article whatever its spacing.
+/// The letters and digits of the text's body paragraphs, hashed: the same article whatever
+/// its spacing, byline or headings.
 fn fingerprint(text: &str) -> u64 {
-    let kept: String = text.chars().filter(|c| c.is_alphanumeric()).collect();
+    let kept: String = crate::corpus::parse(text)
+        .iter()
+        .filter(|b| b.kind == crate::corpus::BlockKind::Body)
+        .flat_map(|b| b.text.chars())
+        .filter(|c| c.is_alphanumeric())
+        .collect();
     xxhash_rust::xxh3::xxh3_64(kept.as_bytes())
 }
 
@@ -200,7 +206,13 @@ mod tests {
             same_page("https://a.com/x")
         );
         assert_ne!(same_page("https://a.com/x"), same_page("https://a.com/y"));
-        assert_eq!(fingerprint("美日 会谈。\n"), fingerprint("美日会谈"));
+        let body = "美日首脑会谈在东京举行，双方签署了关于稀土的协议。";
+        assert_eq!(
+            fingerprint(&format!(
+                "作者:某某 发布时间:2025-11-03 来源:某报\n{body}\n"
+            )),
+            fingerprint(&body.replace('，', " ， "))
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Rendering answers for people and programs: console text, the `ask --json` contract and
 //! Telegram HTML. Labels follow the asker's script (Simplified, Traditional or English).
 
+pub mod link;
 pub mod telegram;
 
 use serde::Serialize;
@@ -168,7 +169,11 @@ pub fn labels(script: Script) -> &'static Labels {
 /// `author · outlet · date · ¶n`, with unknown fields named as unknown; when neither author
 /// nor outlet is known, our label of the article stands for them (`label（作者、出处不详）· ¶n`).
 pub fn source_line(c: &Citation, l: &Labels) -> String {
-    if let (None, None, Some(label)) = (&c.author, &c.publisher, &c.label) {
+    if let (None, None, Some(label)) = (
+        &c.author,
+        &c.publisher,
+        c.label.as_ref().or(c.title.as_ref()),
+    ) {
         let date = c
             .published
             .as_deref()
@@ -286,6 +291,9 @@ pub fn console(answer: &Answer) -> String {
                 source_line(c, l),
                 short_quote(&c.best_sentence, 80)
             ));
+            if let Some(link) = link::of(c) {
+                out.push_str(&format!("    {link}\n"));
+            }
         }
     }
     out.trim_end().to_string()
@@ -303,6 +311,12 @@ pub struct JsonCitation<'a> {
     text: &'a str,
     score: f64,
     quote: &'a str,
+    /// Where the article was published (when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    /// That page at the quoted sentence (a URL text fragment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
 }
 
 /// The `ask --json` object (see `docs/json-contract.md`); extra fields do not change meaning.
@@ -358,6 +372,8 @@ pub fn json<'a>(
                 text: &c.text,
                 score: (f64::from(c.score) * 100.0).round() / 100.0,
                 quote: &c.best_sentence,
+                url: c.url.as_deref(),
+                link: link::of(c),
             })
             .collect(),
         took_us,
@@ -391,6 +407,7 @@ mod tests {
             publisher: None,
             published: None,
             label: None,
+            title: None,
             url: None,
             paragraph: 3,
             text: "段落。".into(),
@@ -456,6 +473,24 @@ mod tests {
         assert_eq!(v["took_us"], 7);
         assert_eq!(v["decision"]["claim"], 0.9);
         assert_eq!(v["reply"], "answer");
+        assert!(
+            v["citations"][0].get("url").is_none(),
+            "no URL, no url or link field"
+        );
+        let mut linked = answer.clone();
+        linked.citations[0].url = Some("https://news.example/a#top".into());
+        let v = serde_json::to_value(json(&linked, None, 7)).unwrap();
+        assert_eq!(v["citations"][0]["url"], "https://news.example/a#top");
+        let link = v["citations"][0]["link"].as_str().unwrap();
+        assert!(
+            link.starts_with("https://news.example/a#:~:text=%E"),
+            "{link}"
+        );
+        assert!(
+            console(&linked).contains(&format!("\n    {link}")),
+            "{}",
+            console(&linked)
+        );
     }
 
     #[test]

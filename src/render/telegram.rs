@@ -29,6 +29,8 @@ enum Style {
 struct Segment {
     style: Style,
     text: String,
+    /// Where the text links to (a citation's source at the quote).
+    href: Option<String>,
 }
 
 impl Segment {
@@ -36,10 +38,21 @@ impl Segment {
         Segment {
             style,
             text: text.into(),
+            href: None,
+        }
+    }
+
+    fn linked(text: impl Into<String>, href: Option<String>) -> Segment {
+        Segment {
+            href,
+            ..Segment::new(Style::Plain, text)
         }
     }
 
     fn html(&self) -> String {
+        if let Some(href) = &self.href {
+            return html::link(href, &self.text);
+        }
         let escaped = html::escape(&self.text);
         match self.style {
             Style::Plain => escaped,
@@ -51,7 +64,8 @@ impl Segment {
 }
 
 /// The answer first (a reply that is no claim led by what it is, in italics), then the
-/// numbered sources (author · outlet · date · ¶n) with the passage in an expandable quotation;
+/// numbered sources (author · outlet · date · ¶n, a link to the source at the quoted sentence
+/// when the article has a URL) with the passage in an expandable quotation;
 /// as many messages as needed, each at most `limit`.
 pub fn messages(answer: &Answer, limit: usize) -> Vec<String> {
     let l = labels(answer.script);
@@ -114,9 +128,9 @@ fn source_segments(citations: &[Citation], l: &Labels) -> Vec<Segment> {
     }
     let mut segments = vec![Segment::new(Style::Bold, l.sources)];
     for c in citations {
-        segments.push(Segment::new(
-            Style::Plain,
+        segments.push(Segment::linked(
             format!("[{}] {}", c.n, source_line(c, l)),
+            super::link::of(c),
         ));
         segments.push(Segment::new(Style::Quote, c.text.clone()));
     }
@@ -323,6 +337,7 @@ mod tests {
                 publisher: None,
                 published: Some("2025-11-03".into()),
                 label: None,
+                title: None,
                 url: None,
                 paragraph: 37,
                 text: passage.into(),
@@ -370,6 +385,29 @@ mod tests {
                     .any(|e| message[i..].starts_with(e))
             });
         (text, stack.is_empty() && entities_ok)
+    }
+
+    #[test]
+    fn a_source_with_a_url_links_to_the_page_at_the_quoted_sentence() {
+        let mut a = answer("日本承诺投资5500亿美元。", "段落");
+        a.citations[0].url = Some("https://news.example/a?x=1&y=2".into());
+        let m = messages(&a, MESSAGE_LIMIT);
+        let (text, nested) = parse(&m[0]);
+        assert!(nested, "{}", m[0]);
+        assert!(text.contains("[1] 华浩男 · "), "{text}");
+        let href = format!(
+            "<a href=\"https://news.example/a?x=1&amp;y=2#:~:text={}\">[1] 华浩男",
+            percent_encoding::utf8_percent_encode(
+                "日本承诺投资5500亿美元。",
+                percent_encoding::NON_ALPHANUMERIC
+            )
+        );
+        assert!(m[0].contains(&href), "{}", m[0]);
+        a.citations[0].url = None;
+        assert!(
+            !messages(&a, MESSAGE_LIMIT)[0].contains("<a "),
+            "no URL, no link"
+        );
     }
 
     #[test]

@@ -560,9 +560,9 @@ fn command_text(command: &Command, engine: &Engine, script: Script) -> String {
     use html::escape;
     match command {
         Command::Ask(_) => escape("用法 / Usage: /ask 日本承诺对美国投资多少？"),
-        Command::Start => escape(&texts::start(script, &engine.articles())),
+        Command::Start => texts::start(script, &engine.articles()),
         Command::Help => escape(&texts::help(script)),
-        Command::Sources => escape(&texts::sources(script, &engine.articles())),
+        Command::Sources => texts::sources(script, &engine.articles()),
         Command::About => escape(texts::about(script)),
     }
 }

@@ -2,6 +2,8 @@
 //! command, a message that is not text, a late answer — in the asker's script, which Telegram
 //! tells by the user's language setting.
 
+use teloxide::utils::html;
+
 use crate::corpus::{Metadata, Script};
 
 /// The script of a Telegram user's language setting (`zh-hans`, `zh-TW`, `zh-HK`, `en`…):
@@ -93,15 +95,15 @@ fn texts(script: Script) -> &'static Texts {
     }
 }
 
-/// /start: what the bot knows, its articles, three example questions.
+/// /start, as Telegram HTML: what the bot knows, its articles, three example questions.
 pub fn start(script: Script, articles: &[Metadata]) -> String {
     let t = texts(script);
     let examples: Vec<String> = t.examples.iter().map(|e| format!("• {e}")).collect();
     format!(
         "{}\n\n{}\n\n{}",
-        t.knows,
+        html::escape(t.knows),
         sources(script, articles),
-        examples.join("\n")
+        html::escape(&examples.join("\n"))
     )
 }
 
@@ -112,11 +114,12 @@ pub fn help(script: Script) -> String {
     format!("{}\n\n{}", t.how, examples.join("\n"))
 }
 
-/// /sources: the articles by our label, author, outlet and date (what is known).
+/// /sources, as Telegram HTML: the articles by our label (or headline), author, outlet and
+/// date (what is known); the title links to the article when its URL is known.
 pub fn sources(script: Script, articles: &[Metadata]) -> String {
     let t = texts(script);
     if articles.is_empty() {
-        return t.no_articles.to_string();
+        return html::escape(t.no_articles);
     }
     let lines: Vec<String> = articles
         .iter()
@@ -125,15 +128,19 @@ pub fn sources(script: Script, articles: &[Metadata]) -> String {
                 .into_iter()
                 .filter_map(|f| f.as_deref())
                 .collect();
-            let title = m.label.as_deref().unwrap_or(&m.id);
+            let title = m.label.as_ref().or(m.title.as_ref()).unwrap_or(&m.id);
+            let title = match &m.url {
+                Some(url) => html::link(url, title),
+                None => html::escape(title),
+            };
             if known.is_empty() {
                 format!("• {title}")
             } else {
-                format!("• {title} — {}", known.join(" · "))
+                format!("• {title} — {}", html::escape(&known.join(" · ")))
             }
         })
         .collect();
-    format!("{}\n{}", t.articles, lines.join("\n"))
+    format!("{}\n{}", html::escape(t.articles), lines.join("\n"))
 }
 
 /// /about, in the asker's script.
@@ -211,6 +218,20 @@ mod tests {
         assert!(text.starts_with("The articles:\n"), "{text}");
         assert!(text.contains("• 美日同盟評論\n"), "{text}");
         assert!(text.contains("• 004_x — 华浩男"), "{text}");
+    }
+
+    #[test]
+    fn sources_link_an_article_with_a_url_and_escape_every_field() {
+        let mut linked = meta(None, Some("A & B"));
+        linked.title = Some("<農協>反彈".into());
+        linked.url = Some("https://news.example/a?x=1&y=2".into());
+        let text = sources(Script::Hant, &[linked]);
+        assert!(
+            text.contains(
+                "• <a href=\"https://news.example/a?x=1&amp;y=2\">&lt;農協&gt;反彈</a> — A &amp; B"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, shared helpers in `util`, scenarios by module.
 
+mod add;
 mod burst;
 mod calibrate;
 mod chat;
