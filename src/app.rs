@@ -91,6 +91,48 @@ async fn watch_index(engine: Arc<Engine>, metrics: Arc<Metrics>) {
     }
 }
 
+/// Polls the configured feeds every `ingest.feed_poll_seconds` (the first poll at once); when
+/// a poll added articles, brings the index up to date and answers from it. Runs until aborted.
+pub async fn follow_feeds(config: crate::config::Config, engine: Arc<Engine>) {
+    let urls: Vec<String> = config.feed.iter().map(|f| f.url.clone()).collect();
+    let mut feeds = crate::add::feeds::Feeds::new(
+        crate::add::Fetcher::of(&config),
+        &config.corpus_dir,
+        &config.index_dir,
+    );
+    let mut every = tokio::time::interval(std::time::Duration::from_secs_f64(
+        config.ingest.feed_poll_seconds,
+    ));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let polls = feeds.poll_all(&urls).await;
+        for p in &polls {
+            if p.errors.is_empty() {
+                tracing::info!(feed = %p.feed, changed = p.changed, added = p.added.len(), "feed polled");
+            } else {
+                tracing::warn!(feed = %p.feed, added = p.added.len(), errors = ?p.errors, "feed polled with errors");
+            }
+        }
+        if polls.iter().all(|p| p.added.is_empty()) {
+            continue;
+        }
+        let (config, engine) = (config.clone(), engine.clone());
+        let indexed = tokio::task::spawn_blocking(move || {
+            crate::engine::build(&config, &mut |_: &str, _: usize, _: usize| {})?;
+            engine.refresh()
+        })
+        .await;
+        match indexed {
+            Ok(Ok(fingerprint)) => tracing::info!(corpus = ?fingerprint, "feed entries indexed"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "feed entries added to the corpus but not indexed; the next `index` or poll retries")
+            }
+            Err(e) => tracing::warn!(error = %e, "feed indexing failed"),
+        }
+    }
+}
+
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (`docker stop`).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

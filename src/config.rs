@@ -29,8 +29,18 @@ pub struct Config {
     pub redis: RedisConfig,
     /// The embedding model (meaning, beside the words).
     pub semantic: SemanticConfig,
-    /// Adding articles from web pages (`summit-qa add`).
+    /// Adding articles from web pages (`summit-qa add`) and feeds.
     pub ingest: IngestConfig,
+    /// Feeds `serve` polls for new articles (`[[feed]] url = "…"`).
+    pub feed: Vec<FeedConfig>,
+}
+
+/// One feed (RSS 2.0, Atom or JSON Feed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Its URL.
+    pub url: String,
 }
 
 /// Limits on the pages `add` reads.
@@ -43,6 +53,8 @@ pub struct IngestConfig {
     pub max_page_bytes: usize,
     /// Longest wait for one page, in seconds.
     pub timeout_seconds: f64,
+    /// How often `serve` polls the feeds, in seconds.
+    pub feed_poll_seconds: f64,
 }
 
 impl Default for IngestConfig {
@@ -51,6 +63,7 @@ impl Default for IngestConfig {
             allow_private_hosts: false,
             max_page_bytes: 5_000_000,
             timeout_seconds: 20.0,
+            feed_poll_seconds: 900.0,
         }
     }
 }
@@ -293,6 +306,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             semantic: SemanticConfig::default(),
             ingest: IngestConfig::default(),
+            feed: Vec::new(),
         }
     }
 }
@@ -420,6 +434,17 @@ impl Config {
             }
         }
         let i = &self.ingest;
+        if !(i.feed_poll_seconds >= 1.0) {
+            return Err(Error::Config(format!(
+                "ingest.feed_poll_seconds is {}: poll at most once a second",
+                i.feed_poll_seconds
+            )));
+        }
+        for feed in &self.feed {
+            if let Err(e) = crate::add::fetch::checked_url(&feed.url) {
+                return Err(Error::Config(format!("[[feed]] url: {e}")));
+            }
+        }
         if i.max_page_bytes == 0 || !(i.timeout_seconds > 0.0 && i.timeout_seconds <= 600.0) {
             return Err(Error::Config(format!(
                 "ingest.max_page_bytes is {} and ingest.timeout_seconds {}: give at least 1 byte and between 0 and 600 seconds",

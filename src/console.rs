@@ -293,6 +293,37 @@ pub fn added(outcome: &crate::add::Outcome, dry_run: bool) -> String {
     }
 }
 
+/// A feed, its last poll and change, the entries it added and its last errors.
+pub fn feed_status(url: &str, status: Option<&crate::add::feeds::FeedStatus>) -> String {
+    let Some(s) = status else {
+        return format!("{url}\n    never polled");
+    };
+    let ago = |t: Option<u64>| match t {
+        None => "never".to_string(),
+        Some(t) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!("{} s ago", now.saturating_sub(t))
+        }
+    };
+    let mut out = format!(
+        "{url}\n    last poll {}, last change {}, {} entries added in all{}",
+        ago(s.last_poll),
+        ago(s.last_changed),
+        s.added,
+        if s.last_added.is_empty() {
+            String::new()
+        } else {
+            format!(" (last: {})", s.last_added.join(", "))
+        }
+    );
+    for e in &s.errors {
+        out.push_str(&format!("\n    error: {e}"));
+    }
+    out
+}
+
 /// One line per file the indexer skipped, saying why and what to do.
 pub fn problems(report: &crate::ingest::Report) -> String {
     report

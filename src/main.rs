@@ -99,6 +99,13 @@ enum Command {
         #[arg(long, value_parser = parse_script)]
         script: Option<summit_qa::corpus::Script>,
     },
+    /// List the configured feeds ([[feed]]) with their last poll, the entries they added and
+    /// their errors; with --poll, poll them now and index what they add.
+    Feeds {
+        /// Poll every feed now (what `serve` does every ingest.feed_poll_seconds).
+        #[arg(long)]
+        poll: bool,
+    },
     /// Check that a running `serve` answers on /healthz (exit 0) or not (exit 1); for
     /// container health checks.
     Health,
@@ -249,6 +256,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => return check(&config),
         Command::Index => return index(&config),
         Command::Add { .. } => return add(&config, cli.command),
+        Command::Feeds { poll } => return feeds(&config, poll),
         _ => prepare_index(&config)?,
     }
     let started = Instant::now();
@@ -304,7 +312,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .join("exemplars"),
             },
         ),
-        Command::Health | Command::Check | Command::Index | Command::Add { .. } => {
+        Command::Health
+        | Command::Check
+        | Command::Index
+        | Command::Add { .. }
+        | Command::Feeds { .. } => {
             unreachable!("handled before loading the engine")
         }
     }
@@ -364,6 +376,9 @@ fn serve(
         .block_on(async {
             let http = app::bind(listen).await?;
             let engine = std::sync::Arc::new(engine);
+            let feeds = (!config.feed.is_empty())
+                .then(|| tokio::spawn(app::follow_feeds(config.clone(), engine.clone())));
+            let _stop_feeds = AbortOnDrop(feeds);
             app::run(
                 bot,
                 engine,
@@ -378,6 +393,17 @@ fn serve(
         // teloxide hides the token in network errors; this is a second guard.
         .map_err(|e| anyhow::anyhow!("{}", e.to_string().replace(&token, "<token>")))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
 }
 
 fn load_config(explicit: Option<&Path>) -> anyhow::Result<Config> {
@@ -602,6 +628,47 @@ fn index(config: &Config) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// `summit-qa feeds`: each feed's status (after polling it, with --poll).
+fn feeds(config: &Config, poll: bool) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if config.feed.is_empty() {
+        writeln!(out, "no feeds: add [[feed]] url = \"…\" to the config")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let urls: Vec<String> = config.feed.iter().map(|f| f.url.clone()).collect();
+    let mut feeds = summit_qa::add::feeds::Feeds::new(
+        summit_qa::add::Fetcher::of(config),
+        &config.corpus_dir,
+        &config.index_dir,
+    );
+    let mut failed = false;
+    if poll {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let polls = runtime.block_on(feeds.poll_all(&urls));
+        failed = polls.iter().any(|p| !p.errors.is_empty());
+        if polls.iter().any(|p| !p.added.is_empty()) {
+            let report = engine::build(config, &mut console::progress())?;
+            writeln!(
+                out,
+                "index {}: {}",
+                config.index_dir.display(),
+                report.summary()
+            )?;
+        }
+    }
+    let status = feeds.status();
+    for url in &urls {
+        writeln!(out, "{}", console::feed_status(url, status.get(url)))?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

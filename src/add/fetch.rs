@@ -6,7 +6,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION,
+};
 use url::Url;
 
 use super::AddError;
@@ -41,13 +43,37 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// Its body, decompressed.
     pub body: Vec<u8>,
+    /// What identifies this version, for a conditional GET next time.
+    pub validators: Validators,
+}
+
+/// A page's `ETag` and `Last-Modified`, sent back as `If-None-Match` and `If-Modified-Since`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Validators {
+    /// The `ETag` the server sent.
+    pub etag: Option<String>,
+    /// The `Last-Modified` the server sent.
+    pub last_modified: Option<String>,
 }
 
 impl Fetcher {
     /// Fetches `address`, following redirects; refuses what the limits do not allow.
     pub async fn get(&self, address: &str) -> Result<Fetched, AddError> {
+        let fetched = self.get_if_changed(address, &Validators::default()).await?;
+        fetched.ok_or_else(|| AddError::Refused {
+            page: address.to_string(),
+            reason: "HTTP 304 Not Modified to a plain GET".into(),
+        })
+    }
+
+    /// Fetches `address` unless it is unchanged since `known` (then `None`: HTTP 304).
+    pub async fn get_if_changed(
+        &self,
+        address: &str,
+        known: &Validators,
+    ) -> Result<Option<Fetched>, AddError> {
         let mut url = checked_url(address)?;
-        self.follow(&mut url).await.map_err(|e| match e {
+        self.follow(&mut url, known).await.map_err(|e| match e {
             AddError::Refused { page, reason } if page != address => AddError::Refused {
                 page: address.to_string(),
                 reason: format!("{reason} (at {page})"),
@@ -56,11 +82,14 @@ impl Fetcher {
         })
     }
 
-    async fn follow(&self, url: &mut Url) -> Result<Fetched, AddError> {
+    async fn follow(&self, url: &mut Url, known: &Validators) -> Result<Option<Fetched>, AddError> {
         for _ in 0..=MAX_REDIRECTS {
             let addrs = self.resolve(url).await?;
-            let response = self.send(url, &addrs).await?;
+            let response = self.send(url, &addrs, known).await?;
             let status = response.status();
+            if status == reqwest::StatusCode::NOT_MODIFIED {
+                return Ok(None);
+            }
             if status.is_redirection() {
                 let location = response
                     .headers()
@@ -76,7 +105,7 @@ impl Fetcher {
             if !status.is_success() {
                 return Err(refused(url, format!("HTTP {status}")));
             }
-            return self.body(url.clone(), response).await;
+            return self.body(url.clone(), response).await.map(Some);
         }
         Err(refused(url, format!("more than {MAX_REDIRECTS} redirects")))
     }
@@ -111,7 +140,12 @@ impl Fetcher {
         Ok(addrs)
     }
 
-    async fn send(&self, url: &Url, addrs: &[SocketAddr]) -> Result<reqwest::Response, AddError> {
+    async fn send(
+        &self,
+        url: &Url,
+        addrs: &[SocketAddr],
+        known: &Validators,
+    ) -> Result<reqwest::Response, AddError> {
         let mut client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
@@ -123,8 +157,14 @@ impl Fetcher {
         let client = client
             .build()
             .map_err(|e| refused(url, format!("HTTP client: {e}")))?;
-        client
-            .get(url.clone())
+        let mut request = client.get(url.clone());
+        if let Some(etag) = &known.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = &known.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, date);
+        }
+        request
             .send()
             .await
             .map_err(|e| refused(url, network(&e, self.timeout)))
@@ -148,11 +188,18 @@ impl Fetcher {
         if declared.is_some_and(|n| n > self.max_bytes) {
             return Err(too_large());
         }
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE);
+        let validators = Validators {
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
+        };
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -168,6 +215,7 @@ impl Fetcher {
             url,
             content_type,
             body,
+            validators,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! of it, skip what the corpus already has, write the file and its `[[article]]` table, then
 //! index incrementally.
 
+pub mod feeds;
 pub mod fetch;
 pub mod page;
 pub mod store;
@@ -142,6 +143,19 @@ pub async fn add(
     dry_run: bool,
 ) -> Result<Outcome, AddError> {
     let (article, url) = read(fetcher, page).await?;
+    admit(dir, page, article, url, overrides, dry_run)
+}
+
+/// Writes an article read from `page` into the corpus in `dir` unless it is there already
+/// (same URL or same text); with `dry_run`, only says what would be written.
+pub fn admit(
+    dir: &Path,
+    page: &str,
+    article: Page,
+    url: Option<String>,
+    overrides: &Overrides,
+    dry_run: bool,
+) -> Result<Outcome, AddError> {
     let text = article.text();
     if let Some(already) = store::already(dir, url.as_deref(), &text)? {
         return Ok(Outcome::Skipped {

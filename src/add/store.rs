@@ -41,6 +41,14 @@ pub fn already(dir: &Path, url: Option<&str>, text: &str) -> Result<Option<Alrea
     Ok(None)
 }
 
+/// Whether an article of `dir` was added from `url` (read from articles.toml alone).
+pub fn has_url(dir: &Path, url: &str) -> Result<bool> {
+    let wanted = same_page(url);
+    Ok(listed(dir)?
+        .iter()
+        .any(|m| m.url.as_deref().map(same_page).as_deref() == Some(wanted.as_str())))
+}
+
 /// A URL without its fragment and trailing slash: the same page however it was linked.
 fn same_page(url: &str) -> String {
     let mut parsed = match url::Url::parse(url) {

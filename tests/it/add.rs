@@ -39,6 +39,75 @@ async fn redirect(Route(n): Route<u32>) -> Redirect {
     }
 }
 
+/// Feeds published so far (by name: each test has its own feed), and GETs of each.
+static PUBLISHED: std::sync::Mutex<BTreeMap<String, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+static FEED_GETS: std::sync::Mutex<BTreeMap<String, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// The pages a feed lists, oldest first: two at first, a third once published.
+const FEED_PAGES: [(&str, &str, &str); 4] = [
+    ("/article-utf8.html", "造船座谈", "2025-10-29"),
+    ("/article-big5.html", "交通管制", "2025-10-30"),
+    ("/private/draft.html", "草稿", "2025-10-30"),
+    ("/article-cluttered.html", "大米", "2025-10-31"),
+];
+
+/// Publishes the next entry of feed `name`.
+fn publish(name: &str) {
+    *PUBLISHED
+        .lock()
+        .unwrap()
+        .entry(name.to_string())
+        .or_insert(3) += 1;
+}
+
+fn feed_gets(name: &str) -> usize {
+    FEED_GETS.lock().unwrap().get(name).copied().unwrap_or(0)
+}
+
+/// `/feeds/{name}.rss` or `.atom`: the published entries, with an ETag; 304 when unchanged.
+async fn feed(Route(name): Route<String>, headers: axum::http::HeaderMap) -> Response {
+    *FEED_GETS.lock().unwrap().entry(name.clone()).or_insert(0) += 1;
+    let count = *PUBLISHED.lock().unwrap().entry(name.clone()).or_insert(3);
+    let etag = format!("\"v{count}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let base = format!("http://{}", server());
+    let entries = &FEED_PAGES[..count];
+    let body = if name.ends_with(".atom") {
+        let items: String = entries
+            .iter()
+            .map(|(path, title, day)| format!(
+                "<entry><title>{title}</title><id>{base}{path}</id><link href=\"{base}{path}\"/><updated>{day}T08:00:00Z</updated></entry>"
+            ))
+            .collect();
+        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>測試</title><id>{base}/</id><updated>2025-10-31T08:00:00Z</updated>{items}</feed>")
+    } else {
+        let items: String = entries
+            .iter()
+            .rev()
+            .map(|(path, title, _)| {
+                format!("<item><title>{title}</title><link>{base}{path}</link></item>")
+            })
+            .collect();
+        format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>测试</title><link>{base}/</link><description>d</description>{items}</channel></rss>")
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/xml"),
+            (header::ETAG, etag.as_str()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// The pages' server, on a port of its own, for the whole test run.
 fn server() -> SocketAddr {
     static ADDR: std::sync::OnceLock<SocketAddr> = std::sync::OnceLock::new();
@@ -49,6 +118,11 @@ fn server() -> SocketAddr {
             rt.block_on(async move {
                 let app = Router::new()
                     .route("/redirect/{n}", get(redirect))
+                    .route("/feeds/{name}", get(feed))
+                    .route(
+                        "/robots.txt",
+                        get(|| async { "User-agent: *\nDisallow: /private/\n" }),
+                    )
                     .route(
                         "/slow.html",
                         get(|| async {
@@ -319,4 +393,142 @@ fn a_local_file_is_added_like_a_page_and_overrides_win() {
         "{}",
         stdout(&out)
     );
+}
+
+/// A config adding to `corpus` with its index in `index`: pages on 127.0.0.1 allowed, words
+/// alone.
+fn config(corpus: &Path, index: &Path) -> summit_qa::config::Config {
+    let mut config = summit_qa::config::Config {
+        corpus_dir: corpus.to_path_buf(),
+        index_dir: index.to_path_buf(),
+        ..Default::default()
+    };
+    config.ingest.allow_private_hosts = true;
+    config.semantic.enabled = summit_qa::config::Switch::Fixed(false);
+    config
+}
+
+fn feeds_of(config: &summit_qa::config::Config) -> summit_qa::add::feeds::Feeds {
+    summit_qa::add::feeds::Feeds::new(
+        summit_qa::add::Fetcher::of(config),
+        &config.corpus_dir,
+        &config.index_dir,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feed_adds_its_entries_its_idle_poll_costs_one_get_and_its_second_poll_adds_the_new_one()
+{
+    for name in ["news.rss", "news.atom"] {
+        let corpus = corpus_copy();
+        let index = tempfile::tempdir().unwrap();
+        let config = config(corpus.path(), index.path());
+        let feed = url(&format!("/feeds/{name}"));
+        let mut feeds = feeds_of(&config);
+
+        let first = feeds.poll_all(std::slice::from_ref(&feed)).await.remove(0);
+        assert!(first.changed, "{name}");
+        assert_eq!(first.added.len(), 2, "{name}: {first:?}");
+        assert_eq!(first.errors.len(), 1, "{name}: {first:?}");
+        assert!(
+            first.errors[0].contains("/private/draft.html")
+                && first.errors[0].contains("robots.txt disallows"),
+            "{first:?}"
+        );
+        let listed = std::fs::read_to_string(corpus.path().join("articles.toml")).unwrap();
+        assert!(
+            listed.contains("陳美玲") && listed.contains("周海峰"),
+            "{listed}"
+        );
+
+        let gets = feed_gets(name);
+        let corpus_before = snapshot(corpus.path());
+        let idle = feeds.poll_all(std::slice::from_ref(&feed)).await.remove(0);
+        assert!(!idle.changed && idle.added.is_empty(), "{idle:?}");
+        assert_eq!(
+            feed_gets(name),
+            gets + 1,
+            "an idle poll is one conditional GET"
+        );
+        assert_eq!(snapshot(corpus.path()), corpus_before);
+
+        publish(name);
+        let second = feeds.poll_all(std::slice::from_ref(&feed)).await.remove(0);
+        assert_eq!(second.added.len(), 1, "{name}: {second:?}");
+        assert_eq!(second.known, 2, "{second:?}");
+        let status = &feeds.status()[&feed];
+        assert_eq!(status.added, 3);
+        assert_eq!(status.last_added, second.added);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_from_a_feed_entry_published_after_it_started() {
+    let corpus = corpus_copy();
+    let index = tempfile::tempdir().unwrap();
+    let mut config = config(corpus.path(), index.path());
+    config.ingest.feed_poll_seconds = 0.3;
+    config.feed = vec![summit_qa::config::FeedConfig {
+        url: url("/feeds/serve.rss"),
+    }];
+    summit_qa::engine::build(&config, &mut |_: &str, _: usize, _: usize| {}).unwrap();
+    let engine = std::sync::Arc::new(summit_qa::engine::Engine::load(&config).unwrap());
+    let question = "日本農協為什麼反對進口美國大米？";
+    let cites_rice = |engine: &summit_qa::engine::Engine| {
+        let answer = engine.ask(question, None).unwrap();
+        answer
+            .citations
+            .iter()
+            .any(|c| c.author.as_deref() == Some("林志遠"))
+    };
+    let following = tokio::spawn(summit_qa::app::follow_feeds(config.clone(), engine.clone()));
+    // The first poll adds the two entries listed at start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while engine.articles().len() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first entries were not indexed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!cites_rice(&engine));
+    publish("serve.rss");
+    while !cites_rice(&engine) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new entry was not answered from"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    following.abort();
+}
+
+#[test]
+fn the_feeds_command_polls_and_lists_each_feed() {
+    let corpus = corpus_copy();
+    let index = tempfile::tempdir().unwrap();
+    let mut env = env(corpus.path(), index.path());
+    let feeds = format!("[{{url=\"{}\"}}]", url("/feeds/cli.rss"));
+    env.push(("SUMMIT_QA_FEED", &feeds));
+    let out = run(&["feeds"], &env);
+    assert!(
+        stdout(&out).contains("never polled"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = run(&["feeds", "--poll"], &env);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an entry was refused: {}",
+        stderr(&out)
+    );
+    let said = stdout(&out);
+    assert!(said.contains("2 entries added in all"), "{said}");
+    assert!(
+        said.contains("error: ") && said.contains("robots.txt"),
+        "{said}"
+    );
+    assert!(said.contains("index "), "indexed: {said}");
 }
