@@ -157,6 +157,7 @@ pub fn admit(
     dry_run: bool,
 ) -> Result<Outcome, AddError> {
     let text = article.text();
+    let _lock = (!dry_run).then(|| store::Lock::take(dir)).transpose()?;
     if let Some(already) = store::already(dir, url.as_deref(), &text)? {
         return Ok(Outcome::Skipped {
             page: page.to_string(),

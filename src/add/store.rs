@@ -8,6 +8,57 @@ use std::path::{Path, PathBuf};
 use crate::corpus::{Metadata, Script, METADATA_FILE};
 use crate::error::{Error, Result};
 
+/// The corpus folder held by one writer: `.adding.lock` created exclusively, removed when
+/// dropped. Replicas sharing a corpus volume add each page once: the second finds it there.
+pub struct Lock(PathBuf);
+
+/// A lock older than this was left by a writer that died: it is taken over.
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(120);
+
+impl Lock {
+    /// Waits (up to 30 s) until no other writer holds `dir`, then holds it.
+    pub fn take(dir: &Path) -> Result<Lock> {
+        let path = dir.join(".adding.lock");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(_) => return Ok(Lock(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > STALE_LOCK);
+                    if stale {
+                        let _ = std::fs::remove_file(&path);
+                    } else if std::time::Instant::now() > deadline {
+                        return Err(Error::Metadata {
+                            path,
+                            message: "another writer has held the corpus for 30 s: try again, or remove this file if no summit-qa is adding articles".into(),
+                        });
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+                Err(cause) => {
+                    return Err(Error::Io {
+                        action: "lock",
+                        path,
+                        cause,
+                        fix: "make the corpus folder writable by this user",
+                    })
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Why a page is already in the corpus.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Already {
@@ -247,6 +298,15 @@ mod tests {
             ["articles.toml", "bad.txt"],
             "no temporary file left"
         );
+        let held = Lock::take(dir.path()).unwrap();
+        let waiter = {
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || Lock::take(&dir).map(|_| std::time::Instant::now()))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let released = std::time::Instant::now();
+        drop(held);
+        assert!(waiter.join().unwrap().unwrap() >= released, "the second writer waited");
         write(dir.path(), &meta("001_b"), "正文。\n").unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.path().join("001_b.txt")).unwrap(),
