@@ -434,7 +434,7 @@ impl Config {
             }
         }
         let i = &self.ingest;
-        if !(i.feed_poll_seconds >= 1.0) {
+        if i.feed_poll_seconds.is_nan() || i.feed_poll_seconds < 1.0 {
             return Err(Error::Config(format!(
                 "ingest.feed_poll_seconds is {}: poll at most once a second",
                 i.feed_poll_seconds
@@ -554,6 +554,23 @@ mod tests {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         Config::load(Some(&path))
+    }
+
+    #[test]
+    fn feeds_are_tables_with_a_web_url() {
+        let config = load_text("feeds.toml", "[[feed]]\nurl = \"https://a.example/rss\"\n[[feed]]\nurl = \"https://b.example/atom\"\n").unwrap();
+        assert_eq!(config.feed.len(), 2);
+        let err = load_text("bad-feed.toml", "[[feed]]\nurl = \"ftp://a.example/rss\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("[[feed]] url") && err.contains("only http and https"),
+            "{err}"
+        );
+        let err = load_text("slow.toml", "[ingest]\nfeed_poll_seconds = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ingest.feed_poll_seconds"), "{err}");
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //!   postings are also held in memory and scored there. The sentence vectors kept beside it
 //!   (`index::vectors`), and the `Ranking` seam both words and meaning implement.
 //! - [`add`]: a web page or a local file → a new article in the corpus folder (fetched within
-//!   limits, decoded, extracted with its metadata, duplicates skipped, written atomically).
+//!   limits, decoded, extracted with its metadata, duplicates skipped, written atomically);
+//!   feeds polled for new entries the same way.
 //! - [`ingest`]: corpus folder → index, incrementally (content hashes), bad files skipped,
 //!   one atomic commit with the catalog of what is indexed; then the sentences' vectors.
 //! - [`retrieve`]: question (+ context) → scored sentences with coverage and confidence;
@@ -30,7 +31,7 @@
 //!   passages shown as such, "not stated" with context, a refusal, or a small-talk reply.
 //! - [`engine`]: the above wired together behind `Engine::ask`; reload swaps generations.
 //! - [`render`]: answers → console text, the JSON contract, Telegram HTML (escaped, split);
-//!   labels in the asker's script.
+//!   labels in the asker's script; links that open a source at the quoted sentence.
 //! - [`conversation`]: the follow-up rule every transport shares.
 //! - [`console`]: the interactive `chat` transport and the `check` report.
 //! - [`batch`]: `ask --batch`, JSONL in, the JSON contract out.
@@ -39,7 +40,7 @@
 //!   (the bot's send rate, shared by replicas; late askers told), polling or webhook, the
 //!   `--dry-run` stand-in; calls the engine and the renderer only.
 //! - [`app`]: the running service — the bot and its HTTP endpoint over one engine, index
-//!   reloads, shutdown; what `main` and the tests run.
+//!   reloads, feeds followed, shutdown; what `main` and the tests run.
 
 #![warn(missing_docs)]
 

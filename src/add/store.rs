@@ -21,7 +21,11 @@ impl Lock {
         let path = dir.join(".adding.lock");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(_) => return Ok(Lock(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let stale = std::fs::metadata(&path)
@@ -306,7 +310,10 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(200));
         let released = std::time::Instant::now();
         drop(held);
-        assert!(waiter.join().unwrap().unwrap() >= released, "the second writer waited");
+        assert!(
+            waiter.join().unwrap().unwrap() >= released,
+            "the second writer waited"
+        );
         write(dir.path(), &meta("001_b"), "正文。\n").unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.path().join("001_b.txt")).unwrap(),
