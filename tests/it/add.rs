@@ -21,7 +21,16 @@ fn pages_dir() -> PathBuf {
     root().join("tests/fixtures/pages")
 }
 
-async fn page_file(Route(name): Route<String>) -> Response {
+/// The User-Agent of the last page request.
+static USER_AGENT: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+async fn page_file(Route(name): Route<String>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(agent) = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        *USER_AGENT.lock().unwrap() = agent.to_string();
+    }
     match std::fs::read(pages_dir().join(&name)) {
         Ok(bytes) if name.ends_with(".html") => {
             ([(header::CONTENT_TYPE, "text/html")], bytes).into_response()
@@ -80,7 +89,13 @@ async fn feed(Route(name): Route<String>, headers: axum::http::HeaderMap) -> Res
     }
     let base = format!("http://{}", server());
     let entries = &FEED_PAGES[..count];
-    let body = if name.ends_with(".atom") {
+    let body = if name.ends_with(".json") {
+        let items: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(path, title, day)| serde_json::json!({"id": path, "url": format!("{base}{path}"), "title": title, "date_published": format!("{day}T08:00:00Z")}))
+            .collect();
+        serde_json::json!({"version": "https://jsonfeed.org/version/1.1", "title": "測試", "items": items}).to_string()
+    } else if name.ends_with(".atom") {
         let items: String = entries
             .iter()
             .map(|(path, title, day)| format!(
@@ -100,7 +115,14 @@ async fn feed(Route(name): Route<String>, headers: axum::http::HeaderMap) -> Res
     };
     (
         [
-            (header::CONTENT_TYPE, "application/xml"),
+            (
+                header::CONTENT_TYPE,
+                if name.ends_with(".json") {
+                    "application/feed+json"
+                } else {
+                    "application/xml"
+                },
+            ),
             (header::ETAG, etag.as_str()),
         ],
         body,
@@ -243,6 +265,10 @@ fn a_page_from_the_server_is_added_cited_with_its_metadata_and_a_link_then_skipp
     assert!(out.status.success(), "{}", stderr(&out));
     let said = stdout(&out);
     assert!(said.starts_with("added 005_"), "{said}");
+    assert!(
+        USER_AGENT.lock().unwrap().starts_with("summit-qa/"),
+        "the bot names itself"
+    );
     for known in [
         "李海洋",
         "海洋经济观察",
@@ -419,7 +445,7 @@ fn feeds_of(config: &summit_qa::config::Config) -> summit_qa::add::feeds::Feeds 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_feed_adds_its_entries_its_idle_poll_costs_one_get_and_its_second_poll_adds_the_new_one()
 {
-    for name in ["news.rss", "news.atom"] {
+    for name in ["news.rss", "news.atom", "news.json"] {
         let corpus = corpus_copy();
         let index = tempfile::tempdir().unwrap();
         let config = config(corpus.path(), index.path());
