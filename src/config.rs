@@ -157,6 +157,15 @@ pub struct TelegramConfig {
     pub webhook_url: String,
     /// Secret Telegram sends with every webhook request; required in webhook mode.
     pub webhook_secret: Secret,
+    /// Chats (private chats and groups, by id) the bot answers in; with `allowed_users`
+    /// empty too, everyone is answered.
+    pub allowed_chats: Vec<i64>,
+    /// Users (by id) the bot answers wherever they ask.
+    pub allowed_users: Vec<u64>,
+    /// Users (by id) who may use the admin commands (and the bot anywhere).
+    pub admins: Vec<u64>,
+    /// Whether the bot leaves a group that `allowed_chats` does not list.
+    pub leave_unlisted_groups: bool,
 }
 
 /// Settings of the HTTP endpoint.
@@ -253,6 +262,10 @@ impl Default for TelegramConfig {
             inline_cache_seconds: 300,
             webhook_url: String::new(),
             webhook_secret: Secret::default(),
+            allowed_chats: Vec::new(),
+            allowed_users: Vec::new(),
+            admins: Vec::new(),
+            leave_unlisted_groups: false,
         }
     }
 }

@@ -47,6 +47,7 @@ pub struct Metrics {
     api_errors: Family<ApiErrorLabels, Counter>,
     feedback: Family<VoteLabels, Counter>,
     rate_limited: Family<KindLabels, Counter>,
+    refused_access: Family<KindLabels, Counter>,
     unconfirmed: Family<ApiErrorLabels, Counter>,
     telegram_up: Gauge,
     telegram_seen_up: AtomicBool,
@@ -85,6 +86,12 @@ impl Metrics {
         let api_errors = Family::<ApiErrorLabels, Counter>::default();
         let feedback = Family::<VoteLabels, Counter>::default();
         let rate_limited = Family::<KindLabels, Counter>::default();
+        let refused_access = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "allowlist_refusals",
+            "Requests from chats and users the allowlist does not list (kind = private, group, inline, button)",
+            refused_access.clone(),
+        );
         let unconfirmed = Family::<ApiErrorLabels, Counter>::default();
         let telegram_up = Gauge::default();
         let redis_errors = Family::<OpLabels, Counter>::default();
@@ -171,6 +178,7 @@ impl Metrics {
             api_errors,
             feedback,
             rate_limited,
+            refused_access,
             unconfirmed,
             telegram_up,
             telegram_seen_up: AtomicBool::new(true),
@@ -264,6 +272,13 @@ impl Metrics {
     pub fn vote(&self, up: bool) {
         let vote = if up { "up" } else { "down" };
         self.feedback.get_or_create(&VoteLabels { vote }).inc();
+    }
+
+    /// Counts a request from outside the allowlist (`private`, `group`, `inline`, `button`).
+    pub fn refused_access(&self, kind: &'static str) {
+        self.refused_access
+            .get_or_create(&KindLabels { kind })
+            .inc();
     }
 
     /// Counts a request dropped by a per-user limit (`question`, `inline`, `button`).

@@ -31,6 +31,7 @@ use crate::text;
 /// What every handler shares (passed through `deps!`).
 pub struct Shared {
     engine: Arc<Engine>,
+    access: super::access::Access,
     state: Arc<SharedState>,
     ops: Ops,
     inline_cache_seconds: u32,
@@ -140,6 +141,7 @@ impl Shared {
         let shared_rate = settings.redis_url.expose().map(|_| state.clone());
         Ok(Shared {
             engine,
+            access: super::access::Access::of(&settings.telegram),
             state,
             inline_cache_seconds: settings.telegram.inline_cache_seconds,
             call_deadline: settings.call_deadline(),
@@ -203,6 +205,10 @@ async fn on_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> Respon
 async fn handle_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> ResponseResult<()> {
     let private = msg.chat.is_private();
     let script = texts::script_of(msg.from.as_ref().and_then(|u| u.language_code.as_deref()));
+    let sender = msg.from.as_ref().map(|u| u.id.0);
+    if !app.access.allows(Some(msg.chat.id.0), sender) {
+        return refuse_access(&bot, &msg, &app, script).await;
+    }
     let Some(text) = msg.text() else {
         // A sticker, photo or voice message from a person in a private chat: one line.
         if private && msg.from.as_ref().is_some_and(|u| !u.is_bot) {
@@ -298,6 +304,38 @@ async fn handle_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> Res
         }
         let last = ContextKey::LastInChat(chat);
         app.state.remember(last, &question).await;
+    }
+    Ok(())
+}
+
+/// A message from outside the allowlist: one polite line a day in a private chat; silence in
+/// a group, which the bot leaves when `telegram.leave_unlisted_groups` is set.
+async fn refuse_access(
+    bot: &Bot,
+    msg: &Message,
+    app: &Shared,
+    script: Script,
+) -> ResponseResult<()> {
+    let sender = msg.from.as_ref().filter(|u| !u.is_bot);
+    if msg.chat.is_private() {
+        app.ops.metrics.refused_access("private");
+        if let Some(user) = sender.filter(|u| app.access.first_refusal_today(u.id.0)) {
+            tracing::info!(
+                user = user.id.0,
+                "refused: not on the allowlist (told once today)"
+            );
+            let reply = vec![html::escape(texts::not_allowed(script))];
+            reply_with(bot, msg, app, reply, None, Priority::Normal).await?;
+        }
+        return Ok(());
+    }
+    app.ops.metrics.refused_access("group");
+    if app.access.leave_unlisted_groups {
+        tracing::info!(
+            chat = msg.chat.id.0,
+            "leaving a group the allowlist does not list"
+        );
+        app.call(bot.leave_chat(msg.chat.id), "leaveChat").await?;
     }
     Ok(())
 }
@@ -437,7 +475,10 @@ async fn on_inline_query(bot: Bot, query: InlineQuery, app: Arc<Shared>) -> Resp
             query.from.language_code.as_deref(),
         ))]
     };
-    let results = if query.query.trim().is_empty() {
+    let results = if !app.access.allows(None, Some(query.from.id.0)) {
+        app.ops.metrics.refused_access("inline");
+        Vec::new()
+    } else if query.query.trim().is_empty() {
         hint()
     } else if app.state.check(Kind::Inline, query.from.id.0).await != Verdict::Answer {
         app.ops.metrics.rate_limited("inline");
@@ -464,8 +505,11 @@ async fn handle_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> Re
         |p| p.script,
     );
     let l = labels(script);
-    let (notice, parts) = if app.state.check(Kind::Button, query.from.id.0).await != Verdict::Answer
-    {
+    let chat = message.as_ref().map(|m| m.chat.id.0);
+    let (notice, parts) = if !app.access.allows(chat, Some(query.from.id.0)) {
+        app.ops.metrics.refused_access("button");
+        (None, Vec::new())
+    } else if app.state.check(Kind::Button, query.from.id.0).await != Verdict::Answer {
         app.ops.metrics.rate_limited("button");
         (Some(l.slow_down), Vec::new())
     } else {

@@ -9,6 +9,7 @@
 //! - [`outbox`]: the queue of messages waiting for a send slot within the bot's rate.
 //! - [`state`]: what replicas share (de-duplication, follow-up context, limits), on Redis or
 //!   in process; [`guard`] and [`context`] are the bounded in-process parts.
+//! - [`access`]: the allowlist (allowed chats and users, admins).
 //! - [`buttons`], [`inline`]: callback data and inline results.
 //! - [`dry_run`]: a stand-in Bot API for `serve --dry-run` (trying the bot without Telegram).
 
@@ -19,6 +20,7 @@ use teloxide::utils::command::BotCommands;
 
 use crate::config::{Config, Secret, TelegramConfig};
 
+pub mod access;
 pub(crate) mod buttons;
 pub mod context;
 pub mod dry_run;

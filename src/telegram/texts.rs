@@ -143,6 +143,15 @@ pub fn sources(script: Script, articles: &[Metadata]) -> String {
     format!("{}\n{}", html::escape(t.articles), lines.join("\n"))
 }
 
+/// The line an unlisted user gets in a private chat (once a day).
+pub fn not_allowed(script: Script) -> &'static str {
+    match script {
+        Script::Hans => "抱歉，这个机器人只为受邀的用户和群组服务。如需使用，请联系它的管理员。",
+        Script::Hant => "抱歉，這個機器人只為受邀的用戶和群組服務。如需使用，請聯絡它的管理員。",
+        Script::Latin => "Sorry, this bot serves invited users and groups only. Ask its administrator for access.",
+    }
+}
+
 /// /about, in the asker's script.
 pub fn about(script: Script) -> &'static str {
     texts(script).about

@@ -815,3 +815,82 @@ async fn past_the_queue_limit_askers_are_asked_to_ask_again_and_nobody_gets_sile
     assert!(again > 0, "some were asked to ask again");
     assert!(again < askers as usize, "and the first were answered");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_allowlist_answers_listed_chats_and_users_tells_an_unlisted_user_once_and_leaves_unlisted_groups(
+) {
+    let (fake, url) = spawn_fake().await;
+    let mut settings = settings();
+    settings.telegram.allowed_chats = vec![-1001];
+    settings.telegram.allowed_users = vec![8];
+    settings.telegram.leave_unlisted_groups = true;
+    let from =
+        |id: u64| json!({"id": id, "is_bot": false, "first_name": "U", "language_code": "zh-hans"});
+    let mut unlisted_1 = message(1, 10, private_chat(7), "日本承诺对美国投资多少？");
+    unlisted_1["message"]["from"] = from(7);
+    let mut unlisted_2 = message(2, 11, private_chat(7), "高市早苗送给特朗普什么礼物？");
+    unlisted_2["message"]["from"] = from(7);
+    let mut listed_user = message(3, 12, private_chat(8), "日本承诺对美国投资多少？");
+    listed_user["message"]["from"] = from(8);
+    let listed_group = json!({"id": -1001, "type": "supergroup", "title": "Summit"});
+    let mut in_listed_group = message(4, 13, listed_group, "/ask 日本承诺对美国投资多少？");
+    in_listed_group["message"]["from"] = from(7);
+    let other_group = json!({"id": -2002, "type": "group", "title": "Elsewhere"});
+    let mut in_other_group = message(5, 14, other_group, "/ask 日本承诺对美国投资多少？");
+    in_other_group["message"]["from"] = from(7);
+    *fake.updates.lock().unwrap() = vec![
+        unlisted_1,
+        unlisted_2,
+        listed_user,
+        in_listed_group,
+        in_other_group,
+    ];
+    fake.push(
+        json!({"update_id": 6, "inline_query": {"id": "q1", "from": from(7),
+        "query": "日本承诺对美国投资多少？", "offset": ""}}),
+    );
+    let running = RunningBot::start_with(&url, default_engine(), settings);
+    wait_until(|| {
+        fake.sent().len() >= 3 && fake.called("leavechat") && fake.called("answerinlinequery")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = running.get("/metrics").await.1;
+    running.stop().await;
+
+    let sent = fake.sent();
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let to_7: Vec<&Value> = sent.iter().filter(|m| m["chat_id"] == 7).collect();
+    assert_eq!(to_7.len(), 1, "one line, then silence: {to_7:#?}");
+    assert!(
+        to_7[0]["text"].as_str().unwrap().contains("受邀"),
+        "{}",
+        to_7[0]["text"]
+    );
+    for chat in [8, -1001] {
+        let reply = sent
+            .iter()
+            .find(|m| m["chat_id"] == chat)
+            .expect("answered");
+        assert!(reply["text"].as_str().unwrap().contains("5500亿美元"));
+    }
+    assert!(
+        !sent.iter().any(|m| m["chat_id"] == -2002),
+        "silence in an unlisted group"
+    );
+    assert_eq!(fake.calls_to("leavechat")[0]["chat_id"], -2002);
+    let inline = &fake.calls_to("answerinlinequery")[0];
+    assert_eq!(
+        inline["results"].as_array().unwrap().len(),
+        0,
+        "no results: {inline}"
+    );
+    for kind in ["private", "group", "inline"] {
+        assert!(
+            metrics.contains(&format!(
+                "summit_qa_allowlist_refusals_total{{kind=\"{kind}\"}}"
+            )),
+            "{kind}: {metrics}"
+        );
+    }
+}
