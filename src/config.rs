@@ -33,6 +33,29 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// Feeds `serve` polls for new articles (`[[feed]] url = "…"`).
     pub feed: Vec<FeedConfig>,
+    /// Folder of the bot's own records (questions and votes) when Redis is not used.
+    pub data_dir: PathBuf,
+    /// What is kept of questions and votes, and for how long.
+    pub feedback: FeedbackConfig,
+}
+
+/// The records of questions and votes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedbackConfig {
+    /// Days a record is kept.
+    pub retention_days: u32,
+    /// Key of the hashes that stand for chats and users (empty: derived from the bot token).
+    pub salt: Secret,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        FeedbackConfig {
+            retention_days: 90,
+            salt: Secret::default(),
+        }
+    }
 }
 
 /// One feed (RSS 2.0, Atom or JSON Feed).
@@ -320,6 +343,8 @@ impl Default for Config {
             semantic: SemanticConfig::default(),
             ingest: IngestConfig::default(),
             feed: Vec::new(),
+            data_dir: PathBuf::from("data"),
+            feedback: FeedbackConfig::default(),
         }
     }
 }

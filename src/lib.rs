@@ -35,6 +35,9 @@
 //! - [`conversation`]: the follow-up rule every transport shares.
 //! - [`console`]: the interactive `chat` transport and the `check` report.
 //! - [`batch`]: `ask --batch`, JSONL in, the JSON contract out.
+//! - [`journal`]: operators' records — questions, reply kinds and votes, with keyed hashes
+//!   for chats and users, in Redis or a JSONL file, kept for a set time — and the reports built
+//!   from them (`/stats`, `/unanswered`, `/feedback`, the export for labeling).
 //! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
 //! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, the outbox
 //!   (the bot's send rate, shared by replicas; late askers told), polling or webhook, the
@@ -55,6 +58,7 @@ pub(crate) mod conversation;
 pub mod corpus;
 pub mod embed;
 pub mod engine;
+pub mod journal;
 mod error;
 pub(crate) mod index;
 pub(crate) mod ingest;

@@ -163,10 +163,7 @@ fn refs(list: &str) -> Option<Vec<PassageRef>> {
 /// A short, stable id for a question (FNV-1a, 32 bits, hex): joins feedback in the logs to
 /// the answer it rates without putting the question itself anywhere.
 pub fn question_id(question: &str) -> String {
-    let hash = question.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    format!("{hash:08x}")
+    crate::journal::question_id(question)
 }
 
 /// The buttons under an answer: "more sources" when there are further passages, "full
