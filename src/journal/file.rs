@@ -155,11 +155,19 @@ mod tests {
             j.append(&record(old, "a")).unwrap();
             j.append(&record(now(), "a")).unwrap();
             j.append(&record(now(), "b")).unwrap();
-            assert_eq!(j.since(0).unwrap().len(), 2, "expired records are not reported");
+            assert_eq!(
+                j.since(0).unwrap().len(),
+                2,
+                "expired records are not reported"
+            );
         }
         let j = FileJournal::open(&path, 90).unwrap();
         let lines = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(lines.lines().count(), 2, "the expired line left the file: {lines}");
+        assert_eq!(
+            lines.lines().count(),
+            2,
+            "the expired line left the file: {lines}"
+        );
         assert_eq!(j.forget("a").unwrap(), 1);
         j.append(&record(now(), "c")).unwrap();
         let users: Vec<String> = j.since(0).unwrap().into_iter().map(|r| r.user).collect();

@@ -71,7 +71,10 @@ pub struct Hasher([u8; 32]);
 impl Hasher {
     /// A hasher keyed by `salt`.
     pub fn new(salt: &str) -> Hasher {
-        Hasher(blake3::derive_key("summit-qa journal ids v1", salt.as_bytes()))
+        Hasher(blake3::derive_key(
+            "summit-qa journal ids v1",
+            salt.as_bytes(),
+        ))
     }
 
     /// The keyed hash of an id of `kind` ("chat" or "user"), 16 hex digits.
@@ -109,12 +112,24 @@ impl Journal {
     /// The journal `config` describes: Redis when `redis.url` is set, else
     /// `data_dir/journal.jsonl` (its expired lines dropped now).
     pub fn open(config: &Config) -> Result<Journal, JournalError> {
-        let retention = config.feedback.retention_days;
-        match config.redis.url.expose() {
-            Some(url) => Ok(Journal::Redis(RedisJournal::new(url, retention)?)),
+        Journal::at(
+            &config.data_dir,
+            config.redis.url.expose(),
+            config.feedback.retention_days,
+        )
+    }
+
+    /// Records in the Redis at `redis_url` when given, else under `data_dir`.
+    pub fn at(
+        data_dir: &Path,
+        redis_url: Option<&str>,
+        retention_days: u32,
+    ) -> Result<Journal, JournalError> {
+        match redis_url {
+            Some(url) => Ok(Journal::Redis(RedisJournal::new(url, retention_days)?)),
             None => Ok(Journal::File(FileJournal::open(
-                &Path::new(&config.data_dir).join(file::FILE_NAME),
-                retention,
+                &data_dir.join(file::FILE_NAME),
+                retention_days,
             )?)),
         }
     }

@@ -21,9 +21,8 @@ pub struct RedisJournal {
 impl RedisJournal {
     /// Records in the Redis at `url`; connects on first use.
     pub fn new(url: &str, retention_days: u32) -> Result<RedisJournal, JournalError> {
-        let client = redis::Client::open(url).map_err(|e| {
-            JournalError::Redis(format!("redis.url is not a Redis URL ({e})"))
-        })?;
+        let client = redis::Client::open(url)
+            .map_err(|e| JournalError::Redis(format!("redis.url is not a Redis URL ({e})")))?;
         Ok(RedisJournal {
             client,
             retention_days,

@@ -24,7 +24,10 @@ fn period(records: &[Record], from: u64, days: u64) -> String {
     let by_reply: Vec<String> = REPLIES
         .iter()
         .map(|kind| {
-            let n = questions.iter().filter(|r| r.reply.as_deref() == Some(kind)).count();
+            let n = questions
+                .iter()
+                .filter(|r| r.reply.as_deref() == Some(kind))
+                .count();
             format!("{kind} {n}")
         })
         .collect();
@@ -36,13 +39,15 @@ fn period(records: &[Record], from: u64, days: u64) -> String {
             .get(((times.len() as f32 * q).ceil() as usize).saturating_sub(1))
             .map_or("–".to_string(), |t| format!("{t:.0} ms"))
     };
+    // Groups by title; private chats (which have none to show) together.
     let mut chats: HashMap<&str, (usize, String)> = HashMap::new();
     for r in &questions {
-        let name = r
-            .chat_title
-            .clone()
-            .unwrap_or_else(|| format!("a {} chat", r.chat_type));
-        chats.entry(r.chat.as_str()).or_insert((0, name)).0 += 1;
+        let (key, name) = match &r.chat_title {
+            Some(title) => (r.chat.as_str(), title.clone()),
+            None if r.chat_type == "private" => ("private", "private chats".to_string()),
+            None => (r.chat.as_str(), format!("a {} chat", r.chat_type)),
+        };
+        chats.entry(key).or_insert((0, name)).0 += 1;
     }
     let mut busiest: Vec<(usize, String)> = chats.into_values().collect();
     busiest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -106,7 +111,7 @@ pub fn unanswered(records: &[Record], similar: &mut dyn FnMut(&str, &str) -> boo
             others: words[1..].to_vec(),
         })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|g| std::cmp::Reverse(g.count));
     out
 }
 
@@ -230,15 +235,27 @@ mod tests {
             asked(now - 3 * 86_400, "旧问题", "refused", "p", 50.0),
             asked(now - 100, "日本承诺对美国投资多少？", "answer", "g", 20.0),
             asked(now - 90, "川普跟高市聊了啥", "closest", "g", 30.0),
-            asked(now - 80, "How tall is the Eiffel Tower?", "refused", "p", 10.0),
+            asked(
+                now - 80,
+                "How tall is the Eiffel Tower?",
+                "refused",
+                "p",
+                10.0,
+            ),
             vote(now - 70, "日本承诺对美国投资多少？", false, "g"),
         ];
         let text = stats(&records, now, &[1, 7]);
         assert!(text.contains("Last 1 day: 3 questions"), "{text}");
-        assert!(text.contains("replies: answer 1, closest 1, not_stated 0, refused 1, small_talk 0"), "{text}");
+        assert!(
+            text.contains("replies: answer 1, closest 1, not_stated 0, refused 1, small_talk 0"),
+            "{text}"
+        );
         assert!(text.contains("votes: 👍 0 👎 1"), "{text}");
         assert!(text.contains("p50 20 ms, p95 30 ms"), "{text}");
-        assert!(text.contains("busiest chats: Summit watchers (2), a private chat (1)"), "{text}");
+        assert!(
+            text.contains("busiest chats: Summit watchers (2), private chats (1)"),
+            "{text}"
+        );
         assert!(text.contains("Last 7 days: 4 questions"), "{text}");
     }
 

@@ -62,6 +62,11 @@ impl MemoryContext {
     pub fn recall(&self, key: &ContextKey) -> Option<String> {
         self.entries.get(key).map(|q| q.to_string())
     }
+
+    /// Forgets what is remembered under `key`.
+    pub fn forget(&self, key: &ContextKey) {
+        self.entries.invalidate(key);
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardButtonKind, InlineKeyboardMarkup, LinkPreviewOptions, Me,
     MessageId, ParseMode, ReplyParameters,
 };
+use teloxide::utils::command::BotCommands;
 use teloxide::utils::html;
 
 use super::buttons::{self, Action, Pressed};
@@ -30,9 +31,13 @@ use crate::text;
 
 /// What every handler shares (passed through `deps!`).
 pub struct Shared {
-    engine: Arc<Engine>,
+    pub(super) engine: Arc<Engine>,
     access: super::access::Access,
-    state: Arc<SharedState>,
+    pub(super) state: Arc<SharedState>,
+    /// Where questions and votes are recorded, or why they are not.
+    pub(super) journal: Result<Arc<crate::journal::Journal>, String>,
+    pub(super) hasher: crate::journal::Hasher,
+    pub(super) config: crate::config::Config,
     ops: Ops,
     inline_cache_seconds: u32,
     call_deadline: std::time::Duration,
@@ -127,8 +132,9 @@ impl Shared {
         engine: Arc<Engine>,
         settings: &Settings,
         ops: Ops,
-        bot_id: &str,
+        token: &str,
     ) -> Result<Shared, super::TransportError> {
+        let bot_id = token.split(':').next().unwrap_or("bot");
         let limits = &settings.telegram;
         // Answers are computed one per core: more at once would starve the threads that take
         // updates and send replies.
@@ -139,9 +145,28 @@ impl Shared {
                 .map_err(super::TransportError::Config)?,
         });
         let shared_rate = settings.redis_url.expose().map(|_| state.clone());
+        let journal = crate::journal::Journal::at(
+            &settings.data_dir,
+            settings.redis_url.expose(),
+            settings.feedback.retention_days,
+        )
+        .map(Arc::new)
+        .map_err(|e| {
+            tracing::warn!(error = %e, "questions and votes are not recorded");
+            e.to_string()
+        });
+        // Without a salt of its own, the token (secret, the same on every replica) keys them.
+        let salt = settings
+            .feedback
+            .salt
+            .expose()
+            .map_or_else(|| token.to_string(), str::to_string);
         Ok(Shared {
             engine,
             access: super::access::Access::of(&settings.telegram),
+            journal,
+            hasher: crate::journal::Hasher::new(&salt),
+            config: settings.config.clone(),
             state,
             inline_cache_seconds: settings.telegram.inline_cache_seconds,
             call_deadline: settings.call_deadline(),
@@ -219,6 +244,14 @@ async fn handle_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> Res
         }
         return Ok(());
     };
+    if private && app.access.is_admin(sender) {
+        if let Ok(command) = <super::AdminCommand as BotCommands>::parse(text, me.username()) {
+            let reply = vec![super::admin::run(&app, command).await];
+            return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
+                .await
+                .map(|_| ());
+        }
+    }
     let replied = msg
         .reply_to_message()
         .filter(|m| m.from.as_ref().is_some_and(|u| u.id == me.id));
@@ -231,6 +264,12 @@ async fn handle_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> Res
                 .map(|_| ());
         }
         Route::Command(Command::Ask(q)) if !q.trim().is_empty() => (q, false),
+        Route::Command(Command::Forget) => {
+            let reply = vec![super::admin::forget(&app, &msg, script).await];
+            return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
+                .await
+                .map(|_| ());
+        }
         Route::Command(command) => {
             let reply = vec![command_text(&command, &app.engine, script)];
             return reply_with(&bot, &msg, &app, reply, None, Priority::Normal)
@@ -291,9 +330,14 @@ async fn handle_message(bot: Bot, msg: Message, me: Me, app: Arc<Shared>) -> Res
         }
         None => None,
     };
+    let started = Instant::now();
     let answer = ask(&app, &question, context).await;
+    let took = started.elapsed();
     let (parts, keyboard) = render_answer(&app, answer.as_ref());
     let sent = reply_with(&bot, &msg, &app, parts, keyboard, Priority::Normal).await?;
+    if let Some(answer) = &answer {
+        super::admin::keep_question(&app, &msg, answer, took).await;
+    }
     if answer.as_ref().is_some_and(conversation::remembers) {
         for id in sent {
             let key = ContextKey::Message {
@@ -521,7 +565,7 @@ async fn handle_callback(bot: Bot, query: CallbackQuery, app: Arc<Shared>) -> Re
             _ if p.corpus == current => Some(p.action),
             _ => None,
         });
-        pressed_button(&bot, &app, action, message.as_ref(), script).await
+        pressed_button(&bot, &app, action, message.as_ref(), &query.from, script).await
     };
     let mut ack = bot.answer_callback_query(query.id.clone());
     if let Some(text) = notice {
@@ -544,6 +588,7 @@ async fn pressed_button(
     app: &Shared,
     action: Option<Action>,
     message: Option<&Message>,
+    from: &teloxide::types::User,
     script: crate::corpus::Script,
 ) -> (Option<&'static str>, Vec<String>) {
     let l = labels(script);
@@ -551,6 +596,7 @@ async fn pressed_button(
     match (action, message) {
         (Some(Action::Vote { up, question }), Some(m)) => {
             app.ops.metrics.vote(up);
+            super::admin::keep_vote(app, m, from, up, &question).await;
             tracing::info!(question_id = %question, vote = if up { "up" } else { "down" }, "feedback");
             remove_votes(bot, m, app).await;
             (Some(l.thanks), Vec::new())
@@ -608,6 +654,8 @@ fn command_text(command: &Command, engine: &Engine, script: Script) -> String {
         Command::Help => escape(&texts::help(script)),
         Command::Sources => texts::sources(script, &engine.articles()),
         Command::About => escape(texts::about(script)),
+        Command::Privacy => escape(&texts::privacy(script)),
+        Command::Forget => unreachable!("answered by the handler"),
     }
 }
 

@@ -21,6 +21,7 @@ use teloxide::utils::command::BotCommands;
 use crate::config::{Config, Secret, TelegramConfig};
 
 pub mod access;
+mod admin;
 pub(crate) mod buttons;
 pub mod context;
 pub mod dry_run;
@@ -64,6 +65,24 @@ pub enum Command {
     Sources,
     /// About this bot.
     About,
+    /// What the bot keeps of your questions, and for how long.
+    Privacy,
+    /// Delete your questions, votes and conversation context.
+    Forget,
+}
+
+/// Commands for `telegram.admins`, in a private chat (shown in their menu only).
+#[derive(BotCommands, Clone, Debug, PartialEq)]
+#[command(rename_rule = "lowercase")]
+pub enum AdminCommand {
+    /// Questions, replies by kind, votes, answer times, busiest chats: /stats [days]
+    Stats(String),
+    /// The most asked questions that got no answer, grouped
+    Unanswered,
+    /// The latest 👎 with their questions and cited paragraphs
+    Feedback,
+    /// Re-read the corpus now
+    Reload,
 }
 
 /// What to do with an incoming text message.
@@ -131,6 +150,12 @@ pub struct Settings {
     pub webhook: Option<Webhook>,
     /// Redis shared by replicas (empty: state stays in this process).
     pub redis_url: Secret,
+    /// Where questions and votes are recorded when Redis is not used.
+    pub data_dir: std::path::PathBuf,
+    /// How long records are kept, and the key of their hashes.
+    pub feedback: crate::config::FeedbackConfig,
+    /// The whole configuration: `/reload` re-indexes the corpus with it.
+    pub config: Config,
 }
 
 impl Default for Settings {
@@ -160,6 +185,9 @@ impl Settings {
             telegram: t.clone(),
             webhook,
             redis_url: config.redis.url.clone(),
+            data_dir: config.data_dir.clone(),
+            feedback: config.feedback.clone(),
+            config: config.clone(),
         })
     }
 

@@ -38,8 +38,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TransportError> {
     ops.readiness.engine_loaded();
-    let bot_id = bot.token().split(':').next().unwrap_or("bot").to_string();
-    let shared = Arc::new(Shared::new(engine, &settings, ops.clone(), &bot_id)?);
+    let shared = Arc::new(Shared::new(engine, &settings, ops.clone(), bot.token())?);
     let stop = Stop::after(shutdown);
     let probe = tokio::spawn(probe_telegram(bot.clone(), ops.clone()));
     let routes = ops::router(ops.clone());
@@ -51,7 +50,7 @@ pub async fn run(
             // endpoint stops as soon as the listener does; answers in flight still finish.
             let server = serve_http(http, routes.merge(router), stopped);
             let registered = tokio::select! {
-                r = register_webhook(&bot, webhook, &ops.metrics) => r.map(|()| true),
+                r = register_webhook(&bot, webhook, &ops.metrics, &settings.telegram.admins) => r.map(|()| true),
                 _ = stop.stopped() => Ok(false),
             };
             let dispatched = if let Ok(true) = registered {
@@ -93,7 +92,7 @@ async fn poll(
     });
     let metrics = &ops.metrics;
     let started = async {
-        register_commands(&bot, metrics).await?;
+        register_commands(&bot, metrics, &settings.telegram.admins).await?;
         refuse_to_take_a_webhook(&bot, settings.telegram.replace_webhook, metrics).await
     };
     let started = tokio::select! {
@@ -192,13 +191,32 @@ where
 
 /// Checks that Telegram knows the bot (the dispatcher asks getMe again) and registers its
 /// commands (shown by Telegram's command menu).
-async fn register_commands(bot: &Bot, metrics: &Metrics) -> Result<(), TransportError> {
+async fn register_commands(
+    bot: &Bot,
+    metrics: &Metrics,
+    admins: &[u64],
+) -> Result<(), TransportError> {
     until_accepted("getMe", metrics, || bot.get_me().send()).await?;
     until_accepted("setMyCommands", metrics, || {
         bot.set_my_commands(Command::bot_commands()).send()
     })
-    .await
-    .map(|_| ())
+    .await?;
+    // An admin's private chat also lists the admin commands; nobody else sees them.
+    let mut theirs = Command::bot_commands();
+    theirs.extend(super::AdminCommand::bot_commands());
+    for admin in admins {
+        let scope = teloxide::types::BotCommandScope::Chat {
+            chat_id: teloxide::types::Recipient::Id(teloxide::types::ChatId(*admin as i64)),
+        };
+        let commands = theirs.clone();
+        until_accepted("setMyCommands", metrics, || {
+            bot.set_my_commands(commands.clone())
+                .scope(scope.clone())
+                .send()
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// In polling mode, refuses to start when a webhook is registered for this token (another
@@ -276,8 +294,9 @@ async fn register_webhook(
     bot: &Bot,
     webhook: &Webhook,
     metrics: &Metrics,
+    admins: &[u64],
 ) -> Result<(), TransportError> {
-    register_commands(bot, metrics).await?;
+    register_commands(bot, metrics, admins).await?;
     let secret = webhook_secret(webhook)?;
     until_accepted("setWebhook", metrics, || {
         bot.set_webhook(webhook.url.clone())

@@ -211,6 +211,16 @@ impl SharedState {
         }
     }
 
+    /// Forgets the context under `key` on every replica.
+    pub async fn forget(&self, key: &ContextKey) {
+        self.local.context.forget(key);
+        if let Some(redis) = &self.redis {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(redis.context_key(key));
+            let _ = redis.query::<()>(cmd, "context").await;
+        }
+    }
+
     /// The question remembered under `key` by any replica, unless expired.
     pub async fn recall(&self, key: &ContextKey) -> Option<String> {
         if let Some(redis) = &self.redis {

@@ -143,6 +143,34 @@ pub fn sources(script: Script, articles: &[Metadata]) -> String {
     format!("{}\n{}", html::escape(t.articles), lines.join("\n"))
 }
 
+/// /privacy: what is kept, for how long, and how to delete it.
+pub fn privacy(script: Script) -> String {
+    match script {
+        Script::Hans => "本机器人会记录你的问题、回答的类型、引用的段落、时间和聊天类型，以及你对回答的 👍/👎，保留 90 天（运营者可调整），用于统计和改进回答。不记录你的用户名或 ID：聊天和用户只以加密散列保存。发送 /forget 即可删除你的全部记录和对话上下文。",
+        Script::Hant => "本機器人會記錄你的問題、回答的類型、引用的段落、時間和聊天類型，以及你對回答的 👍/👎，保留 90 天（營運者可調整），用於統計和改進回答。不記錄你的用戶名或 ID：聊天和用戶只以加密雜湊保存。發送 /forget 即可刪除你的全部記錄和對話上下文。",
+        Script::Latin => "This bot keeps your questions, the kind of reply, the cited paragraphs, the time and the chat type, and your 👍/👎 on answers, for 90 days (the operator may change this), to count and improve its answers. It keeps no user name or id: chats and users are stored only as keyed hashes. Send /forget to delete all your records and conversation context.",
+    }
+    .to_string()
+}
+
+/// After /forget: how many records were deleted.
+pub fn forgotten(script: Script, n: usize) -> String {
+    match script {
+        Script::Hans => format!("已删除你的 {n} 条记录和对话上下文。"),
+        Script::Hant => format!("已刪除你的 {n} 條記錄和對話上下文。"),
+        Script::Latin => format!("Deleted your {n} records and your conversation context."),
+    }
+}
+
+/// When /forget could not reach the records.
+pub fn not_forgotten(script: Script) -> &'static str {
+    match script {
+        Script::Hans => "暂时无法删除你的记录，请稍后再发送 /forget。",
+        Script::Hant => "暫時無法刪除你的記錄，請稍後再發送 /forget。",
+        Script::Latin => "Your records cannot be deleted right now; send /forget again later.",
+    }
+}
+
 /// The line an unlisted user gets in a private chat (once a day).
 pub fn not_allowed(script: Script) -> &'static str {
     match script {

@@ -295,7 +295,16 @@ pub fn settings() -> Settings {
     limits.questions_per_minute = 100;
     limits.inline_queries_per_minute = 100;
     limits.button_presses_per_minute = 100;
+    settings.data_dir = fresh_data_dir();
     settings
+}
+
+/// A folder of its own for one bot's records, under cargo's target folder.
+pub fn fresh_data_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("records-{}-{n}", std::process::id()))
 }
 
 /// Webhook settings with the given secret.
@@ -517,6 +526,7 @@ pub fn spawn_serve(api: &str, env: &[(&str, String)], capture_logs: bool) -> std
         .current_dir(crate::util::root())
         .env("TELOXIDE_TOKEN", TOKEN)
         .env("TELOXIDE_API_URL", api)
+        .env("SUMMIT_QA_DATA_DIR", fresh_data_dir())
         .env("SUMMIT_QA_HTTP__LISTEN", "127.0.0.1:0")
         .env_remove("RUST_LOG")
         .stderr(if capture_logs {

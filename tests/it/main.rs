@@ -10,6 +10,7 @@ mod embed;
 mod engine;
 mod fake_api;
 mod index;
+mod operators;
 mod production;
 mod quality;
 mod replicas;

@@ -62,7 +62,8 @@ pub fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_summit-qa"));
     cmd.current_dir(root())
         .env_remove("RUST_LOG")
-        .env("SUMMIT_QA_INDEX_DIR", test_index_dir());
+        .env("SUMMIT_QA_INDEX_DIR", test_index_dir())
+        .env("SUMMIT_QA_DATA_DIR", crate::fake_api::fresh_data_dir());
     cmd
 }
 

@@ -1,0 +1,141 @@
+//! What operators get: admin commands over the recorded questions and votes, `/forget`, and
+//! the export for labeling — against the fake Bot API, records in a file.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::fake_api::*;
+
+fn from(id: u64) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": "U", "language_code": "en"})
+}
+
+fn asked(update: u64, user: u64, text: &str) -> Value {
+    let mut m = message(update, update * 10, private_chat(user as i64), text);
+    m["message"]["from"] = from(user);
+    m
+}
+
+fn text_to(fake: &Fake, chat: i64) -> Vec<String> {
+    fake.sent()
+        .iter()
+        .filter(|m| m["chat_id"] == chat)
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sees_stats_unanswered_and_feedback_and_forget_removes_only_the_askers_records() {
+    let (fake, url) = spawn_fake().await;
+    let mut settings = settings();
+    settings.telegram.admins = vec![99];
+    let data_dir = settings.data_dir.clone();
+    // 20 questions from four users: 12 the articles answer, 4 general knowledge, 4 small talk.
+    let questions = [
+        "日本承诺对美国投资多少？",
+        "高市早苗送给特朗普什么礼物？",
+        "How tall is the Eiffel Tower?",
+        "谢谢",
+    ];
+    let mut update = 0;
+    for user in [7u64, 8, 9, 10] {
+        for q in questions {
+            update += 1;
+            fake.push(asked(update, user, q));
+        }
+    }
+    for user in [7u64, 8, 9, 10] {
+        update += 1;
+        fake.push(asked(update, user, "日本承诺对美国投资多少？"));
+    }
+    let running = RunningBot::start_with(&url, default_engine(), settings);
+    wait_for(&fake, 20).await;
+    // User 8 votes 👎 on their first answer.
+    let first_to_8 = fake
+        .sent()
+        .into_iter()
+        .find(|m| m["chat_id"] == 8 && m["reply_markup"].is_object())
+        .unwrap();
+    let down = button(&first_to_8, "👎");
+    fake.push(callback_from(100, bot_message(&first_to_8), &down, 8));
+    wait_until(|| fake.attempts("answercallbackquery") >= 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    fake.push(asked(101, 99, "/stats"));
+    fake.push(asked(102, 7, "/stats"));
+    wait_until(|| {
+        !text_to(&fake, 99).is_empty() && !text_to(&fake, 7).iter().all(|t| !t.contains("/help"))
+    })
+    .await;
+    let stats = text_to(&fake, 99).pop().unwrap();
+    assert!(stats.contains("Last 1 day: 20 questions"), "{stats}");
+    // The counts by kind are the engine's own replies to the 20 questions.
+    let engine = default_engine();
+    for kind in ["answer", "closest", "not_stated", "refused", "small_talk"] {
+        let of = |q: &str| usize::from(engine.ask(q, None).unwrap().reply.name() == kind);
+        let n = 4 * questions.iter().map(|q| of(q)).sum::<usize>() + 4 * of(questions[0]);
+        assert!(
+            stats.contains(&format!("{kind} {n}")),
+            "{kind} {n}: {stats}"
+        );
+    }
+    assert!(stats.contains("👎 1"), "{stats}");
+    assert!(stats.contains("private chats (20)"), "{stats}");
+    let to_7 = text_to(&fake, 7);
+    assert!(
+        to_7.last().unwrap().contains("/help"),
+        "a non-admin's /stats is unknown: {to_7:?}"
+    );
+    assert!(!to_7.iter().any(|t| t.contains("Last 1 day")));
+
+    fake.push(asked(103, 99, "/unanswered"));
+    wait_until(|| text_to(&fake, 99).len() >= 2).await;
+    let unanswered = text_to(&fake, 99).pop().unwrap();
+    assert!(
+        unanswered.contains("4× How tall is the Eiffel Tower?"),
+        "{unanswered}"
+    );
+    fake.push(asked(104, 99, "/feedback"));
+    wait_until(|| text_to(&fake, 99).len() >= 3).await;
+    let feedback = text_to(&fake, 99).pop().unwrap();
+    assert!(
+        feedback.contains("👎 日本承诺对美国投资多少？ — "),
+        "{feedback}"
+    );
+
+    fake.push(asked(105, 8, "/forget"));
+    wait_until(|| text_to(&fake, 8).iter().any(|t| t.contains("Deleted your"))).await;
+    assert!(
+        text_to(&fake, 8)
+            .iter()
+            .any(|t| t.contains("Deleted your 6 records")),
+        "5 questions and a vote"
+    );
+    fake.push(asked(106, 99, "/stats 1"));
+    wait_until(|| text_to(&fake, 99).len() >= 4).await;
+    let after = text_to(&fake, 99).pop().unwrap();
+    assert!(after.contains("Last 1 day: 15 questions"), "{after}");
+    assert!(after.contains("👎 0"), "{after}");
+    running.stop().await;
+
+    let scoped = fake.calls_to("setmycommands");
+    let admin_menu = scoped
+        .iter()
+        .find(|c| c["scope"]["type"] == "chat")
+        .expect("the admin's own menu");
+    assert_eq!(admin_menu["scope"]["chat_id"], 99);
+    assert!(
+        admin_menu.to_string().contains("\"/stats\""),
+        "{admin_menu}"
+    );
+    assert!(!scoped
+        .iter()
+        .filter(|c| c["scope"].is_null())
+        .any(|c| c.to_string().contains("\"/stats\"")));
+    let kept = std::fs::read_to_string(data_dir.join("journal.jsonl")).unwrap();
+    assert!(
+        !kept.contains("\"7\"") && !kept.contains("\"8\""),
+        "no raw ids"
+    );
+}
