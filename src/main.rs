@@ -106,6 +106,11 @@ enum Command {
         #[arg(long)]
         poll: bool,
     },
+    /// The recorded questions and votes (what /stats and /feedback read).
+    Feedback {
+        #[command(subcommand)]
+        action: FeedbackAction,
+    },
     /// Check that a running `serve` answers on /healthz (exit 0) or not (exit 1); for
     /// container health checks.
     Health,
@@ -133,6 +138,17 @@ enum Command {
         /// (JSONL), to inspect the fit.
         #[arg(long, value_name = "FILE")]
         rows: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedbackAction {
+    /// Print the recorded questions as question-set lines (q, lang, reply, citations, vote,
+    /// asked) to label and feed to `calibrate` (docs/operations.md).
+    Export {
+        /// Only questions asked on or after this day (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<String>,
     },
 }
 
@@ -257,6 +273,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index => return index(&config),
         Command::Add { .. } => return add(&config, cli.command),
         Command::Feeds { poll } => return feeds(&config, poll),
+        Command::Feedback {
+            action: FeedbackAction::Export { since },
+        } => return export(&config, since.as_deref()),
         _ => prepare_index(&config)?,
     }
     let started = Instant::now();
@@ -316,7 +335,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         | Command::Check
         | Command::Index
         | Command::Add { .. }
-        | Command::Feeds { .. } => {
+        | Command::Feeds { .. }
+        | Command::Feedback { .. } => {
             unreachable!("handled before loading the engine")
         }
     }
@@ -670,6 +690,25 @@ fn feeds(config: &Config, poll: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `summit-qa feedback export`: the recorded questions as JSONL on stdout.
+fn export(config: &Config, since: Option<&str>) -> anyhow::Result<ExitCode> {
+    let from = match since {
+        None => 0,
+        Some(day) => summit_qa::journal::report::day_start(day)
+            .ok_or_else(|| anyhow::anyhow!("--since {day:?} is not a date: write YYYY-MM-DD"))?,
+    };
+    let journal = summit_qa::journal::Journal::open(config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let records = runtime.block_on(journal.since(from))?;
+    let mut out = std::io::stdout().lock();
+    for line in summit_qa::journal::report::export(&records) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_script(value: &str) -> Result<summit_qa::corpus::Script, String> {

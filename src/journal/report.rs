@@ -180,6 +180,28 @@ pub fn export(records: &[Record]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The first second (UTC) of a day written `YYYY-MM-DD`.
+pub fn day_start(day: &str) -> Option<u64> {
+    let parts: Vec<i64> = day
+        .split('-')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [y, m, d] = parts[..] else { return None };
+    if !(1970..10_000).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days since 1970 of a civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let start = u64::try_from(days * 86_400).ok()?;
+    (chrono_day(start) == day).then_some(start)
+}
+
 /// `YYYY-MM-DD` of a time (UTC).
 pub fn chrono_day(at: u64) -> String {
     // Days since 1970 → civil date (Howard Hinnant's algorithm).
@@ -291,5 +313,9 @@ mod tests {
         assert_eq!(chrono_day(0), "1970-01-01");
         assert_eq!(chrono_day(1_761_609_600), "2025-10-28");
         assert_eq!(chrono_day(951_782_400), "2000-02-29");
+        assert_eq!(day_start("2025-10-28"), Some(1_761_609_600));
+        assert_eq!(day_start("2000-02-29"), Some(951_782_400));
+        assert_eq!(day_start("2025-02-30"), None);
+        assert_eq!(day_start("yesterday"), None);
     }
 }

@@ -139,3 +139,125 @@ async fn an_admin_sees_stats_unanswered_and_feedback_and_forget_removes_only_the
         "no raw ids"
     );
 }
+
+/// Keeps `questions` (text, reply) and a 👎 on the first, as the bot would, in `data_dir`.
+async fn keep(data_dir: &std::path::Path, questions: &[(&str, &str)]) {
+    use summit_qa::journal::{question_id, Journal, Kind, Record};
+    let journal = Journal::at(data_dir, None, 90).unwrap();
+    for (i, (q, reply)) in questions.iter().enumerate() {
+        let record = Record {
+            at: summit_qa::journal::now() - 60 + i as u64,
+            kind: Kind::Question,
+            question_id: question_id(q),
+            question: Some(q.to_string()),
+            reply: Some(reply.to_string()),
+            cited: vec!["000_128d67810036f820 ¶37".into()],
+            took_ms: Some(25.0),
+            up: None,
+            chat: "c1".into(),
+            chat_type: "private".into(),
+            chat_title: None,
+            user: "u1".into(),
+        };
+        journal.record(&record).await.unwrap();
+    }
+    let vote = Record {
+        kind: Kind::Vote,
+        up: Some(false),
+        question: None,
+        reply: None,
+        cited: Vec::new(),
+        took_ms: None,
+        at: summit_qa::journal::now(),
+        question_id: question_id(questions[0].0),
+        chat: "c1".into(),
+        chat_type: "private".into(),
+        chat_title: None,
+        user: "u1".into(),
+    };
+    journal.record(&vote).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_labels_and_calibrate_close_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    keep(
+        &data_dir,
+        &[
+            ("日本要买多少架波音？", "closest"),
+            ("How tall is the Eiffel Tower?", "refused"),
+            ("高市送了特朗普啥", "answer"),
+        ],
+    )
+    .await;
+    let data_env = data_dir.to_str().unwrap().to_string();
+    let o = crate::util::run(
+        &["feedback", "export", "--since", "2020-01-01"],
+        &[("SUMMIT_QA_DATA_DIR", data_env.as_str())],
+    );
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    let lines: Vec<Value> = crate::util::stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["q"], "日本要买多少架波音？");
+    assert_eq!(lines[0]["vote"], "down");
+    assert_eq!(lines[0]["reply"], "closest");
+    assert_eq!(lines[1]["lang"], "en");
+    assert_eq!(lines[0]["citations"][0], "000_128d67810036f820 ¶37");
+
+    // The operator labels each line: the passage that answers it, or why nothing does.
+    let labels = [
+        json!({"kind": "fact", "gold": [{"doc": "000", "has": "购买100架波音飞机"}]}),
+        json!({"kind": "none", "why": "general"}),
+        json!({"kind": "fact", "gold": [{"doc": "000", "has": "高尔夫球杆"}]}),
+    ];
+    let labeled: String = lines
+        .iter()
+        .zip(labels)
+        .map(|(line, label)| {
+            let mut line = line.clone();
+            for (k, v) in label.as_object().unwrap() {
+                line[k] = v.clone();
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    let set = dir.path().join("ours.jsonl");
+    std::fs::write(&set, labeled).unwrap();
+    let decision = dir.path().join("decision.json");
+    let decision_env = decision.to_str().unwrap().to_string();
+    let o = crate::util::run(
+        &[
+            "calibrate",
+            set.to_str().unwrap(),
+            "tests/fixtures/general.jsonl",
+            "tests/fixtures/dev.jsonl",
+        ],
+        &[("SUMMIT_QA_SEMANTIC__DECISION", decision_env.as_str())],
+    );
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    assert!(
+        crate::util::stdout(&o).contains("ours.jsonl"),
+        "{}",
+        crate::util::stdout(&o)
+    );
+    let fitted: Value = serde_json::from_str(&std::fs::read_to_string(&decision).unwrap()).unwrap();
+    assert!(
+        fitted["fitted_on"].to_string().contains("ours.jsonl"),
+        "{fitted}"
+    );
+
+    let o = crate::util::run(
+        &["feedback", "export", "--since", "someday"],
+        &[("SUMMIT_QA_DATA_DIR", data_env.as_str())],
+    );
+    assert!(!o.status.success());
+    assert!(
+        crate::util::stderr(&o).contains("YYYY-MM-DD"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}
