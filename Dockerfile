@@ -37,7 +37,8 @@ RUN touch src/main.rs src/lib.rs \
 # starts without indexing or embedding.
 COPY corpus ./corpus
 COPY models ./models
-RUN SUMMIT_QA_CORPUS_DIR=/src/corpus SUMMIT_QA_INDEX_DIR=/index /summit-qa index
+RUN SUMMIT_QA_CORPUS_DIR=/src/corpus SUMMIT_QA_INDEX_DIR=/index /summit-qa index \
+    && mkdir -p /data
 
 # ---- run --------------------------------------------------------------------------------
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -49,6 +50,8 @@ COPY models ./models
 # Owned by the runtime user: a corpus mounted over /app/corpus is indexed into it at start
 # (mount a volume on /app/index when the root file system is read-only).
 COPY --from=builder --chown=65532:65532 /index ./index
+# The records of questions and votes (docs/operations.md); mount a volume here to keep them.
+COPY --from=builder --chown=65532:65532 /data ./data
 # /healthz, /readyz, /metrics and (in webhook mode) the webhook.
 ENV SUMMIT_QA_HTTP__LISTEN=0.0.0.0:8080
 EXPOSE 8080
