@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::fake_api::*;
 
@@ -111,6 +111,15 @@ struct Replica {
 
 impl Replica {
     async fn start(api: &str, redis: &RedisServer, questions_per_minute: u32) -> Replica {
+        Replica::start_with(api, redis, questions_per_minute, Vec::new()).await
+    }
+
+    async fn start_with(
+        api: &str,
+        redis: &RedisServer,
+        questions_per_minute: u32,
+        extra: Vec<(&'static str, String)>,
+    ) -> Replica {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let listen = probe.local_addr().unwrap();
         drop(probe);
@@ -127,6 +136,7 @@ impl Replica {
             ),
             ("SUMMIT_QA_REDIS__URL", redis.url()),
         ];
+        let env: Vec<(&str, String)> = env.into_iter().chain(extra).collect();
         let child = spawn_serve(api, &env, false);
         let replica = Replica { child, listen };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -296,4 +306,51 @@ async fn two_replicas_on_redis_behave_as_one_bot() {
     b.stop().await;
     let to_23 = fake.sent().iter().filter(|m| m["chat_id"] == 23).count();
     assert_eq!(to_23, 1, "one reply again once Redis is back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_redis_report_the_same_stats_and_every_record_expires() {
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let (fake, url) = spawn_fake().await;
+    let admins = || vec![("SUMMIT_QA_TELEGRAM__ADMINS", "[99]".to_string())];
+    let a = Replica::start_with(&url, &redis, 30, admins()).await;
+    let b = Replica::start_with(&url, &redis, 30, admins()).await;
+    let questions = ["日本将购买多少架波音飞机？", "How tall is the Eiffel Tower?", "谢谢"];
+    let mut update = 0;
+    for (replica, user) in [(&a, 7i64), (&b, 8)] {
+        for q in questions {
+            update += 1;
+            post(replica, &message(update, update, private_chat(user), q)).await;
+        }
+    }
+    wait_for(&fake, 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (i, replica) in [&a, &b].into_iter().enumerate() {
+        let mut stats = message(100 + i as u64, 100 + i as u64, private_chat(99), "/stats");
+        stats["message"]["from"]["id"] = json!(99);
+        post(replica, &stats).await;
+    }
+    wait_for(&fake, 8).await;
+    let to_admin: Vec<String> = fake
+        .sent()
+        .iter()
+        .filter(|m| m["chat_id"] == 99)
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(to_admin.len(), 2);
+    assert!(to_admin[0].contains("Last 1 day: 6 questions"), "{}", to_admin[0]);
+    assert_eq!(to_admin[0], to_admin[1], "both replicas read the same records");
+    a.stop().await;
+    b.stop().await;
+
+    let mut c = redis.connection();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("summit-qa:journal:*").query(&mut c).unwrap();
+    assert!(!keys.is_empty());
+    for key in keys {
+        let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut c).unwrap();
+        assert!(ttl > 89 * 86_400 && ttl <= 91 * 86_400, "{key} expires in {ttl} s");
+    }
 }
