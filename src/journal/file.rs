@@ -1,7 +1,7 @@
 //! The records in an append-only JSONL file: one line per record, appended whole; lines past
 //! the retention dropped when the file is opened (rewritten to a temporary file, renamed).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -91,15 +91,14 @@ fn cutoff(retention_days: u32) -> u64 {
 }
 
 fn read(path: &Path) -> std::io::Result<Vec<Record>> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    Ok(std::io::BufReader::new(file)
+    Ok(text
         .lines()
-        .map_while(Result::ok)
-        .filter_map(|line| serde_json::from_str(&line).ok())
+        .filter_map(|line| serde_json::from_str(line).ok())
         .collect())
 }
 
