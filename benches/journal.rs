@@ -13,7 +13,10 @@ fn record(i: u64) -> Record {
         question_id: question_id(&q),
         question: Some(q),
         reply: Some(["answer", "closest", "refused", "small_talk"][(i % 4) as usize].into()),
-        cited: vec!["000_128d67810036f820 ¶37".into(), "004_8c99b04382caaf45 ¶2".into()],
+        cited: vec![
+            "000_128d67810036f820 ¶37".into(),
+            "004_8c99b04382caaf45 ¶2".into(),
+        ],
         took_ms: Some(20.0 + (i % 30) as f32),
         up: None,
         chat: format!("{:016x}", i % 50),
@@ -35,7 +38,7 @@ fn journal(c: &mut Criterion) {
         })
     });
     if let Ok(url) = std::env::var("SUMMIT_QA_BENCH_REDIS") {
-        let redis = Journal::at(dir.path(), Some(&url), 90).unwrap();
+        let redis = Journal::at(dir.path(), Some((&url, "bench")), 90).unwrap();
         c.bench_function("journal/record one question (Redis round trip)", |b| {
             b.iter(|| {
                 i += 1;
@@ -49,7 +52,9 @@ fn journal(c: &mut Criterion) {
     for i in 0..100_000 {
         rt.block_on(kept.record(&record(i))).unwrap();
     }
-    let size = std::fs::metadata(big.path().join("journal.jsonl")).unwrap().len();
+    let size = std::fs::metadata(big.path().join("journal.jsonl"))
+        .unwrap()
+        .len();
     eprintln!("100,000 questions: {:.1} MB on disk", size as f64 / 1e6);
     let mut group = c.benchmark_group("journal");
     group.sample_size(10);

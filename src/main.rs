@@ -699,7 +699,16 @@ fn export(config: &Config, since: Option<&str>) -> anyhow::Result<ExitCode> {
         Some(day) => summit_qa::journal::report::day_start(day)
             .ok_or_else(|| anyhow::anyhow!("--since {day:?} is not a date: write YYYY-MM-DD"))?,
     };
-    let journal = summit_qa::journal::Journal::open(config)?;
+    // Records in Redis are the bot's: its id is the token's number.
+    let token = std::env::var("TELOXIDE_TOKEN")
+        .ok()
+        .or_else(|| config.telegram.token.expose().map(str::to_string))
+        .unwrap_or_default();
+    let bot_id = token.split(':').next().unwrap_or_default();
+    if config.redis.url.expose().is_some() && bot_id.is_empty() {
+        anyhow::bail!("the records in Redis are kept per bot: set TELOXIDE_TOKEN (or telegram.token) to the bot's token");
+    }
+    let journal = summit_qa::journal::Journal::open(config, bot_id)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

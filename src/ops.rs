@@ -38,6 +38,12 @@ struct VoteLabels {
     vote: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VoteReplyLabels {
+    vote: &'static str,
+    reply: &'static str,
+}
+
 /// The bot's metrics. Labels never carry user content.
 pub struct Metrics {
     registry: Registry,
@@ -47,6 +53,7 @@ pub struct Metrics {
     api_errors: Family<ApiErrorLabels, Counter>,
     feedback: Family<VoteLabels, Counter>,
     rate_limited: Family<KindLabels, Counter>,
+    votes_by_reply: Family<VoteReplyLabels, Counter>,
     refused_access: Family<KindLabels, Counter>,
     unconfirmed: Family<ApiErrorLabels, Counter>,
     telegram_up: Gauge,
@@ -121,6 +128,12 @@ impl Metrics {
             "Feedback buttons pressed (vote = up, down)",
             feedback.clone(),
         );
+        let votes_by_reply = Family::<VoteReplyLabels, Counter>::default();
+        registry.register(
+            "votes_by_reply",
+            "Votes by the kind of reply voted on (reply = answer, closest, not_stated, refused, unknown: answered by another replica or before a restart)",
+            votes_by_reply.clone(),
+        );
         registry.register(
             "rate_limited",
             "Requests dropped by a per-user limit (kind = question, inline, button)",
@@ -178,6 +191,7 @@ impl Metrics {
             api_errors,
             feedback,
             rate_limited,
+            votes_by_reply,
             refused_access,
             unconfirmed,
             telegram_up,
@@ -272,6 +286,14 @@ impl Metrics {
     pub fn vote(&self, up: bool) {
         let vote = if up { "up" } else { "down" };
         self.feedback.get_or_create(&VoteLabels { vote }).inc();
+    }
+
+    /// Counts a vote on a reply of kind `reply`.
+    pub fn vote_on(&self, up: bool, reply: &'static str) {
+        let vote = if up { "up" } else { "down" };
+        self.votes_by_reply
+            .get_or_create(&VoteReplyLabels { vote, reply })
+            .inc();
     }
 
     /// Counts a request from outside the allowlist (`private`, `group`, `inline`, `button`).

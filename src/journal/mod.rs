@@ -109,24 +109,29 @@ pub enum JournalError {
 }
 
 impl Journal {
-    /// The journal `config` describes: Redis when `redis.url` is set, else
-    /// `data_dir/journal.jsonl` (its expired lines dropped now).
-    pub fn open(config: &Config) -> Result<Journal, JournalError> {
+    /// The journal of bot `bot_id` (the token's number) that `config` describes: Redis when
+    /// `redis.url` is set, else `data_dir/journal.jsonl` (its expired lines dropped now).
+    pub fn open(config: &Config, bot_id: &str) -> Result<Journal, JournalError> {
         Journal::at(
             &config.data_dir,
-            config.redis.url.expose(),
+            config.redis.url.expose().map(|url| (url, bot_id)),
             config.feedback.retention_days,
         )
     }
 
-    /// Records in the Redis at `redis_url` when given, else under `data_dir`.
+    /// Records in the Redis at `redis` (its URL, and the bot's id that namespaces the keys)
+    /// when given, else under `data_dir`.
     pub fn at(
         data_dir: &Path,
-        redis_url: Option<&str>,
+        redis: Option<(&str, &str)>,
         retention_days: u32,
     ) -> Result<Journal, JournalError> {
-        match redis_url {
-            Some(url) => Ok(Journal::Redis(RedisJournal::new(url, retention_days)?)),
+        match redis {
+            Some((url, bot_id)) => Ok(Journal::Redis(RedisJournal::new(
+                url,
+                bot_id,
+                retention_days,
+            )?)),
             None => Ok(Journal::File(FileJournal::open(
                 &data_dir.join(file::FILE_NAME),
                 retention_days,

@@ -1,5 +1,5 @@
-//! The records in Redis, shared by replicas: one list per day (`summit-qa:journal:DAY`), each
-//! list expiring `retention_days` after its day.
+//! The records in Redis, shared by replicas: one list per day (`summit-qa:BOT:journal:DAY`,
+//! BOT the bot's id), each list expiring `retention_days` after its day.
 
 use std::time::Duration;
 
@@ -14,17 +14,19 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Records in Redis.
 pub struct RedisJournal {
     client: redis::Client,
+    prefix: String,
     retention_days: u32,
     connection: Mutex<Option<ConnectionManager>>,
 }
 
 impl RedisJournal {
-    /// Records in the Redis at `url`; connects on first use.
-    pub fn new(url: &str, retention_days: u32) -> Result<RedisJournal, JournalError> {
+    /// Records of bot `bot_id` in the Redis at `url`; connects on first use.
+    pub fn new(url: &str, bot_id: &str, retention_days: u32) -> Result<RedisJournal, JournalError> {
         let client = redis::Client::open(url)
             .map_err(|e| JournalError::Redis(format!("redis.url is not a Redis URL ({e})")))?;
         Ok(RedisJournal {
             client,
+            prefix: format!("summit-qa:{bot_id}:journal"),
             retention_days,
             connection: Mutex::new(None),
         })
@@ -61,15 +63,15 @@ impl RedisJournal {
         .unwrap_or_else(|_| Err(JournalError::Redis("no answer within 2 s".into())))
     }
 
-    fn key(day: u64) -> String {
-        format!("summit-qa:journal:{day}")
+    fn key(&self, day: u64) -> String {
+        format!("{}:{day}", self.prefix)
     }
 
     /// Appends `record` to its day's list and sets the list's expiry.
     pub async fn append(&self, record: &Record) -> Result<(), JournalError> {
         let line = serde_json::to_string(record).map_err(|e| JournalError::Redis(e.to_string()))?;
         let day = record.at / 86_400;
-        let key = Self::key(day);
+        let key = self.key(day);
         let expires = (day + 1 + u64::from(self.retention_days)) * 86_400;
         self.run::<()>(|| {
             let mut pipe = redis::pipe();
@@ -86,7 +88,7 @@ impl RedisJournal {
     }
 
     async fn lines(&self, from: u64) -> Result<Vec<(String, String)>, JournalError> {
-        let keys: Vec<String> = self.days(from).map(Self::key).collect();
+        let keys: Vec<String> = self.days(from).map(|d| self.key(d)).collect();
         let lists: Vec<Vec<String>> = self
             .run(|| {
                 let mut pipe = redis::pipe();

@@ -35,6 +35,8 @@ fn chat_type(msg: &Message) -> &'static str {
 
 /// Records `answer` to the question in `msg` (asked by `from`), answered in `took`.
 pub(super) async fn keep_question(app: &Shared, msg: &Message, answer: &Answer, took: Duration) {
+    app.replied
+        .insert(journal::question_id(&answer.question), answer.reply.name());
     let Ok(journal) = &app.journal else { return };
     let user = msg.from.as_ref().map_or(msg.chat.id.0, |u| u.id.0 as i64);
     let record = Record {

@@ -37,6 +37,8 @@ pub struct Shared {
     /// Where questions and votes are recorded, or why they are not.
     pub(super) journal: Result<Arc<crate::journal::Journal>, String>,
     pub(super) hasher: crate::journal::Hasher,
+    /// The reply kind of recent answers by question id, for the votes-by-reply metric.
+    pub(super) replied: moka::sync::Cache<String, &'static str>,
     pub(super) config: crate::config::Config,
     ops: Ops,
     inline_cache_seconds: u32,
@@ -147,7 +149,7 @@ impl Shared {
         let shared_rate = settings.redis_url.expose().map(|_| state.clone());
         let journal = crate::journal::Journal::at(
             &settings.data_dir,
-            settings.redis_url.expose(),
+            settings.redis_url.expose().map(|url| (url, bot_id)),
             settings.feedback.retention_days,
         )
         .map(Arc::new)
@@ -166,6 +168,10 @@ impl Shared {
             access: super::access::Access::of(&settings.telegram),
             journal,
             hasher: crate::journal::Hasher::new(&salt),
+            replied: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(24 * 3600))
+                .build(),
             config: settings.config.clone(),
             state,
             inline_cache_seconds: settings.telegram.inline_cache_seconds,
@@ -596,6 +602,8 @@ async fn pressed_button(
     match (action, message) {
         (Some(Action::Vote { up, question }), Some(m)) => {
             app.ops.metrics.vote(up);
+            let reply = app.replied.get(&question).unwrap_or("unknown");
+            app.ops.metrics.vote_on(up, reply);
             super::admin::keep_vote(app, m, from, up, &question).await;
             tracing::info!(question_id = %question, vote = if up { "up" } else { "down" }, "feedback");
             remove_votes(bot, m, app).await;

@@ -82,6 +82,14 @@ async fn an_admin_sees_stats_unanswered_and_feedback_and_forget_removes_only_the
     }
     assert!(stats.contains("👎 1"), "{stats}");
     assert!(stats.contains("private chats (20)"), "{stats}");
+    let metrics = running.get("/metrics").await.1;
+    let first_reply = engine.ask(questions[0], None).unwrap().reply.name();
+    assert!(
+        metrics.contains(&format!(
+            "summit_qa_votes_by_reply_total{{vote=\"down\",reply=\"{first_reply}\"}} 1"
+        )),
+        "{metrics}"
+    );
     let to_7 = text_to(&fake, 7);
     assert!(
         to_7.last().unwrap().contains("/help"),
@@ -260,4 +268,37 @@ async fn export_labels_and_calibrate_close_the_loop() {
         "{}",
         crate::util::stderr(&o)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_groups_one_question_asked_in_three_wordings() {
+    let (fake, url) = spawn_fake().await;
+    let mut settings = settings();
+    settings.telegram.admins = vec![99];
+    let wordings = [
+        "How tall is the Eiffel Tower?",
+        "How high is the Eiffel Tower?",
+        "What is the height of the Eiffel Tower?",
+    ];
+    for (i, q) in wordings
+        .iter()
+        .chain(["Who won the 2022 World Cup?"].iter())
+        .enumerate()
+    {
+        fake.push(asked(i as u64 + 1, 7 + i as u64, q));
+    }
+    let running = RunningBot::start_with(&url, default_engine(), settings);
+    wait_for(&fake, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    fake.push(asked(10, 99, "/unanswered"));
+    wait_until(|| !text_to(&fake, 99).is_empty()).await;
+    running.stop().await;
+    let listed = text_to(&fake, 99).pop().unwrap();
+    let lines: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(lines[0].starts_with("3× "), "{listed}");
+    for w in wordings {
+        assert!(lines[0].contains(w), "{w}: {listed}");
+    }
+    assert_eq!(lines[1], "1× Who won the 2022 World Cup?");
 }

@@ -318,7 +318,11 @@ async fn two_replicas_on_one_redis_report_the_same_stats_and_every_record_expire
     let admins = || vec![("SUMMIT_QA_TELEGRAM__ADMINS", "[99]".to_string())];
     let a = Replica::start_with(&url, &redis, 30, admins()).await;
     let b = Replica::start_with(&url, &redis, 30, admins()).await;
-    let questions = ["日本将购买多少架波音飞机？", "How tall is the Eiffel Tower?", "谢谢"];
+    let questions = [
+        "日本将购买多少架波音飞机？",
+        "How tall is the Eiffel Tower?",
+        "谢谢",
+    ];
     let mut update = 0;
     for (replica, user) in [(&a, 7i64), (&b, 8)] {
         for q in questions {
@@ -341,16 +345,29 @@ async fn two_replicas_on_one_redis_report_the_same_stats_and_every_record_expire
         .map(|m| m["text"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(to_admin.len(), 2);
-    assert!(to_admin[0].contains("Last 1 day: 6 questions"), "{}", to_admin[0]);
-    assert_eq!(to_admin[0], to_admin[1], "both replicas read the same records");
+    assert!(
+        to_admin[0].contains("Last 1 day: 6 questions"),
+        "{}",
+        to_admin[0]
+    );
+    assert_eq!(
+        to_admin[0], to_admin[1],
+        "both replicas read the same records"
+    );
     a.stop().await;
     b.stop().await;
 
     let mut c = redis.connection();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("summit-qa:journal:*").query(&mut c).unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("summit-qa:123456:journal:*")
+        .query(&mut c)
+        .unwrap();
     assert!(!keys.is_empty());
     for key in keys {
         let ttl: i64 = redis::cmd("TTL").arg(&key).query(&mut c).unwrap();
-        assert!(ttl > 89 * 86_400 && ttl <= 91 * 86_400, "{key} expires in {ttl} s");
+        assert!(
+            ttl > 89 * 86_400 && ttl <= 91 * 86_400,
+            "{key} expires in {ttl} s"
+        );
     }
 }
