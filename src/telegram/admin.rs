@@ -9,7 +9,6 @@ use std::time::Duration;
 use teloxide::types::{Message, User};
 use teloxide::utils::html;
 
-use super::context::ContextKey;
 use super::handlers::Shared;
 use super::AdminCommand;
 use crate::answer::Answer;
@@ -197,9 +196,10 @@ async fn reload(app: &Shared) -> String {
 /// `/forget`: deletes the asker's records and conversation context; says how many.
 pub(super) async fn forget(app: &Shared, msg: &Message, script: crate::corpus::Script) -> String {
     let user = msg.from.as_ref().map_or(msg.chat.id.0, |u| u.id.0 as i64);
-    app.state
-        .forget(&ContextKey::LastInChat(msg.chat.id.0))
-        .await;
+    // A private chat is the asker's own; a group's context belongs to the group.
+    if msg.chat.is_private() {
+        app.state.forget_chat(msg.chat.id.0).await;
+    }
     let forgotten = match &app.journal {
         Ok(journal) => journal.forget(&app.hasher.id("user", user)).await,
         Err(_) => Ok(0),

@@ -36,6 +36,7 @@ impl MemoryContext {
             entries: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
+                .support_invalidation_closures()
                 .build(),
         }
     }
@@ -63,9 +64,13 @@ impl MemoryContext {
         self.entries.get(key).map(|q| q.to_string())
     }
 
-    /// Forgets what is remembered under `key`.
-    pub fn forget(&self, key: &ContextKey) {
-        self.entries.invalidate(key);
+    /// Forgets everything remembered in `chat` (its last question, and the question of each
+    /// of the bot's messages there).
+    pub fn forget_chat(&self, chat: i64) {
+        let _ = self.entries.invalidate_entries_if(move |key, _| match key {
+            ContextKey::Message { chat: c, .. } | ContextKey::LastInChat(c) => *c == chat,
+        });
+        self.entries.run_pending_tasks();
     }
 }
 
@@ -85,5 +90,43 @@ mod tests {
         assert_eq!(store.recall(&ContextKey::LastInChat(2)), None);
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(store.recall(&key), None);
+    }
+
+    #[test]
+    fn a_chat_is_forgotten_whole_and_other_chats_are_kept() {
+        let store = MemoryContext::new(Duration::from_secs(60), 10);
+        store.remember(ContextKey::LastInChat(1), "a");
+        store.remember(
+            ContextKey::Message {
+                chat: 1,
+                message: 5,
+            },
+            "b",
+        );
+        store.remember(
+            ContextKey::Message {
+                chat: 2,
+                message: 5,
+            },
+            "c",
+        );
+        store.forget_chat(1);
+        assert_eq!(store.recall(&ContextKey::LastInChat(1)), None);
+        assert_eq!(
+            store.recall(&ContextKey::Message {
+                chat: 1,
+                message: 5
+            }),
+            None
+        );
+        assert_eq!(
+            store
+                .recall(&ContextKey::Message {
+                    chat: 2,
+                    message: 5
+                })
+                .as_deref(),
+            Some("c")
+        );
     }
 }

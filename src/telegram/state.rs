@@ -211,13 +211,35 @@ impl SharedState {
         }
     }
 
-    /// Forgets the context under `key` on every replica.
-    pub async fn forget(&self, key: &ContextKey) {
-        self.local.context.forget(key);
+    /// Forgets the whole conversation context of `chat` on every replica.
+    pub async fn forget_chat(&self, chat: i64) {
+        self.local.context.forget_chat(chat);
         if let Some(redis) = &self.redis {
-            let mut cmd = redis::cmd("DEL");
-            cmd.arg(redis.context_key(key));
-            let _ = redis.query::<()>(cmd, "context").await;
+            // The chat's keys (`…:ctx:CHAT:*`), found with SCAN a thousand at a time (never
+            // KEYS, which would stop Redis on a large keyspace).
+            let pattern = format!("{}:ctx:{chat}:*", redis.prefix);
+            let mut cursor: u64 = 0;
+            loop {
+                let mut scan = redis::cmd("SCAN");
+                scan.arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000);
+                let Some((next, keys)) = redis.query::<(u64, Vec<String>)>(scan, "context").await
+                else {
+                    break;
+                };
+                if !keys.is_empty() {
+                    let mut delete = redis::cmd("DEL");
+                    delete.arg(&keys);
+                    let _ = redis.query::<i64>(delete, "context").await;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
         }
     }
 

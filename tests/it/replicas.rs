@@ -327,7 +327,9 @@ async fn two_replicas_on_one_redis_report_the_same_stats_and_every_record_expire
     for (replica, user) in [(&a, 7i64), (&b, 8)] {
         for q in questions {
             update += 1;
-            post(replica, &message(update, update, private_chat(user), q)).await;
+            let mut asked = message(update, update, private_chat(user), q);
+            asked["message"]["from"]["id"] = json!(user);
+            post(replica, &asked).await;
         }
     }
     wait_for(&fake, 6).await;
@@ -354,10 +356,26 @@ async fn two_replicas_on_one_redis_report_the_same_stats_and_every_record_expire
         to_admin[0], to_admin[1],
         "both replicas read the same records"
     );
+
+    // /forget on one replica deletes the asker's context and records for both.
+    let mut c = redis.connection();
+    let context = |c: &mut redis::Connection, chat: i64| -> usize {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("summit-qa:123456:ctx:{chat}:*"))
+            .query(c)
+            .unwrap();
+        keys.len()
+    };
+    assert!(context(&mut c, 7) > 0 && context(&mut c, 8) > 0);
+    post(&b, &message(200, 200, private_chat(7), "/forget")).await;
+    wait_for(&fake, 9).await;
+    let said = fake.sent()[8]["text"].as_str().unwrap().to_string();
+    assert!(said.contains('3'), "three records of user 7: {said}");
+    assert_eq!(context(&mut c, 7), 0, "user 7's context is gone");
+    assert!(context(&mut c, 8) > 0, "user 8's is kept");
     a.stop().await;
     b.stop().await;
 
-    let mut c = redis.connection();
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("summit-qa:123456:journal:*")
         .query(&mut c)
