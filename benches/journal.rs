@@ -1,6 +1,6 @@
-//! What keeping records costs: one question appended (file; Redis when
-//! `SUMMIT_QA_BENCH_REDIS=redis://…` names a server to use), and `/stats` over 100,000 kept
-//! questions. `cargo bench --bench journal`.
+//! What keeping records costs: one question appended, and `/stats` over 100,000 kept
+//! questions — in the file, and in Redis when `SUMMIT_QA_BENCH_REDIS=redis://…` names a server
+//! to use (an empty one: the bench writes 100,000 records there). `cargo bench --bench journal`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use summit_qa::journal::{now, question_id, report, Journal, Kind, Record};
@@ -64,6 +64,18 @@ fn journal(c: &mut Criterion) {
             report::stats(&records, now(), &[1, 7])
         })
     });
+    if let Ok(url) = std::env::var("SUMMIT_QA_BENCH_REDIS") {
+        let redis = Journal::at(big.path(), Some((&url, "bench-stats")), 90).unwrap();
+        for i in 0..100_000 {
+            rt.block_on(redis.record(&record(i))).unwrap();
+        }
+        group.bench_function("/stats over 100,000 kept questions (Redis)", |b| {
+            b.iter(|| {
+                let records = rt.block_on(redis.since(now() - 7 * 86_400)).unwrap();
+                report::stats(&records, now(), &[1, 7])
+            })
+        });
+    }
     group.finish();
 }
 

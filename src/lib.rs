@@ -39,9 +39,10 @@
 //!   for chats and users, in Redis or a JSONL file, kept for a set time — and the reports built
 //!   from them (`/stats`, `/unanswered`, `/feedback`, the export for labeling).
 //! - [`ops`]: metrics (Prometheus) and the `/healthz`, `/readyz`, `/metrics` endpoints.
-//! - [`telegram`]: the bot — routing, commands, buttons, inline mode, rate limits, the outbox
+//! - [`telegram`]: the bot — routing, the allowlist, commands (admin ones too), buttons, inline
+//!   mode, rate limits, the outbox
 //!   (the bot's send rate, shared by replicas; late askers told), polling or webhook, the
-//!   `--dry-run` stand-in; calls the engine and the renderer only.
+//!   `--dry-run` stand-in; calls the engine, the renderer and the journal only.
 //! - [`app`]: the running service — the bot and its HTTP endpoint over one engine, index
 //!   reloads, feeds followed, shutdown; what `main` and the tests run.
 

@@ -96,10 +96,8 @@ fn read(path: &Path) -> std::io::Result<Vec<Record>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect())
+    let lines: Vec<&str> = text.lines().collect();
+    Ok(super::parse(&lines))
 }
 
 fn compact(path: &Path, from: u64) -> std::io::Result<()> {
@@ -142,6 +140,18 @@ mod tests {
             chat_title: None,
             user: user.into(),
         }
+    }
+
+    #[test]
+    fn many_lines_are_parsed_in_order_and_bad_ones_skipped() {
+        let mut lines: Vec<String> = (0..25_000)
+            .map(|i| serde_json::to_string(&record(i, "u")).unwrap())
+            .collect();
+        lines[7] = "not json".into();
+        let parsed = crate::journal::parse(&lines);
+        assert_eq!(parsed.len(), 24_999);
+        assert!(parsed.windows(2).all(|w| w[0].at < w[1].at), "in order");
+        assert_eq!(parsed[7].at, 8);
     }
 
     #[test]

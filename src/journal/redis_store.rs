@@ -107,11 +107,14 @@ impl RedisJournal {
 
     /// The records since `from` within the retention, oldest first.
     pub async fn since(&self, from: u64) -> Result<Vec<Record>, JournalError> {
-        Ok(self
+        let lines: Vec<String> = self
             .lines(from)
             .await?
             .into_iter()
-            .filter_map(|(_, l)| serde_json::from_str::<Record>(&l).ok())
+            .map(|(_, l)| l)
+            .collect();
+        Ok(super::parse(&lines)
+            .into_iter()
             .filter(|r| r.at >= from)
             .collect())
     }

@@ -9,7 +9,8 @@
 //! - [`outbox`]: the queue of messages waiting for a send slot within the bot's rate.
 //! - [`state`]: what replicas share (de-duplication, follow-up context, limits), on Redis or
 //!   in process; [`guard`] and [`context`] are the bounded in-process parts.
-//! - [`access`]: the allowlist (allowed chats and users, admins).
+//! - [`access`]: the allowlist (allowed chats and users, admins); `admin`: questions and votes
+//!   recorded, the admin commands, `/forget`.
 //! - [`buttons`], [`inline`]: callback data and inline results.
 //! - [`dry_run`]: a stand-in Bot API for `serve --dry-run` (trying the bot without Telegram).
 
