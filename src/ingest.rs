@@ -294,6 +294,9 @@ fn whole(block: &Block) -> Option<String> {
     (block.sentences.len() > 1).then(|| block.sentences.concat())
 }
 
+/// Texts embedded together, one per core, between two progress reports.
+const EMBED_BATCH: usize = 32;
+
 /// Gives every body sentence of these articles, and every paragraph of several sentences, its
 /// vector in the store: the vector kept for the same text, or a new one from the model.
 fn embed_articles(
@@ -308,13 +311,24 @@ fn embed_articles(
         .into_iter()
         .map(|(hash, v)| (hash, v.into()))
         .collect();
-    let total: usize = articles
+    let mut missing: Vec<String> = articles
         .iter()
         .flat_map(|(_, _, blocks)| blocks.iter().filter(|b| b.kind == BlockKind::Body))
         .flat_map(|b| b.sentences.iter().cloned().chain(whole(b)))
         .filter(|s| !known.contains_key(&text_hash(s)))
-        .count();
-    let mut done = 0;
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    let mut made: HashMap<u64, Box<[f32]>> = HashMap::new();
+    for batch in missing.chunks(EMBED_BATCH) {
+        let normalized: Vec<String> = batch.iter().map(|t| text::normalize(t)).collect();
+        let vectors = vectors.model.embed_many(&normalized, Role::Passage)?;
+        for (text, vector) in batch.iter().zip(vectors) {
+            made.insert(text_hash(text), vector.to_vec().into_boxed_slice());
+        }
+        report.embedded += batch.len();
+        progress("passages embedded", made.len(), missing.len());
+    }
     for (key, digest, blocks) in articles {
         let mut sentences = Vec::new();
         for (b, block) in blocks.iter().enumerate() {
@@ -331,13 +345,9 @@ fn embed_articles(
                         report.reused += 1;
                         v.clone()
                     }
-                    None => {
-                        let v = vectors.model.embed(&text::normalize(text), Role::Passage)?;
-                        report.embedded += 1;
-                        done += 1;
-                        progress("passages embedded", done, total);
-                        v.to_vec().into_boxed_slice()
-                    }
+                    None => made.get(&hash).cloned().ok_or_else(|| {
+                        Error::Embedding(format!("no vector was made for {text:?}"))
+                    })?,
                 };
                 sentences.push(Embedded {
                     block: b,

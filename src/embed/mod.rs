@@ -1,27 +1,27 @@
-//! The embedding model: multilingual-e5-small (`models/`), read from its Q4_0 file and run
-//! with candle — text → a unit vector of 384 numbers whose dot product with another says how
-//! close their meanings are, across Simplified, Traditional and English.
+//! The embedding model: multilingual-e5-small (`models/`), its file mapped and run on our own
+//! integer kernels (crate `summit-e5`) — text → a unit vector of 384 numbers whose dot product
+//! with another says how close their meanings are, across Simplified, Traditional and English.
 
 mod tokenizer;
 
 use std::collections::HashMap;
+use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType};
-use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use summit_e5::{Bytes, Encoder, Shape};
 
+pub use summit_e5::Kernel;
 pub use tokenizer::Tokenizer;
 
 use crate::error::{Error, Result};
 
 /// Length of every vector.
 pub const DIM: usize = 384;
-/// Values per Q4_0 block, and the block's size in bytes (an f16 scale, then 16 bytes of
-/// nibbles).
-const BLOCK: usize = 32;
-const BLOCK_BYTES: usize = 18;
 
 /// Most tokens of a question that are embedded (prefix included): a 500-character message
 /// would otherwise take ~0.5 s of both cores; its first 32 tokens (some 40 Chinese characters, 25 English
@@ -46,20 +46,10 @@ impl Role {
     }
 }
 
-/// The model, ready to embed: tokenizer, the embedding table (kept in Q4_0; rows are unpacked
-/// as texts use them) and the encoder's layers unpacked to f32.
+/// The model, ready to embed: tokenizer and encoder over the mapped model file.
 pub struct Embedder {
     tokenizer: Tokenizer,
-    /// Q4_0 rows of the word embedding table, one per piece.
-    words: Vec<u8>,
-    positions: Tensor,
-    token_type: Tensor,
-    norm: Norm,
-    layers: Vec<Layer>,
-    heads: usize,
-    /// Most tokens one pass takes (with `<s>` and `</s>`).
-    max_tokens: usize,
-    eps: f32,
+    encoder: Encoder,
     /// Vectors made lately, by role and text (repeated questions, re-indexed sentences).
     recent: quick_cache::sync::Cache<(Role, String), Arc<[f32]>>,
     /// Identifies the model file: vectors made by another file are made again.
@@ -69,36 +59,27 @@ pub struct Embedder {
 /// Vectors remembered per model (~1.5 KB each).
 const RECENT: usize = 4_096;
 
-struct Norm {
-    weight: Tensor,
-    bias: Tensor,
+/// Texts being embedded now in this process: a text embedded alone may use every core, one
+/// embedded while others are uses one (so that `serve` answering many at once runs one
+/// question per core, as before).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a text in [`RUNNING`] while it lives.
+struct Running {
+    alone: bool,
 }
 
-struct Linear {
-    /// [in, out]
-    weight: Tensor,
-    bias: Tensor,
-}
-
-struct Layer {
-    /// Query, key and value projections side by side.
-    qkv: Linear,
-    out: Linear,
-    attention_norm: Norm,
-    up: Linear,
-    down: Linear,
-    output_norm: Norm,
-}
-
-impl Linear {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight)?.broadcast_add(&self.bias)
+impl Running {
+    fn start() -> Running {
+        Running {
+            alone: RUNNING.fetch_add(1, Ordering::SeqCst) == 0,
+        }
     }
 }
 
-impl Norm {
-    fn forward(&self, x: &Tensor, eps: f32) -> candle_core::Result<Tensor> {
-        candle_nn::ops::layer_norm(x, &self.weight, &self.bias, eps)
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -118,37 +99,42 @@ pub fn shared(path: &Path) -> Result<Arc<Embedder>> {
 }
 
 impl Embedder {
-    /// Reads the model file at `path`.
+    /// Maps the model file at `path`.
     pub fn open(path: &Path) -> Result<Embedder> {
-        let bytes = std::fs::read(path).map_err(|e| Error::Model {
+        let unreadable = |e: std::io::Error| Error::Model {
             path: path.to_path_buf(),
             message: format!("{e}: set `semantic.model` to the model file (models/ in the repository), or `semantic.enabled = false`"),
-        })?;
-        Embedder::from_bytes(&bytes).map_err(|message| Error::Model {
+        };
+        let bytes = Bytes::map(path).map_err(unreadable)?;
+        let checksum = file_checksum(path).map_err(unreadable)?;
+        Embedder::from_bytes(bytes, checksum).map_err(|message| Error::Model {
             path: path.to_path_buf(),
             message: format!("{message}: not the model this version reads; regenerate it with tools/e5-prune/prune.py"),
         })
     }
 
-    /// Parses a model file's bytes.
-    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Embedder, String> {
-        let mut r = Reader { bytes, at: 0 };
+    /// Parses a model file's bytes (`checksum`: the file's, see [`Embedder::checksum`]).
+    pub fn from_bytes(bytes: Bytes, checksum: String) -> std::result::Result<Embedder, String> {
+        let mut r = Reader {
+            bytes: &bytes,
+            at: 0,
+        };
         if r.take(4)? != b"E5S1" {
             return Err("it does not start with E5S1".into());
         }
         let _version = r.u32()?;
-        let [hidden, layers, heads, ff, rows, max_tokens, _types] =
+        let [hidden, layers, heads, ff, vocab, positions, _types] =
             [(); 7].map(|_| r.u32().unwrap_or(0) as usize);
         let eps = f32::from_le_bytes(r.array()?);
         let _group = r.u32()?;
-        if hidden != DIM || layers == 0 || heads == 0 || hidden % heads != 0 || ff % BLOCK != 0 {
+        if hidden != DIM || layers == 0 {
             return Err(format!(
                 "unexpected shape (hidden {hidden}, layers {layers}, heads {heads})"
             ));
         }
         let tokenizer = read_tokenizer(&mut r)?;
         let count = r.u32()? as usize;
-        let mut tensors: HashMap<String, &[u8]> = HashMap::new();
+        let mut tensors: HashMap<String, Range<usize>> = HashMap::new();
         for _ in 0..count {
             let len = u16::from_le_bytes(r.array()?) as usize;
             let name = String::from_utf8_lossy(r.take(len)?).into_owned();
@@ -156,92 +142,41 @@ impl Embedder {
             let _elements = r.u32()?;
             let offset = u64::from_le_bytes(r.array()?) as usize;
             let size = u64::from_le_bytes(r.array()?) as usize;
-            let data = bytes
-                .get(offset..offset + size)
-                .ok_or(format!("tensor {name} lies past the end of the file"))?;
-            tensors.insert(name, data);
-        }
-        let get = |name: &str| {
-            tensors
-                .get(name)
-                .copied()
-                .ok_or(format!("tensor {name} is missing"))
-        };
-        let words = get("emb.word")?;
-        if words.len() != rows * hidden / BLOCK * BLOCK_BYTES {
-            return Err("the embedding table has the wrong size".into());
-        }
-        let fail = |e: candle_core::Error| e.to_string();
-        let vector = |name: &str, len: usize| -> std::result::Result<Tensor, String> {
-            let data = get(name)?;
-            if data.len() != len * 4 {
-                return Err(format!("tensor {name} has the wrong size"));
+            if offset.checked_add(size).is_none_or(|end| end > bytes.len()) {
+                return Err(format!("tensor {name} lies past the end of the file"));
             }
-            let values: Vec<f32> = data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            Tensor::from_vec(values, len, &Device::Cpu).map_err(fail)
-        };
-        let norm = |name: &str| -> std::result::Result<Norm, String> {
-            Ok(Norm {
-                weight: vector(&format!("{name}.w"), hidden)?,
-                bias: vector(&format!("{name}.b"), hidden)?,
-            })
-        };
-        // A Q4_0 matrix stored [out, in], unpacked to f32 and laid out [in, out].
-        let matrix = |name: &str, out: usize, inp: usize| -> std::result::Result<Tensor, String> {
-            let data = get(name)?;
-            if data.len() != out * inp / BLOCK * BLOCK_BYTES {
-                return Err(format!("tensor {name} has the wrong size"));
-            }
-            qtensor_from_ggml(GgmlDType::Q4_0, data, vec![out, inp], &Device::Cpu)
-                .and_then(|q| q.dequantize(&Device::Cpu))
-                .and_then(|t| t.t()?.contiguous())
-                .map_err(fail)
-        };
-        let linear = |l: usize, name: &str, out: usize, inp: usize| {
-            Ok::<_, String>(Linear {
-                weight: matrix(&format!("l{l}.{name}.w"), out, inp)?,
-                bias: vector(&format!("l{l}.{name}.b"), out)?,
-            })
-        };
-        let mut stack = Vec::with_capacity(layers);
-        for l in 0..layers {
-            let [q, k, v] = ["q", "k", "v"].map(|n| linear(l, n, hidden, hidden));
-            let (q, k, v) = (q?, k?, v?);
-            let qkv = Linear {
-                weight: Tensor::cat(&[&q.weight, &k.weight, &v.weight], 1).map_err(fail)?,
-                bias: Tensor::cat(&[&q.bias, &k.bias, &v.bias], 0).map_err(fail)?,
-            };
-            stack.push(Layer {
-                qkv,
-                out: linear(l, "ao", hidden, hidden)?,
-                attention_norm: norm(&format!("l{l}.aln"))?,
-                up: linear(l, "fi", ff, hidden)?,
-                down: linear(l, "fo", hidden, ff)?,
-                output_norm: norm(&format!("l{l}.oln"))?,
-            });
+            tensors.insert(name, offset..offset + size);
         }
-        let positions = vector("emb.pos", max_tokens * hidden)?
-            .reshape((max_tokens, hidden))
-            .map_err(fail)?;
-        let token_type = vector("emb.type", get("emb.type")?.len() / 4)?
-            .narrow(0, 0, hidden)
-            .map_err(fail)?;
+        let shape = Shape {
+            hidden,
+            layers,
+            heads,
+            ff,
+            vocab,
+            positions,
+            eps,
+            unknown: tokenizer.unk,
+        };
+        let encoder = Encoder::new(Arc::new(bytes), shape, &|name| tensors.get(name).cloned())?;
         Ok(Embedder {
             tokenizer,
-            words: words.to_vec(),
-            positions,
-            token_type,
-            norm: norm("emb.ln")?,
-            layers: stack,
-            heads,
-            max_tokens,
-            eps,
+            encoder,
             recent: quick_cache::sync::Cache::new(RECENT),
-            checksum: format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes)),
+            checksum,
         })
+    }
+
+    /// The model on another kernel (to compare paths in tests and benchmarks).
+    pub fn with_kernel(self, kernel: Kernel) -> Embedder {
+        Embedder {
+            encoder: self.encoder.with_kernel(kernel),
+            ..self
+        }
+    }
+
+    /// The name of the kernel the model runs on ("avx2", "portable").
+    pub fn kernel(&self) -> &'static str {
+        self.encoder.kernel().name()
     }
 
     /// The tokenizer (for tests and diagnostics).
@@ -261,9 +196,16 @@ impl Embedder {
             Role::Query => QUERY_TOKENS,
             Role::Passage => usize::MAX,
         };
-        let vector: Arc<[f32]> = self.encode_within(text, role, limit)?.into();
+        let vector: Arc<[f32]> = self.encode_within(text, role, limit).into();
         self.recent.insert(key, vector.clone());
         Ok(vector)
+    }
+
+    /// The vectors of many texts (as [`Embedder::embed`]), computed on every core: one text
+    /// per core at a time.
+    pub fn embed_many(&self, texts: &[String], role: Role) -> Result<Vec<Arc<[f32]>>> {
+        let _batch = Running::start();
+        texts.par_iter().map(|t| self.embed(t, role)).collect()
     }
 
     /// Forgets the vectors remembered by [`Embedder::embed`] (so that a benchmark measures the
@@ -275,14 +217,16 @@ impl Embedder {
     /// The unit vector of `text` in its `role`, computed now. Texts longer than one pass are
     /// cut into windows whose vectors are averaged, weighted by their length.
     pub fn encode(&self, text: &str, role: Role) -> Result<Vec<f32>> {
-        self.encode_within(text, role, usize::MAX)
+        Ok(self.encode_within(text, role, usize::MAX))
     }
 
     /// [`Embedder::encode`] of the first `max_tokens` tokens of `text` (prefix included).
-    fn encode_within(&self, text: &str, role: Role, max_tokens: usize) -> Result<Vec<f32>> {
+    fn encode_within(&self, text: &str, role: Role, max_tokens: usize) -> Vec<f32> {
+        let running = Running::start();
+        let parallel = running.alone && rayon::current_num_threads() > 1;
         let mut content = self.tokenizer.content(&format!("{}{text}", role.prefix()));
         content.truncate(max_tokens);
-        let window = self.max_tokens - 2;
+        let window = self.encoder.max_tokens() - 2;
         let mut sum = vec![0f32; DIM];
         let mut weight = 0f32;
         let chunks: Vec<&[u32]> = if content.is_empty() {
@@ -295,9 +239,7 @@ impl Embedder {
             ids.push(self.tokenizer.bos);
             ids.extend_from_slice(chunk);
             ids.push(self.tokenizer.eos);
-            let mean = self
-                .forward(&ids)
-                .map_err(|e| Error::Embedding(e.to_string()))?;
+            let mean = self.encoder.forward(&ids, parallel);
             let w = chunk.len().max(1) as f32;
             for (s, m) in sum.iter_mut().zip(mean) {
                 *s += w * m;
@@ -310,71 +252,24 @@ impl Embedder {
             .sum::<f32>()
             .sqrt()
             .max(1e-6);
-        Ok(sum.into_iter().map(|v| v / weight / norm).collect())
+        sum.into_iter().map(|v| v / weight / norm).collect()
     }
+}
 
-    /// The mean of the encoder's last hidden states over `ids` (at most one pass).
-    fn forward(&self, ids: &[u32]) -> candle_core::Result<Vec<f32>> {
-        let tokens = ids.len();
-        let mut rows = vec![0f32; tokens * DIM];
-        for (row, &id) in rows.chunks_exact_mut(DIM).zip(ids) {
-            self.word_row(id as usize, row);
+/// The xxh3 of the file at `path`, read through a small buffer (not through the mapping,
+/// whose pages would then all count as this process's memory).
+fn file_checksum(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
         }
-        let x = Tensor::from_vec(rows, (tokens, DIM), &Device::Cpu)?
-            .add(&self.positions.narrow(0, 0, tokens)?)?
-            .broadcast_add(&self.token_type)?;
-        let mut x = self.norm.forward(&x, self.eps)?;
-        let head = DIM / self.heads;
-        let scale = 1.0 / (head as f64).sqrt();
-        for layer in &self.layers {
-            let qkv = layer.qkv.forward(&x)?;
-            let split = |i: usize| -> candle_core::Result<Tensor> {
-                qkv.narrow(1, i * DIM, DIM)?
-                    .reshape((tokens, self.heads, head))?
-                    .transpose(0, 1)?
-                    .contiguous()
-            };
-            let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-            let scores = (q.matmul(&k.t()?)? * scale)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let context = probs
-                .matmul(&v)?
-                .transpose(0, 1)?
-                .contiguous()?
-                .reshape((tokens, DIM))?;
-            let attended = layer.out.forward(&context)?;
-            x = layer.attention_norm.forward(&(x + attended)?, self.eps)?;
-            let up = layer.up.forward(&x)?.gelu_erf()?;
-            let down = layer.down.forward(&up)?;
-            x = layer.output_norm.forward(&(x + down)?, self.eps)?;
-        }
-        x.mean(0)?.to_dtype(DType::F32)?.to_vec1()
+        hasher.update(&buffer[..read]);
     }
-
-    /// Unpacks row `id` of the Q4_0 embedding table into `out` (an unknown id reads as
-    /// `<unk>`).
-    fn word_row(&self, id: usize, out: &mut [f32]) {
-        let row_bytes = DIM / BLOCK * BLOCK_BYTES;
-        let id = if (id + 1) * row_bytes <= self.words.len() {
-            id
-        } else {
-            self.tokenizer.unk as usize
-        };
-        let row = &self.words[id * row_bytes..(id + 1) * row_bytes];
-        for (block, values) in row
-            .chunks_exact(BLOCK_BYTES)
-            .zip(out.chunks_exact_mut(BLOCK))
-        {
-            let scale = half::f16::from_bits(u16::from_le_bytes([block[0], block[1]])).to_f32();
-            for (j, &byte) in block[2..].iter().enumerate() {
-                values[j] = f32::from(byte & 0x0f) - 8.0;
-                values[j + 16] = f32::from(byte >> 4) - 8.0;
-            }
-            for v in values.iter_mut() {
-                *v *= scale;
-            }
-        }
-    }
+    Ok(format!("{:016x}", hasher.digest()))
 }
 
 /// Reads the tokenizer section: pieces, scores, normalisation map.
