@@ -239,7 +239,13 @@ impl Embedder {
             ids.push(self.tokenizer.bos);
             ids.extend_from_slice(chunk);
             ids.push(self.tokenizer.eos);
-            let mean = self.encoder.forward(&ids, parallel);
+            // Run on one of rayon's threads, so that the pass's many splits join without
+            // putting this thread to sleep and waking it each time.
+            let mean = if parallel {
+                rayon::scope(|_| self.encoder.forward(&ids, true))
+            } else {
+                self.encoder.forward(&ids, false)
+            };
             let w = chunk.len().max(1) as f32;
             for (s, m) in sum.iter_mut().zip(mean) {
                 *s += w * m;

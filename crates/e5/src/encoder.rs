@@ -203,7 +203,7 @@ impl Encoder {
         quantize_into(x, q8);
         let [query, key, value] =
             [&layer.query, &layer.key, &layer.value].map(|l| self.linear(l, q8, n, parallel));
-        let context = attention(&query, &key, &value, n, self.shape.heads, parallel);
+        let context = attention(self.kernel, &query, &key, &value, n, self.shape.heads, parallel);
         quantize_into(&context, q8);
         let attended = self.linear(&layer.out, q8, n, parallel);
         add(x, &attended);
@@ -240,10 +240,15 @@ impl Encoder {
                 .enumerate()
                 .for_each(task);
         }
+        // Transposed a band of rows at a time, so that both sides move through whole cache
+        // lines.
         let mut out = vec![0f32; n * rows];
-        for (r, (values, b)) in by_row.chunks_exact(n).zip(&linear.bias).enumerate() {
-            for (t, v) in values.iter().enumerate() {
-                out[t * rows + r] = v + b;
+        for band in (0..rows).step_by(16) {
+            let band = band..(band + 16).min(rows);
+            for t in 0..n {
+                for r in band.clone() {
+                    out[t * rows + r] = by_row[r * n + t] + linear.bias[r];
+                }
             }
         }
         out
@@ -332,6 +337,7 @@ fn erf(x: f32) -> f32 {
 
 /// Self-attention of `n` tokens over the heads (no mask: one text per pass), as [n, hidden].
 fn attention(
+    kernel: Kernel,
     query: &[f32],
     key: &[f32],
     value: &[f32],
@@ -343,27 +349,21 @@ fn attention(
     let width = h / heads;
     let scale = 1.0 / (width as f32).sqrt();
     let head = |head: usize| -> Vec<f32> {
-        let columns = |t: usize| t * h + head * width..t * h + (head + 1) * width;
-        let mut context = vec![0f32; n * width];
-        let mut scores = vec![0f32; n];
-        for (i, out) in context.chunks_exact_mut(width).enumerate() {
-            let q = &query[columns(i)];
-            for (j, s) in scores.iter_mut().enumerate() {
-                *s = dot(q, &key[columns(j)]) * scale;
-            }
-            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-            let mut total = 0.0;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                total += *s;
-            }
-            for (j, s) in scores.iter().enumerate() {
-                let p = s / total;
-                for (o, v) in out.iter_mut().zip(&value[columns(j)]) {
-                    *o += p * v;
-                }
+        let columns = head * width..(head + 1) * width;
+        let rows = |m: &[f32]| -> Vec<f32> {
+            m.chunks_exact(h)
+                .flat_map(|row| &row[columns.clone()])
+                .copied()
+                .collect()
+        };
+        let mut keys = vec![0f32; n * width];
+        for (t, row) in key.chunks_exact(h).enumerate() {
+            for (d, &k) in row[columns.clone()].iter().enumerate() {
+                keys[d * n + t] = k;
             }
         }
+        let mut context = vec![0f32; n * width];
+        kernel.attend(&rows(query), &keys, &rows(value), width, scale, &mut context);
         context
     };
     let per_head: Vec<Vec<f32>> = if parallel && n >= 32 {
@@ -380,24 +380,6 @@ fn attention(
     out
 }
 
-/// Dot product in eight lanes (so that it vectorises without reordering a single sum).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +389,7 @@ mod tests {
         let q = vec![0.3f32; 64];
         let k = vec![-0.2f32; 64];
         let v: Vec<f32> = (0..64).map(|i| i as f32).collect();
-        assert_eq!(attention(&q, &k, &v, 1, 2, false), v);
+        assert_eq!(attention(Kernel::detect(), &q, &k, &v, 1, 2, false), v);
     }
 
     #[test]
@@ -416,14 +398,14 @@ mod tests {
         let q = [0.0, 10.0, 0.0, 0.0];
         let k = [0.0, 0.0, 0.0, 10.0];
         let v = [1.0, 2.0, 3.0, 4.0];
-        let out = attention(&q, &k, &v, 2, 1, false);
+        let out = attention(Kernel::detect(), &q, &k, &v, 2, 1, false);
         let s = (100.0f32 / 2f32.sqrt()).exp();
         let p1 = s / (1.0 + s);
         assert!((out[0] - ((1.0 - p1) * 1.0 + p1 * 3.0)).abs() < 1e-5);
         assert!((out[2] - 2.0).abs() < 1e-6, "equal scores average the values");
         assert_eq!(
-            attention(&q, &k, &v, 2, 1, false),
-            attention(&q, &k, &v, 2, 1, true)
+            attention(Kernel::detect(), &q, &k, &v, 2, 1, false),
+            attention(Kernel::detect(), &q, &k, &v, 2, 1, true)
         );
     }
 
@@ -461,9 +443,4 @@ mod tests {
         assert!((erf(f32::NEG_INFINITY) + 1.0).abs() < 1e-6);
     }
 
-    #[test]
-    fn dot_handles_a_tail() {
-        let a: Vec<f32> = (0..11).map(|i| i as f32).collect();
-        assert_eq!(dot(&a, &a), (0..11).map(|i| (i * i) as f32).sum::<f32>());
-    }
 }

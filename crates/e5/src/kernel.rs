@@ -11,9 +11,9 @@ use std::sync::OnceLock;
 pub const BLOCK: usize = 32;
 /// Bytes of one Q4_0 block.
 pub const Q4_BYTES: usize = 18;
-/// Tokens whose activations are multiplied by one weight row before the next row is read: they
-/// stay in the first-level cache while the rows stream past.
-const TILE: usize = 64;
+/// Bytes of activations multiplied by one weight row before the next row is read: they stay
+/// in the first-level cache while the rows stream past.
+const TILE_BYTES: usize = 16 * 1024;
 
 /// 32 activations as int8 with their scale (GGML's Q8_0, the scale kept in f32).
 #[derive(Clone, Copy, Debug, Default)]
@@ -94,11 +94,65 @@ impl Kernel {
         let row_bytes = blocks * Q4_BYTES;
         let rows = out.len() / n;
         assert_eq!(matrix.len(), rows * row_bytes, "the matrix matches the output");
-        for start in (0..n).step_by(TILE) {
-            let end = (start + TILE).min(n);
+        let tile = (TILE_BYTES / (blocks * std::mem::size_of::<Q8>())).max(4) / 4 * 4;
+        for start in (0..n).step_by(tile) {
+            let end = (start + tile).min(n);
             let tile = &tokens[start * blocks..end * blocks];
             for (r, row) in matrix.chunks_exact(row_bytes).enumerate() {
                 self.row_dots(row, tile, &mut out[r * n + start..r * n + end]);
+            }
+        }
+    }
+}
+
+impl Kernel {
+    /// Self-attention of one head: `queries` and `values` are [n, width], `keys` is given
+    /// transposed ([width, n]); `out` ([n, width]) receives softmax(q·kᵀ·scale)·v per query.
+    pub fn attend(
+        self,
+        queries: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        width: usize,
+        scale: f32,
+        out: &mut [f32],
+    ) {
+        assert!(width > 0 && queries.len() % width == 0, "whole rows");
+        assert!(keys.len() == queries.len() && values.len() == queries.len());
+        assert_eq!(out.len(), queries.len(), "one output row per query");
+        match self.0 {
+            Path::Portable => attend(queries, keys, values, width, scale, out),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Path::Avx2` is only made by `detect`, after the CPU reported AVX2 and FMA.
+            Path::Avx2 => unsafe { avx2::attend(queries, keys, values, width, scale, out) },
+        }
+    }
+}
+
+/// [`Kernel::attend`]'s arithmetic, written so that the compiler vectorises it for whichever
+/// instructions the caller enables.
+#[inline(always)]
+fn attend(queries: &[f32], keys: &[f32], values: &[f32], width: usize, scale: f32, out: &mut [f32]) {
+    let n = queries.len() / width;
+    let mut scores = vec![0f32; n];
+    for (q, o) in queries.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+        scores.fill(0.0);
+        for (d, &qd) in q.iter().enumerate() {
+            for (s, k) in scores.iter_mut().zip(&keys[d * n..(d + 1) * n]) {
+                *s += qd * k;
+            }
+        }
+        let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+        let mut total = 0.0;
+        for s in scores.iter_mut() {
+            *s = ((*s - max) * scale).exp();
+            total += *s;
+        }
+        o.fill(0.0);
+        for (p, v) in scores.iter().zip(values.chunks_exact(width)) {
+            let p = p / total;
+            for (a, b) in o.iter_mut().zip(v) {
+                *a += p * b;
             }
         }
     }
@@ -240,6 +294,22 @@ mod avx2 {
             }
             *o = horizontal_sum(sum);
         }
+    }
+
+    /// The portable attention compiled for AVX2 and FMA.
+    ///
+    /// # Safety
+    /// AVX2 and FMA present.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn attend(
+        queries: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        width: usize,
+        scale: f32,
+        out: &mut [f32],
+    ) {
+        super::attend(queries, keys, values, width, scale, out)
     }
 
     /// The integer sum of one block and its scale (for the tests against the portable path).
@@ -385,6 +455,40 @@ mod tests {
                 let expected: f32 = w.iter().zip(&x).map(|(a, b)| a * b).sum();
                 let got = out[r * n + t];
                 assert!((got - expected).abs() <= 1e-3 * expected.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn every_path_attends_alike_and_as_defined() {
+        let mut random = Random(13);
+        let (n, width) = (37, 32);
+        let [q, k, v] = [(); 3].map(|_| (0..n * width).map(|_| random.float()).collect::<Vec<_>>());
+        let mut keys = vec![0f32; n * width];
+        for t in 0..n {
+            for d in 0..width {
+                keys[d * n + t] = k[t * width + d];
+            }
+        }
+        let mut portable = vec![0f32; n * width];
+        Kernel::portable().attend(&q, &keys, &v, width, 0.2, &mut portable);
+        let mut fast = vec![0f32; n * width];
+        Kernel::detect().attend(&q, &keys, &v, width, 0.2, &mut fast);
+        for i in [0, 17, n - 1] {
+            let scores: Vec<f64> = (0..n)
+                .map(|j| {
+                    let s: f32 = (0..width).map(|d| q[i * width + d] * k[j * width + d]).sum();
+                    f64::from(s * 0.2).exp()
+                })
+                .collect();
+            let total: f64 = scores.iter().sum();
+            for d in 0..width {
+                let expected: f64 = (0..n)
+                    .map(|j| scores[j] / total * f64::from(v[j * width + d]))
+                    .sum();
+                for got in [portable[i * width + d], fast[i * width + d]] {
+                    assert!((f64::from(got) - expected).abs() < 1e-5, "{got} vs {expected}");
+                }
             }
         }
     }
