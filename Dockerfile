@@ -15,13 +15,14 @@ RUN apt-get update \
     && rustup target add "$TARGET"
 WORKDIR /src
 
-# Dependencies only, in their own layer: rebuilt when Cargo.toml or Cargo.lock change.
+# Dependencies (and the model's kernels, crates/e5) in their own layer: rebuilt when
+# Cargo.toml, Cargo.lock or the kernels change.
 COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
-    && echo 'fn main() {}' > benches/answer.rs \
-    && echo 'fn main() {}' > benches/embed.rs \
+    && for bench in answer embed journal; do echo 'fn main() {}' > "benches/$bench.rs"; done \
     && cargo build --release --locked --target "$TARGET" \
     && rm -rf src benches
 

@@ -10,8 +10,8 @@
 //!   how people ask: colloquial/regional forms, everyday word weights, question kinds, and
 //!   small talk (greetings, thanks, "who are you") told apart from questions.
 //! - [`lexicon`]: CC-CEDICT and the glossary: English → the corpus's Chinese words, synonyms.
-//! - [`embed`]: the embedding model (multilingual-e5-small, `models/`) run with candle:
-//!   text → a unit vector; its SentencePiece tokenizer.
+//! - [`embed`]: the embedding model (multilingual-e5-small, `models/`, mapped) run on the
+//!   integer kernels of `crates/e5`: text → a unit vector; its SentencePiece tokenizer.
 //! - [`index`]: tantivy schema, named analyzers, the documents an article becomes, search and
 //!   substring lookups over one reader (on disk, or in memory for tests); a small index's
 //!   postings are also held in memory and scored there. The sentence vectors kept beside it

@@ -101,9 +101,11 @@ pub fn shared(path: &Path) -> Result<Arc<Embedder>> {
 impl Embedder {
     /// Maps the model file at `path`.
     pub fn open(path: &Path) -> Result<Embedder> {
-        let unreadable = |e: std::io::Error| Error::Model {
+        let unreadable = |e: std::io::Error| {
+            Error::Model {
             path: path.to_path_buf(),
             message: format!("{e}: set `semantic.model` to the model file (models/ in the repository), or `semantic.enabled = false`"),
+        }
         };
         let bytes = Bytes::map(path).map_err(unreadable)?;
         let checksum = file_checksum(path).map_err(unreadable)?;

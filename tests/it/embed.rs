@@ -123,7 +123,12 @@ fn vectors_match_the_f32_path_for_100_strings_as_questions_and_as_passages() {
             }
         }
     }
-    assert!(worst.0 >= 0.999, "lowest cosine {} for {}", worst.0, worst.1);
+    assert!(
+        worst.0 >= 0.999,
+        "lowest cosine {} for {}",
+        worst.0,
+        worst.1
+    );
 }
 
 #[test]
@@ -134,10 +139,18 @@ fn the_portable_kernel_gives_the_vectors_the_fast_one_gives() {
         .unwrap()
         .with_kernel(embed::Kernel::portable());
     assert_eq!(portable.kernel(), "portable");
-    for text in ["日本承诺对美国投资多少？", "so what went down at yokosuka", "華爾茲係邊個？"] {
+    for text in [
+        "日本承诺对美国投资多少？",
+        "so what went down at yokosuka",
+        "華爾茲係邊個？",
+    ] {
         let a = fast.encode(text, Role::Query).unwrap();
         let b = portable.encode(text, Role::Query).unwrap();
         let cosine = embed::dot(&a, &b);
-        assert!(cosine >= 0.9999, "{text}: {cosine} ({} vs portable)", fast.kernel());
+        assert!(
+            cosine >= 0.9999,
+            "{text}: {cosine} ({} vs portable)",
+            fast.kernel()
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Run: cargo bench -p summit-e5 --bench kernel
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use summit_e5::kernel::{quantize, Kernel, Q8, Q4_BYTES};
+use summit_e5::kernel::{quantize, Kernel, Q4_BYTES, Q8};
 
 fn product(c: &mut Criterion) {
     let (rows, cols, n) = (1536, 384, 20);
@@ -21,14 +21,17 @@ fn product(c: &mut Criterion) {
             block
         })
         .collect();
-    let x: Vec<f32> = (0..n * cols).map(|_| (next() % 1000) as f32 / 500.0 - 1.0).collect();
+    let x: Vec<f32> = (0..n * cols)
+        .map(|_| (next() % 1000) as f32 / 500.0 - 1.0)
+        .collect();
     let mut tokens: Vec<Q8> = Vec::new();
     quantize(&x, &mut tokens);
     let mut out = vec![0f32; rows * n];
     for kernel in [Kernel::portable(), Kernel::detect()] {
-        c.bench_function(&format!("kernel/20 tokens x 1536x384 ({})", kernel.name()), |b| {
-            b.iter(|| kernel.rows_dots(&matrix, &tokens, n, &mut out))
-        });
+        c.bench_function(
+            &format!("kernel/20 tokens x 1536x384 ({})", kernel.name()),
+            |b| b.iter(|| kernel.rows_dots(&matrix, &tokens, n, &mut out)),
+        );
     }
     c.bench_function("kernel/quantize 20 x 1536", |b| {
         let x: Vec<f32> = (0..n * 1536).map(|i| (i % 97) as f32 - 48.0).collect();

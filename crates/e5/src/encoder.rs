@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::kernel::{quantize, Kernel, Q8, Q4_BYTES};
+use crate::kernel::{quantize, Kernel, Q4_BYTES, Q8};
 use crate::{Bytes, BLOCK};
 
 /// What the encoder is, as the model file's header says.
@@ -83,13 +83,14 @@ impl Encoder {
         tensor: &dyn Fn(&str) -> Option<Range<usize>>,
     ) -> Result<Encoder, String> {
         let h = shape.hidden;
-        if h == 0 || shape.heads == 0 || h % shape.heads != 0 || h % BLOCK != 0 {
+        if h == 0 || shape.heads == 0 || !h.is_multiple_of(shape.heads) || !h.is_multiple_of(BLOCK)
+        {
             return Err(format!(
                 "unexpected shape (hidden {h}, heads {})",
                 shape.heads
             ));
         }
-        if shape.ff % BLOCK != 0 {
+        if !shape.ff.is_multiple_of(BLOCK) {
             return Err(format!("unexpected feed-forward width {}", shape.ff));
         }
         let place = |name: &str, len: usize| -> Result<Range<usize>, String> {
@@ -203,7 +204,15 @@ impl Encoder {
         quantize_into(x, q8);
         let [query, key, value] =
             [&layer.query, &layer.key, &layer.value].map(|l| self.linear(l, q8, n, parallel));
-        let context = attention(self.kernel, &query, &key, &value, n, self.shape.heads, parallel);
+        let context = attention(
+            self.kernel,
+            &query,
+            &key,
+            &value,
+            n,
+            self.shape.heads,
+            parallel,
+        );
         quantize_into(&context, q8);
         let attended = self.linear(&layer.out, q8, n, parallel);
         add(x, &attended);
@@ -318,7 +327,7 @@ fn erf(x: f32) -> f32 {
         -2.101_024e-6,
         -5.692_506_4e-5,
         -7.349_906_3e-4,
-        -2.954_600e-3,
+        -2.954_6e-3,
         -1.609_603_3e-2,
     ];
     const BETA: [f32; 5] = [
@@ -363,7 +372,14 @@ fn attention(
             }
         }
         let mut context = vec![0f32; n * width];
-        kernel.attend(&rows(query), &keys, &rows(value), width, scale, &mut context);
+        kernel.attend(
+            &rows(query),
+            &keys,
+            &rows(value),
+            width,
+            scale,
+            &mut context,
+        );
         context
     };
     let per_head: Vec<Vec<f32>> = if parallel && n >= 32 {
@@ -402,7 +418,10 @@ mod tests {
         let s = (100.0f32 / 2f32.sqrt()).exp();
         let p1 = s / (1.0 + s);
         assert!((out[0] - ((1.0 - p1) * 1.0 + p1 * 3.0)).abs() < 1e-5);
-        assert!((out[2] - 2.0).abs() < 1e-6, "equal scores average the values");
+        assert!(
+            (out[2] - 2.0).abs() < 1e-6,
+            "equal scores average the values"
+        );
         assert_eq!(
             attention(Kernel::detect(), &q, &k, &v, 2, 1, false),
             attention(Kernel::detect(), &q, &k, &v, 2, 1, true)
@@ -442,5 +461,4 @@ mod tests {
         assert!((erf(f32::INFINITY) - 1.0).abs() < 1e-6);
         assert!((erf(f32::NEG_INFINITY) + 1.0).abs() < 1e-6);
     }
-
 }

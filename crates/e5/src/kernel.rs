@@ -73,7 +73,11 @@ impl Kernel {
     pub fn row_dots(self, row: &[u8], tokens: &[Q8], out: &mut [f32]) {
         let blocks = row.len() / Q4_BYTES;
         assert_eq!(row.len(), blocks * Q4_BYTES, "a row is whole blocks");
-        assert_eq!(tokens.len(), out.len() * blocks, "one activation row per output");
+        assert_eq!(
+            tokens.len(),
+            out.len() * blocks,
+            "one activation row per output"
+        );
         match self.0 {
             Path::Portable => portable::row_dots(row, tokens, out),
             #[cfg(target_arch = "x86_64")]
@@ -93,7 +97,11 @@ impl Kernel {
         let blocks = tokens.len() / n;
         let row_bytes = blocks * Q4_BYTES;
         let rows = out.len() / n;
-        assert_eq!(matrix.len(), rows * row_bytes, "the matrix matches the output");
+        assert_eq!(
+            matrix.len(),
+            rows * row_bytes,
+            "the matrix matches the output"
+        );
         let tile = (TILE_BYTES / (blocks * std::mem::size_of::<Q8>())).max(4) / 4 * 4;
         for start in (0..n).step_by(tile) {
             let end = (start + tile).min(n);
@@ -117,7 +125,10 @@ impl Kernel {
         scale: f32,
         out: &mut [f32],
     ) {
-        assert!(width > 0 && queries.len() % width == 0, "whole rows");
+        assert!(
+            width > 0 && queries.len().is_multiple_of(width),
+            "whole rows"
+        );
         assert!(keys.len() == queries.len() && values.len() == queries.len());
         assert_eq!(out.len(), queries.len(), "one output row per query");
         match self.0 {
@@ -132,7 +143,14 @@ impl Kernel {
 /// [`Kernel::attend`]'s arithmetic, written so that the compiler vectorises it for whichever
 /// instructions the caller enables.
 #[inline(always)]
-fn attend(queries: &[f32], keys: &[f32], values: &[f32], width: usize, scale: f32, out: &mut [f32]) {
+fn attend(
+    queries: &[f32],
+    keys: &[f32],
+    values: &[f32],
+    width: usize,
+    scale: f32,
+    out: &mut [f32],
+) {
     let n = queries.len() / width;
     let mut scores = vec![0f32; n];
     for (q, o) in queries.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
@@ -160,7 +178,7 @@ fn attend(queries: &[f32], keys: &[f32], values: &[f32], width: usize, scale: f3
 
 /// Rounds `x` (whole blocks) to Q8 blocks, appended to `out`.
 pub fn quantize(x: &[f32], out: &mut Vec<Q8>) {
-    assert_eq!(x.len() % BLOCK, 0, "whole blocks");
+    assert!(x.len().is_multiple_of(BLOCK), "whole blocks");
     out.reserve(x.len() / BLOCK);
     for block in x.chunks_exact(BLOCK) {
         let max = block.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -181,7 +199,7 @@ fn half_to_f32(bytes: [u8; 2]) -> f32 {
 }
 
 mod portable {
-    use super::{half_to_f32, Q8, Q4_BYTES};
+    use super::{half_to_f32, Q4_BYTES, Q8};
 
     /// Σ_j weight_j · x_j of one block, in integers.
     pub(super) fn block_sum(block: &[u8], x: &Q8) -> i32 {
@@ -212,7 +230,7 @@ mod portable {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{Q8, Q4_BYTES};
+    use super::{Q4_BYTES, Q8};
 
     /// The 32 weights of a Q4_0 block as signed bytes in −8..=7, and its scale.
     ///
@@ -350,7 +368,9 @@ mod tests {
         }
 
         fn q4_block(&mut self) -> Vec<u8> {
-            let scale = half::f16::from_f32(self.float() * 0.1).to_bits().to_le_bytes();
+            let scale = half::f16::from_f32(self.float() * 0.1)
+                .to_bits()
+                .to_le_bytes();
             let mut block = scale.to_vec();
             block.extend((0..16).map(|_| self.next() as u8));
             block
@@ -477,7 +497,9 @@ mod tests {
         for i in [0, 17, n - 1] {
             let scores: Vec<f64> = (0..n)
                 .map(|j| {
-                    let s: f32 = (0..width).map(|d| q[i * width + d] * k[j * width + d]).sum();
+                    let s: f32 = (0..width)
+                        .map(|d| q[i * width + d] * k[j * width + d])
+                        .sum();
                     f64::from(s * 0.2).exp()
                 })
                 .collect();
@@ -487,7 +509,10 @@ mod tests {
                     .map(|j| scores[j] / total * f64::from(v[j * width + d]))
                     .sum();
                 for got in [portable[i * width + d], fast[i * width + d]] {
-                    assert!((f64::from(got) - expected).abs() < 1e-5, "{got} vs {expected}");
+                    assert!(
+                        (f64::from(got) - expected).abs() < 1e-5,
+                        "{got} vs {expected}"
+                    );
                 }
             }
         }
