@@ -21,8 +21,9 @@ const TILE_BYTES: usize = 16 * 1024;
 pub struct Q8 {
     /// What one step of `values` is worth.
     pub scale: f32,
-    /// The activations divided by `scale`, rounded: within −127..=127 (never −128, which the
-    /// AVX2 path's sign trick cannot negate).
+    /// The sum of `values` (for the weights' −8 offset, folded in once per block).
+    pub sum: i32,
+    /// The activations divided by `scale`, rounded: within −127..=127.
     pub values: [i8; BLOCK],
 }
 
@@ -79,11 +80,11 @@ impl Kernel {
             "one activation row per output"
         );
         match self.0 {
-            Path::Portable => portable::row_dots(row, tokens, out),
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `Path::Avx2` is only made by `detect`, after the CPU reported AVX2, FMA
-            // and F16C; the lengths were checked above.
-            Path::Avx2 => unsafe { avx2::row_dots(row, tokens, out) },
+            // and F16C; the lengths were checked above, and the row fits the unpacked buffer.
+            Path::Avx2 if blocks <= avx2::MAX_BLOCKS => unsafe { avx2::row_dots(row, tokens, out) },
+            _ => portable::row_dots(row, tokens, out),
         }
     }
 
@@ -190,7 +191,8 @@ pub fn quantize(x: &[f32], out: &mut Vec<Q8>) {
             let scaled = v * inverse;
             *q = (scaled + 0.5f32.copysign(scaled)) as i8;
         }
-        out.push(Q8 { scale, values });
+        let sum = values.iter().map(|&v| i32::from(v)).sum();
+        out.push(Q8 { scale, sum, values });
     }
 }
 
@@ -232,13 +234,18 @@ mod avx2 {
 
     use super::{Q4_BYTES, Q8};
 
-    /// The 32 weights of a Q4_0 block as signed bytes in −8..=7, and its scale.
+    /// Most blocks in a row this path takes (a row is unpacked on the stack first); longer
+    /// rows take the portable path.
+    pub(super) const MAX_BLOCKS: usize = 64;
+
+    /// The 32 weights of a Q4_0 block as their unsigned nibbles (0..=15, the weight plus 8), and
+    /// its scale.
     ///
     /// # Safety
     /// AVX2 and F16C present; `block` points at 18 readable bytes.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(block: *const u8) -> (__m256i, f32) {
+    unsafe fn unpack(block: *const u8) -> (__m256i, __m256) {
         // SAFETY: the caller gives 18 readable bytes: 2 of scale, then 16 of nibbles; both
         // reads are unaligned loads.
         let (bits, nibbles) = unsafe {
@@ -247,22 +254,34 @@ mod avx2 {
                 _mm_loadu_si128(block.add(2) as *const __m128i),
             )
         };
-        let scale = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))));
+        let scale = _mm256_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(
+            bits,
+        )))));
         let high = _mm_srli_epi16(nibbles, 4);
         let bytes = _mm256_and_si256(_mm256_set_m128i(high, nibbles), _mm256_set1_epi8(0x0f));
-        (_mm256_sub_epi8(bytes, _mm256_set1_epi8(8)), scale)
+        (bytes, scale)
     }
 
-    /// Eight partial integer sums of weights × activations of one block.
+    /// Eight partial integer sums of (nibble − 8) × activation over one block: the nibbles
+    /// times the activations (unsigned × signed bytes, pairs summed without saturation:
+    /// 15 · 127 · 2 < 2¹⁵), less the block's activation sum once per lane (8 lanes × sum
+    /// = the −8 offset of every weight).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
-    fn block_sums(weights: __m256i, magnitude: __m256i, x: &Q8) -> __m256i {
+    fn block_sums(nibbles: __m256i, x: &Q8) -> __m256i {
         // SAFETY: `x.values` is 32 readable bytes; the load is unaligned.
         let y = unsafe { _mm256_loadu_si256(x.values.as_ptr() as *const __m256i) };
-        // |w| · (y with w's sign) = w · y; |w| ≤ 8 and |y| ≤ 127 keep the pairwise i16 sums
-        // far from saturation.
-        let products = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(y, weights));
-        _mm256_madd_epi16(products, _mm256_set1_epi16(1))
+        let products = _mm256_maddubs_epi16(nibbles, y);
+        let sums = _mm256_madd_epi16(products, _mm256_set1_epi16(1));
+        _mm256_sub_epi32(sums, _mm256_set1_epi32(x.sum))
+    }
+
+    /// `sum + the block's dot product × both scales`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    fn accumulate(sum: __m256, nibbles: __m256i, scale: __m256, x: &Q8) -> __m256 {
+        let dot = _mm256_cvtepi32_ps(block_sums(nibbles, x));
+        _mm256_fmadd_ps(dot, _mm256_mul_ps(scale, _mm256_set1_ps(x.scale)), sum)
     }
 
     #[inline]
@@ -273,26 +292,27 @@ mod avx2 {
         _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)))
     }
 
-    /// As the portable `row_dots`, four tokens at a time per unpacked block.
+    /// As the portable `row_dots`: the row unpacked once, then four tokens at a time.
     ///
     /// # Safety
-    /// AVX2, FMA and F16C present; `row.len()` is whole blocks and `tokens.len()` equals
-    /// `out.len()` × blocks (checked by the caller).
+    /// AVX2, FMA and F16C present; `row.len()` is whole blocks, at most [`MAX_BLOCKS`], and
+    /// `tokens.len()` equals `out.len()` × blocks (checked by the caller).
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn row_dots(row: &[u8], tokens: &[Q8], out: &mut [f32]) {
         let blocks = row.len() / Q4_BYTES;
+        let mut weights = [(_mm256_setzero_si256(), _mm256_setzero_ps()); MAX_BLOCKS];
+        for (b, unpacked) in weights[..blocks].iter_mut().enumerate() {
+            // SAFETY: block b of the row lies within `row` (b < blocks).
+            *unpacked = unsafe { unpack(row.as_ptr().add(b * Q4_BYTES)) };
+        }
+        let weights = &weights[..blocks];
         let n = out.len();
         let mut t = 0;
         while t + 4 <= n {
             let mut sums = [_mm256_setzero_ps(); 4];
-            for b in 0..blocks {
-                // SAFETY: block b of the row lies within `row` (b < blocks).
-                let (weights, scale) = unsafe { unpack(row.as_ptr().add(b * Q4_BYTES)) };
-                let magnitude = _mm256_sign_epi8(weights, weights);
+            for (b, &(nibbles, scale)) in weights.iter().enumerate() {
                 for (k, sum) in sums.iter_mut().enumerate() {
-                    let x = &tokens[(t + k) * blocks + b];
-                    let dot = _mm256_cvtepi32_ps(block_sums(weights, magnitude, x));
-                    *sum = _mm256_fmadd_ps(_mm256_set1_ps(scale * x.scale), dot, *sum);
+                    *sum = accumulate(*sum, nibbles, scale, &tokens[(t + k) * blocks + b]);
                 }
             }
             for (k, sum) in sums.iter().enumerate() {
@@ -302,13 +322,8 @@ mod avx2 {
         }
         for (t, o) in out.iter_mut().enumerate().skip(t) {
             let mut sum = _mm256_setzero_ps();
-            for b in 0..blocks {
-                // SAFETY: as above.
-                let (weights, scale) = unsafe { unpack(row.as_ptr().add(b * Q4_BYTES)) };
-                let magnitude = _mm256_sign_epi8(weights, weights);
-                let x = &tokens[t * blocks + b];
-                let dot = _mm256_cvtepi32_ps(block_sums(weights, magnitude, x));
-                sum = _mm256_fmadd_ps(_mm256_set1_ps(scale * x.scale), dot, sum);
+            for (b, &(nibbles, scale)) in weights.iter().enumerate() {
+                sum = accumulate(sum, nibbles, scale, &tokens[t * blocks + b]);
             }
             *o = horizontal_sum(sum);
         }
@@ -339,12 +354,12 @@ mod avx2 {
     pub(super) unsafe fn block_sum(block: &[u8], x: &Q8) -> (i32, f32) {
         assert_eq!(block.len(), Q4_BYTES);
         // SAFETY: 18 bytes, checked above.
-        let (weights, scale) = unsafe { unpack(block.as_ptr()) };
-        let sums = block_sums(weights, _mm256_sign_epi8(weights, weights), x);
+        let (nibbles, scale) = unsafe { unpack(block.as_ptr()) };
+        let sums = block_sums(nibbles, x);
         let mut lanes = [0i32; 8];
         // SAFETY: `lanes` is 32 writable bytes.
         unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, sums) };
-        (lanes.iter().sum(), scale)
+        (lanes.iter().sum(), _mm256_cvtss_f32(scale))
     }
 }
 
@@ -387,6 +402,7 @@ mod tests {
             }
             Q8 {
                 scale: self.float(),
+                sum: values.iter().map(|&v| i32::from(v)).sum(),
                 values,
             }
         }
