@@ -106,7 +106,8 @@ pub struct SemanticConfig {
 
 impl SemanticConfig {
     /// `"auto"` embeds corpora of up to this many bytes of article files (the shipped corpus
-    /// has 25 KB; embedding costs about 1 s per 4 KB on two cores, once: ~2 minutes here).
+    /// has 25 KB; its sentences and paragraphs cost about 1 s per 3.8 KB on two cores, once:
+    /// ~2 minutes at the limit).
     pub const AUTO_LIMIT_BYTES: u64 = 500_000;
 }
 
