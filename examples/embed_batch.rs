@@ -17,11 +17,7 @@ fn main() {
     let sentences: Vec<String> = corpus::load(Path::new("corpus"))
         .expect("run from the repository root")
         .iter()
-        .flat_map(|a| {
-            a.body()
-                .flat_map(|b| b.sentences.clone())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|a| a.body_sentences().map(str::to_string).collect::<Vec<_>>())
         .collect();
     let mut texts = Vec::with_capacity(n);
     let mut seen = std::collections::HashSet::new();

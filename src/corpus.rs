@@ -95,6 +95,12 @@ impl Article {
         self.blocks.iter().filter(|b| b.kind == BlockKind::Body)
     }
 
+    /// The sentences of the body paragraphs, in order.
+    pub fn body_sentences(&self) -> impl Iterator<Item = &str> {
+        self.body()
+            .flat_map(|b| b.sentences.iter().map(String::as_str))
+    }
+
     /// Body paragraph ¶`paragraph` with the body paragraphs just before and after it, in
     /// order; empty when there is no such body paragraph.
     pub fn around(&self, paragraph: usize) -> Vec<&Block> {
